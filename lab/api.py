@@ -1,0 +1,105 @@
+"""The contract between the lab's remoting layer (``lab.wsman``) and its Lync engine (``lab.engine``).
+
+The remoting layer decodes WS-Management and PSRP, authenticates the caller, and hands each pipeline to an
+:class:`Engine`. The engine knows Lync; it never sees XML, sockets or PSRP messages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+#: A value the engine may emit: scalars, lists of values, dicts of values, or a :class:`PSValue`.
+Scalar = None | bool | int | float | str | datetime | timedelta
+
+
+@dataclass(frozen=True)
+class PSValue:
+    """An output object: PowerShell type names (most derived first) and ordered properties."""
+
+    type_names: tuple[str, ...]
+    properties: dict[str, object]
+    to_string: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """One command of a pipeline as the client sent it.
+
+    ``parameters`` keeps the client's order; a name of ``None`` is a positional argument, and a switch
+    given without a value arrives as ``True``.
+    """
+
+    name: str
+    parameters: tuple[tuple[str | None, object], ...] = ()
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who runs the pipeline, and where: the simulated server's FQDN and the authenticated user."""
+
+    server: str
+    user: str
+
+
+class PowerShellError(Exception):
+    """An error record. Raised, it is terminating (the pipeline ends Failed); written, it is not."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_id: str,
+        category: str = "NotSpecified",
+        target: object = None,
+        command: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        #: FullyQualifiedErrorId, e.g. ``NamedParameterNotFound,Invoke-CsPoolFailover``.
+        self.error_id = error_id
+        #: An ``ErrorCategory`` name, e.g. ``InvalidArgument``, ``InvalidOperation``.
+        self.category = category
+        self.target = target
+        self.command = command
+
+
+class PipelineOutput(Protocol):
+    """Where a running pipeline writes; the remoting layer streams it to the client as it comes."""
+
+    def write_output(self, value: object) -> None: ...
+
+    def write_error(self, error: PowerShellError) -> None: ...
+
+    def write_warning(self, message: str) -> None: ...
+
+    def write_verbose(self, message: str) -> None: ...
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set when the client stops the pipeline (Ctrl-C signal) or closes the shell."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The outcome of an executable run through the WinRS cmd shell."""
+
+    exit_code: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+class Engine(Protocol):
+    """The Lync side of the lab, as the remoting layer sees it."""
+
+    def invoke(self, context: CallContext, commands: Sequence[CommandCall], output: PipelineOutput) -> None:
+        """Run one statement (commands piped left to right); raise :class:`PowerShellError` to fail it."""
+        ...
+
+    def execute(self, context: CallContext, executable: str, arguments: Sequence[str]) -> ExecResult:
+        """Run an executable (``Bootstrapper.exe /Setup``) on the server, as ``cmd.exe`` would."""
+        ...

@@ -1,0 +1,94 @@
+"""What a step may ask of a Lync server: run one cmdlet with parameters, or one executable.
+
+Plugins see only this protocol. The worker implements it with pypsrp (``worker.executor``); the run record
+wraps it to journal every command. Parameters are passed as cmdlet parameters, never as script text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+#: Parameter values a cmdlet may receive: scalars and lists of them. ``True`` alone is a switch.
+ParameterValue = None | bool | int | float | str | list[str] | list[int]
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """One object a cmdlet wrote: its PowerShell type names and its properties as plain JSON values."""
+
+    type_names: tuple[str, ...]
+    properties: Mapping[str, object]
+    text: str = ""
+
+    def get(self, name: str, default: object = None) -> object:
+        """A property by name, compared without case as PowerShell does."""
+        for key, value in self.properties.items():
+            if key.lower() == name.lower():
+                return value
+        return default
+
+
+@dataclass(frozen=True)
+class CmdletResult:
+    """What a pipeline that did not fail returned, with its non-terminating errors and warnings."""
+
+    objects: list[RemoteObject] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    verbose: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExecutableResult:
+    """What an executable printed and its exit code."""
+
+    exit_code: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+class RemoteError(Exception):
+    """A remote command did not complete. Subclasses say why."""
+
+    def __init__(self, server: str, command: str, message: str) -> None:
+        super().__init__(f"{command} on {server}: {message}")
+        self.server = server
+        self.command = command
+        self.message = message
+
+
+class TransportError(RemoteError):
+    """The server could not be reached or the connection broke: worth retrying."""
+
+
+class AuthenticationError(RemoteError):
+    """The server refused the credential: retrying will not help; fix the credential."""
+
+
+class CmdletError(RemoteError):
+    """The cmdlet ended with a terminating error (the pipeline failed)."""
+
+    def __init__(
+        self, server: str, command: str, message: str, *, error_id: str = "", category: str = ""
+    ) -> None:
+        super().__init__(server, command, message)
+        #: PowerShell's FullyQualifiedErrorId, e.g. ``NamedParameterNotFound,Get-CsPool``.
+        self.error_id = error_id
+        #: PowerShell's error category, e.g. ``InvalidArgument``.
+        self.category = category
+
+
+class Shell(Protocol):
+    """Runs commands on Lync servers by FQDN."""
+
+    def run(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """Run ``cmdlet`` with ``parameters`` on ``server``; raise a :class:`RemoteError` if it fails."""
+        ...
+
+    def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
+        """Run an executable on ``server`` through the WinRS cmd shell."""
+        ...
