@@ -78,6 +78,10 @@ class PipelineOutput(Protocol):
 
     def write_verbose(self, message: str) -> None: ...
 
+    def write_information(self, message: str) -> None:
+        """Host text: where the lab writes what ``-WhatIf`` would print ("What if: ...")."""
+        ...
+
     @property
     def stopping(self) -> threading.Event:
         """Set when the client stops the pipeline (Ctrl-C signal) or closes the shell."""

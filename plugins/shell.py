@@ -38,6 +38,8 @@ class CmdletResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     verbose: list[str] = field(default_factory=list)
+    #: Host text, such as the "What if: ..." lines of ``-WhatIf``.
+    information: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
