@@ -31,6 +31,14 @@ class RemoteObject:
 
 
 @dataclass(frozen=True)
+class Credential:
+    """A user name and password for a server. The password never shows in ``repr`` or logs."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class CmdletResult:
     """What a pipeline that did not fail returned, with its non-terminating errors and warnings."""
 
