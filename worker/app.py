@@ -1,0 +1,52 @@
+"""The Celery app ``lync_failover``: Redis broker and backend, late acks, JSON only, events on for Flower."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from worker import executor
+from worker.routing import control_queue, route_task
+from worker.settings import get_settings
+
+app = Celery("lync_failover", include=["tasks.runbook", "tasks.steps"])
+
+
+def configure(celery_app: Celery) -> None:
+    """Apply the runner's configuration (from the environment, via get_settings) to ``celery_app``."""
+    settings = get_settings()
+    transport_options = {"visibility_timeout": settings.visibility_timeout_s}
+    celery_app.conf.update(
+        broker_url=settings.redis_url,
+        result_backend=settings.redis_url,
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_transport_options=transport_options,
+        result_backend_transport_options=transport_options,
+        task_track_started=True,
+        result_extended=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        task_default_queue=control_queue(),
+        task_routes=(route_task,),
+    )
+
+
+configure(app)
+
+
+def _close_runspace_pools(**_: Any) -> None:
+    """At a pool process start, forget the parent's pools (shared sockets); at its end, close its own."""
+    executor.close_all()
+
+
+worker_process_init.connect(_close_runspace_pools, weak=False)
+worker_process_shutdown.connect(_close_runspace_pools, weak=False)

@@ -1,0 +1,299 @@
+"""The ``Shell`` that runs cmdlets on Lync servers over PowerShell remoting (pypsrp)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import requests
+from pypsrp.complex_objects import PSInvocationState, RunspacePoolState
+from pypsrp.exceptions import AuthenticationError as PsrpAuthenticationError
+from pypsrp.exceptions import WinRMTransportError, WSManFaultError
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.shell import CommandState, Process, SignalCode, WinRS
+from pypsrp.wsman import WSMan
+
+from plugins.shell import (
+    AuthenticationError,
+    CmdletError,
+    CmdletResult,
+    Credential,
+    ExecutableResult,
+    ParameterValue,
+    RemoteError,
+    TransportError,
+)
+from worker.credentials import CredentialError, resolve_credential
+from worker.inventory import Inventory, ServerEntry, get_inventory
+from worker.remote_values import error_category, record_message, to_remote_object
+from worker.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+#: How long the server holds one Receive before answering "nothing yet" (pypsrp polls again).
+OPERATION_TIMEOUT_S = 20
+#: The HTTP read timeout: above the operation timeout.
+READ_TIMEOUT_S = 30
+
+
+@dataclass
+class _Session:
+    """A live connection to one server: its WSMan transport and open runspace pool."""
+
+    wsman: WSMan
+    pool: RunspacePool
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_Key = tuple[int, str, str]
+
+
+class PsrpShell:
+    """Runs cmdlets and executables on the inventory's servers, one runspace pool per server and user."""
+
+    def __init__(
+        self,
+        inventory: Inventory | None = None,
+        *,
+        command_timeout_s: float | None = None,
+        credentials: Callable[[ServerEntry], Credential] = resolve_credential,
+        operation_timeout_s: int = OPERATION_TIMEOUT_S,
+    ) -> None:
+        self._inventory = inventory
+        self._command_timeout_s = command_timeout_s
+        self._credentials = credentials
+        self._operation_timeout_s = operation_timeout_s
+        self._sessions: dict[_Key, _Session] = {}
+        self._sessions_lock = threading.Lock()
+        #: How many runspace pools this shell has opened (reuse keeps it low).
+        self.pools_opened = 0
+
+    def run(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """Run one cmdlet with named parameters (``True`` alone is a switch); RemoteError if it fails."""
+        entry = self._server(server)
+        with self._session(entry, cmdlet) as session:
+            shell = PowerShell(session.pool).add_cmdlet(cmdlet)
+            for name, value in (parameters or {}).items():
+                shell.add_parameter(name, value)
+            self._invoke(shell, entry, cmdlet)
+        return _result_of(shell, entry.fqdn, cmdlet)
+
+    def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
+        """Run an executable through the WinRS cmd shell and return its exit code and output."""
+        entry = self._server(server)
+        with self._session(entry, executable) as session, WinRS(session.wsman) as cmd_shell:
+            process = Process(cmd_shell, executable, list(arguments))
+            process.begin_invoke()
+            for poll_timeout in self._polls(entry, executable, lambda: process.state == CommandState.DONE):
+                process.poll_invoke(timeout=poll_timeout)
+            if process.state != CommandState.DONE:
+                process.signal(SignalCode.TERMINATE)
+                raise self._timed_out(entry, executable)
+        return ExecutableResult(
+            exit_code=process.rc if process.rc is not None else -1,
+            stdout=process.stdout.decode("utf-8", errors="replace"),
+            stderr=process.stderr.decode("utf-8", errors="replace"),
+        )
+
+    def close_all(self) -> None:
+        """Close this process's runspace pools; forget (without closing) those inherited across a fork."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, {}
+        for (pid, server, _user), session in sessions.items():
+            if pid == os.getpid():
+                _close_quietly(session, server)
+
+    @property
+    def command_timeout_s(self) -> float:
+        """The per-command deadline: stop the pipeline and fail with TransportError when it passes."""
+        return self._command_timeout_s or get_settings().step_timeout_s
+
+    def _server(self, server: str) -> ServerEntry:
+        return (self._inventory or get_inventory()).server(server)
+
+    @contextmanager
+    def _session(self, entry: ServerEntry, command: str) -> Iterator[_Session]:
+        """The open session for ``entry``, with remote failures mapped; a session that failed is dropped."""
+        key: _Key = (os.getpid(), entry.fqdn, "")
+        try:
+            credential = self._credentials(entry)
+            key = (os.getpid(), entry.fqdn, credential.username)
+            session = self._open_session(key, entry, credential, command)
+            with session.lock:
+                yield session
+        except (TransportError, AuthenticationError):
+            self._drop(key)
+            raise
+        except CmdletError:
+            raise
+        except CredentialError as error:
+            raise AuthenticationError(entry.fqdn, command, str(error)) from None
+        except Exception as error:
+            self._drop(key)
+            raise _remote_error(entry, command, error) from error
+
+    def _open_session(self, key: _Key, entry: ServerEntry, credential: Credential, command: str) -> _Session:
+        with self._sessions_lock:
+            session = self._sessions.get(key)
+            if session is not None and session.pool.state == RunspacePoolState.OPENED:
+                return session
+            self._sessions.pop(key, None)
+        log.info("opening a runspace pool on %s (%s) as %s", entry.fqdn, entry.endpoint, credential.username)
+        wsman = WSMan(
+            server=entry.host,
+            port=entry.port,
+            path=entry.path,
+            ssl=entry.use_tls,
+            auth=entry.auth,
+            username=credential.username,
+            password=credential.password,
+            cert_validation=entry.tls_verify,  # type: ignore[arg-type]  # pypsrp also takes a CA path
+            encryption=entry.encryption,
+            operation_timeout=self._operation_timeout_s,
+            read_timeout=self._operation_timeout_s + READ_TIMEOUT_S - OPERATION_TIMEOUT_S,
+        )
+        pool = RunspacePool(wsman)
+        session = _Session(wsman, pool)
+        try:
+            pool.open()
+            self.pools_opened += 1
+            load_lync = PowerShell(pool).add_cmdlet("Import-Module").add_parameter("Name", "Lync")
+            self._invoke(load_lync, entry, "Import-Module")
+            if load_lync.had_errors:
+                raise _cmdlet_error(load_lync, entry.fqdn, "Import-Module")
+        except BaseException:
+            _close_quietly(session, entry.fqdn)
+            raise
+        with self._sessions_lock:
+            self._sessions[key] = session
+        return session
+
+    def _invoke(self, shell: PowerShell, entry: ServerEntry, command: str) -> None:
+        """Run the pipeline to its end, or stop it at the deadline and raise TransportError."""
+        shell.begin_invoke()
+        for poll_timeout in self._polls(entry, command, lambda: shell.state != PSInvocationState.RUNNING):
+            shell.poll_invoke(timeout=poll_timeout)
+        if shell.state == PSInvocationState.RUNNING:
+            shell.stop()
+            raise self._timed_out(entry, command)
+        if shell.state == PSInvocationState.STOPPED:
+            raise TransportError(entry.fqdn, command, "the server stopped the pipeline before it finished")
+
+    def _polls(self, entry: ServerEntry, command: str, finished: Callable[[], bool]) -> Iterator[int]:
+        """Receive timeouts (whole seconds) until ``finished()`` or the command's deadline passes."""
+        deadline = time.monotonic() + self.command_timeout_s
+        while not finished():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            yield max(1, min(self._operation_timeout_s, math.ceil(remaining)))
+
+    def _timed_out(self, entry: ServerEntry, command: str) -> TransportError:
+        log.warning("%s on %s timed out after %s s; stopped it", command, entry.fqdn, self.command_timeout_s)
+        return TransportError(
+            entry.fqdn, command, f"timed out after {self.command_timeout_s:g} s; the pipeline was stopped"
+        )
+
+    def _drop(self, key: _Key) -> None:
+        with self._sessions_lock:
+            session = self._sessions.pop(key, None)
+        if session is not None:
+            session.wsman.close()
+
+
+_shell: PsrpShell | None = None
+_shell_lock = threading.Lock()
+
+
+def get_shell() -> PsrpShell:
+    """This process's PsrpShell (created on first use)."""
+    global _shell
+    with _shell_lock:
+        if _shell is None:
+            _shell = PsrpShell()
+        return _shell
+
+
+def close_all() -> None:
+    """Close the runspace pools this process opened (and forget any inherited from a parent process)."""
+    if _shell is not None:
+        _shell.close_all()
+
+
+def _result_of(shell: PowerShell, server: str, cmdlet: str) -> CmdletResult:
+    if shell.had_errors:
+        raise _cmdlet_error(shell, server, cmdlet)
+    return CmdletResult(
+        objects=[to_remote_object(item) for item in shell.output],
+        errors=[record_message(record) for record in shell.streams.error],
+        warnings=[record_message(record) for record in shell.streams.warning],
+        verbose=[record_message(record) for record in shell.streams.verbose],
+        information=[record_message(record) for record in shell.streams.information],
+    )
+
+
+def _cmdlet_error(shell: PowerShell, server: str, cmdlet: str) -> CmdletError:
+    """The terminating error: pypsrp appends the failed pipeline's error record to the error stream last."""
+    if not shell.streams.error:
+        return CmdletError(server, cmdlet, "the pipeline failed without an error record")
+    record = shell.streams.error[-1]
+    return CmdletError(
+        server,
+        cmdlet,
+        record_message(record),
+        error_id=getattr(record, "fq_error", None) or "",
+        category=error_category(record),
+    )
+
+
+def _remote_error(entry: ServerEntry, command: str, error: Exception) -> RemoteError:
+    """Name what went wrong talking to ``entry`` and what to do about it."""
+    server = entry.fqdn
+    if isinstance(error, PsrpAuthenticationError):
+        return AuthenticationError(
+            server,
+            command,
+            f"{entry.endpoint} refused the user of credential {entry.credential!r} ({entry.auth} auth): "
+            "check its password, that the account may use PowerShell remoting, and the inventory's auth",
+        )
+    if isinstance(error, requests.exceptions.SSLError):
+        return AuthenticationError(
+            server,
+            command,
+            f"the TLS certificate of {entry.endpoint} could not be verified ({_first_line(error)}): "
+            "set ca_bundle for this server in the inventory to the CA that issued it",
+        )
+    if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout | OSError):
+        return TransportError(server, command, f"cannot reach {entry.endpoint}: {_first_line(error)}")
+    if isinstance(error, WinRMTransportError):
+        if error.code >= 500:
+            return TransportError(server, command, f"{entry.endpoint} answered HTTP {error.code}")
+        return RemoteError(
+            server, command, f"{entry.endpoint} answered HTTP {error.code}: check its URL in the inventory"
+        )
+    if isinstance(error, WSManFaultError):
+        return TransportError(server, command, f"WS-Management fault {error.code:#x}: {error.reason}")
+    return TransportError(server, command, f"{type(error).__name__}: {_first_line(error)}")
+
+
+def _close_quietly(session: _Session, server: str) -> None:
+    try:
+        if session.pool.state == RunspacePoolState.OPENED:
+            session.pool.close()
+    except Exception as error:  # the server may be gone: it reaps idle shells itself
+        log.debug("closing the runspace pool on %s failed: %s", server, _first_line(error))
+    finally:
+        session.wsman.close()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

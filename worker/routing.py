@@ -1,0 +1,28 @@
+"""Which queue a task goes to when its signature does not say: the run-level tasks go to the control queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.inventory import get_inventory
+from worker.settings import get_settings
+
+DEFAULT_CONTROL_QUEUE = "lync.control"
+#: The launcher, planner and finishing tasks: any worker serving the control queue runs them.
+CONTROL_TASKS = frozenset({"lync.failover", "lync.plan", "lync.finish"})
+
+
+def control_queue() -> str:
+    """The inventory's control queue, or ``lync.control`` when no inventory is configured."""
+    if get_settings().inventory_path is None:
+        return DEFAULT_CONTROL_QUEUE
+    return get_inventory().control_queue
+
+
+def route_task(
+    name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **extra: Any
+) -> dict[str, str] | None:
+    """A Celery router: run-level tasks to the control queue (step signatures carry their queue)."""
+    if name in CONTROL_TASKS:
+        return {"queue": control_queue()}
+    return None

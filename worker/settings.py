@@ -1,0 +1,58 @@
+"""The worker's settings, read once per process from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DAY_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Redis and the inventory are, and the runner's time budgets (seconds)."""
+
+    redis_url: str = DEFAULT_REDIS_URL
+    inventory_path: Path | None = None
+    #: The longest one step may run before its pipeline is stopped.
+    step_timeout_s: int = 1800
+    #: How long a step keeps retrying transient failures before it gives up.
+    retry_deadline_s: int = 1800
+    #: How long the per-pool lock lives if a run never releases it.
+    lock_ttl_s: int = 7200
+    #: How long run records and journals stay in Redis.
+    record_ttl_s: int = 90 * DAY_S
+    #: How many characters of a command's output the journal keeps.
+    journal_max_output: int = 2000
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """Redis redelivers an unacknowledged task after this: above a step plus its retry delays."""
+        return self.step_timeout_s + self.retry_deadline_s + 600
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process (the environment is read once; ``get_settings.cache_clear()`` rereads)."""
+    inventory = os.environ.get("LYNC_FAILOVER_INVENTORY")
+    return Settings(
+        redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        inventory_path=Path(inventory) if inventory else None,
+        step_timeout_s=_int_env("LYNC_FAILOVER_STEP_TIMEOUT", Settings.step_timeout_s),
+    )
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number of seconds") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r} must be a positive number of seconds")
+    return value
