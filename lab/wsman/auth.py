@@ -1,0 +1,141 @@
+"""Who is calling: the lab's user directory, HTTP Basic, and Negotiate/NTLM through pyspnego.
+
+pyspnego's NTLM acceptor reads its credentials from the file named by the process-wide ``NTLM_USER_FILE``
+variable. Each endpoint keeps a private (0600) user file, and each NTLM step runs under one process lock with
+the variable pointing at that file, so endpoints with different users do not see each other's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import struct
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import spnego
+from spnego.exceptions import SpnegoError
+
+_USER_FILE_ENV = "NTLM_USER_FILE"
+_USER_FILE_LOCK = threading.Lock()
+
+
+class UserDirectory:
+    """The lab's users; accepts ``DOMAIN\\user``, ``user@domain`` and ``user``, case-insensitively."""
+
+    def __init__(self, users: Mapping[str, str]) -> None:
+        self._users = {name.lower(): (name, password) for name, password in users.items()}
+
+    def canonical(self, login: str) -> str | None:
+        """The name as the directory spells it, or None for an unknown user."""
+        entry = self._users.get(_bare_name(login).lower())
+        return entry[0] if entry else None
+
+    def password(self, login: str) -> str | None:
+        """The password of a known user, or None."""
+        entry = self._users.get(_bare_name(login).lower())
+        return entry[1] if entry else None
+
+    def check_basic(self, credentials: str) -> str | None:
+        """The canonical user for a Basic ``Authorization`` value, or None when the credentials are wrong."""
+        try:
+            login, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return self.canonical(login) if self.password(login) == password else None
+
+
+class NegotiateAcceptor:
+    """The server side of one TCP connection's Negotiate (NTLM) context, with WinRM message wrapping."""
+
+    def __init__(self, directory: UserDirectory, user_file: str) -> None:
+        self._directory = directory
+        self._user_file = user_file
+        self._context: Any = None
+        self.user: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True once the client is authenticated."""
+        return self.user is not None
+
+    def step(self, token: bytes) -> bytes | None:
+        """Consume a client token; return the reply token. Raises ``PermissionError`` on a failed logon."""
+        login = _ntlm_login(token)
+        user = None
+        if login is not None:
+            user = self._directory.canonical(login[1])
+            if user is None:
+                raise PermissionError(f"unknown user {login[1]!r}")
+        if self._context is None or login is None and self._context.complete:
+            self._context = spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.wrapping_winrm)
+            self.user = None
+        with self._credentials(login, user):
+            try:
+                reply: bytes | None = self._context.step(token)
+            except SpnegoError as error:
+                self._context = None
+                raise PermissionError(str(error)) from error
+        if self._context.complete and user is not None:
+            self.user = user
+        return reply
+
+    def unwrap(self, header: bytes, data: bytes) -> bytes:
+        """Decrypt one WinRM-encrypted message part."""
+        plain: bytes = self._context.unwrap_winrm(header, data)
+        return plain
+
+    def wrap(self, data: bytes) -> tuple[bytes, bytes, int]:
+        """Encrypt ``data``: (header, encrypted data, padding length)."""
+        header, encrypted, padding = self._context.wrap_winrm(data)
+        return header, encrypted, padding
+
+    @contextmanager
+    def _credentials(self, login: tuple[str, str] | None, user: str | None) -> Iterator[None]:
+        with _USER_FILE_LOCK:
+            if login is not None and user is not None:
+                domain, name = login
+                password = self._directory.password(user) or ""
+                with open(self._user_file, "w", encoding="utf-8") as user_file:
+                    user_file.write(f"{domain}:{name}:{password}\n")
+            previous = os.environ.get(_USER_FILE_ENV)
+            os.environ[_USER_FILE_ENV] = self._user_file
+            try:
+                yield
+            finally:
+                if previous is None:
+                    os.environ.pop(_USER_FILE_ENV, None)
+                else:
+                    os.environ[_USER_FILE_ENV] = previous
+
+
+def private_user_file() -> str:
+    """Create an empty 0600 file for an endpoint's NTLM credentials."""
+    handle, path = tempfile.mkstemp(prefix="lab-ntlm-", suffix=".users")
+    os.close(handle)
+    return path
+
+
+def _bare_name(login: str) -> str:
+    return login.rpartition("\\")[2].partition("@")[0]
+
+
+def _ntlm_login(token: bytes) -> tuple[str, str] | None:
+    """(domain, user) of an NTLM AUTHENTICATE message inside ``token``; None for other messages."""
+    start = token.find(b"NTLMSSP\x00")
+    if start < 0 or len(token) < start + 64:
+        return None
+    message = token[start:]
+    if struct.unpack_from("<I", message, 8)[0] != 3:
+        return None
+    encoding = "utf-16-le" if struct.unpack_from("<I", message, 60)[0] & 1 else "latin-1"
+
+    def field(offset: int) -> str:
+        length, _, position = struct.unpack_from("<HHI", message, offset)
+        return message[position : position + length].decode(encoding)
+
+    return field(28), field(36)
