@@ -1,0 +1,33 @@
+"""Fixtures: a Redis for the session (``REDIS_URL`` if set, else an embedded one) and a clean client per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from worker.redis_server import EmbeddedRedis
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a Redis the tests may flush: ``REDIS_URL`` from the environment, else an embedded server."""
+    configured = os.environ.get("REDIS_URL")
+    if configured:
+        yield configured
+        return
+    with EmbeddedRedis() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of the session's Redis, its database flushed before the test."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.close()
