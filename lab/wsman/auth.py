@@ -71,8 +71,10 @@ class NegotiateAcceptor:
             user = self._directory.canonical(login[1])
             if user is None:
                 raise PermissionError(f"unknown user {login[1]!r}")
-        if self._context is None or login is None and self._context.complete:
-            self._context = spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.wrapping_winrm)
+        if self._context is None or (login is None and self._context.complete):
+            self._context = spnego.server(
+                protocol="negotiate", options=spnego.NegotiateOptions.wrapping_winrm
+            )
             self.user = None
         with self._credentials(login, user):
             try:

@@ -44,7 +44,8 @@ def wrap(acceptor: NegotiateAcceptor, message: bytes) -> bytes:
         [
             _BOUNDARY,
             f"\tContent-Type: {PROTOCOL}".encode(),
-            f"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={len(message) + padding}".encode(),
+            b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d"
+            % (len(message) + padding),
             _BOUNDARY,
             b"\tContent-Type: application/octet-stream",
             b"",

@@ -1,4 +1,4 @@
-"""PowerShell shells: a psrpcore runspace pool per shell, a worker thread per pipeline, the engine behind it."""
+"""PowerShell shells: a psrpcore runspace pool per shell, a worker thread per pipeline, the engine behind."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ class PowerShellShell:
         """Create a pipeline from its first CreatePipeline fragment; it runs once the message is whole."""
         line = request.body.find("rsp:CommandLine", _NS)
         if line is None:
-            raise SoapFault(2150858817, "w:InvalidMessageInformationHeader", "Command without rsp:CommandLine")
+            raise SoapFault(
+                2150858817, "w:InvalidMessageInformationHeader", "Command without rsp:CommandLine"
+            )
         command_id = (line.get("CommandId") or str(uuid.uuid4())).upper()
         pipeline_id = uuid.UUID(command_id)
         with self._lock:
@@ -230,7 +232,8 @@ class PipelineWriter:
 def _statements(pipeline: ServerPipeline) -> Iterator[tuple[CommandCall, ...]]:
     """The pipeline's statements, each its commands piped left to right, as engine calls."""
     statement: list[CommandCall] = []
-    for command in pipeline.metadata.commands:
+    commands = pipeline.metadata.commands if pipeline.metadata is not None else []
+    for command in commands:
         parameters = tuple(
             (name, True if name is not None and value is None else from_psrp(value))
             for name, value in command.parameters
@@ -241,4 +244,3 @@ def _statements(pipeline: ServerPipeline) -> Iterator[tuple[CommandCall, ...]]:
             statement = []
     if statement:
         yield tuple(statement)
-

@@ -1,4 +1,4 @@
-"""The HTTP(S) listener: authentication per TCP connection, message encryption, and the endpoint's lifecycle."""
+"""The HTTP(S) listener: per-connection authentication, message encryption, the endpoint's lifecycle."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ class _LabHTTPServer(ThreadingHTTPServer):
     def get_request(self) -> tuple[Any, Any]:
         connection, address = self.socket.accept()
         if self._tls is not None:
-            # The handshake runs on the connection's own thread (see _WinRMHandler.setup), not the accept loop.
+            # The handshake runs on the connection's thread (_WinRMHandler.setup), not the accept loop.
             connection = self._tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
         with self._connections_lock:
             self._connections.add(connection)
@@ -202,8 +202,8 @@ class _WinRMHandler(BaseHTTPRequestHandler):
             return 500, fault_reply(message_id, fault, service.server)
         except Exception as error:
             log.exception("the lab's WinRM service failed on a request")
-            fault = SoapFault(2147500037, "w:InternalError", f"The lab's WinRM service failed: {error}")
-            return 500, fault_reply(message_id, fault, service.server)
+            internal = SoapFault(2147500037, "w:InternalError", f"The lab's WinRM service failed: {error}")
+            return 500, fault_reply(message_id, internal, service.server)
 
     def _authenticate(self) -> tuple[str | None, str | None]:
         """(user, WWW-Authenticate value for the reply), or (None, None) after answering 401 itself."""
@@ -229,7 +229,11 @@ class _WinRMHandler(BaseHTTPRequestHandler):
                 return None, None
         elif not scheme and self._acceptor is not None and self._acceptor.user is not None:
             return self._acceptor.user, None
-        offers = {"basic": ['Basic realm="WSMAN"'], "ntlm": ["Negotiate"], "any": ["Negotiate", 'Basic realm="WSMAN"']}
+        offers = {
+            "basic": ['Basic realm="WSMAN"'],
+            "ntlm": ["Negotiate"],
+            "any": ["Negotiate", 'Basic realm="WSMAN"'],
+        }
         self._send(401, b"", {"WWW-Authenticate": offers[settings.auth]})
         return None, None
 

@@ -39,10 +39,17 @@ class WinRMService:
                 self._shells.pop(request.shell_id, None)
             shell.close()
             return reply(request, ACTION + "DeleteResponse")
-        handlers = {"Command": shell.command, "Send": shell.send, "Receive": shell.receive, "Signal": shell.signal}
+        handlers = {
+            "Command": shell.command,
+            "Send": shell.send,
+            "Receive": shell.receive,
+            "Signal": shell.signal,
+        }
         verb = action.removeprefix(SHELL_ACTION)
         if verb not in handlers:
-            raise SoapFault(2150858771, "w:ActionNotSupported", f"The lab does not implement the action {action}.")
+            raise SoapFault(
+                2150858771, "w:ActionNotSupported", f"The lab does not implement the action {action}."
+            )
         return reply(request, f"{SHELL_ACTION}{verb}Response", handlers[verb](request))
 
     def close_all(self) -> None:
@@ -88,7 +95,9 @@ def _config() -> ET.Element:
 
 def _resource_created(request: Request, shell_id: str) -> ET.Element:
     created = ET.Element(q("wst", "ResourceCreated"))
-    ET.SubElement(created, q("wsa", "Address")).text = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+    ET.SubElement(
+        created, q("wsa", "Address")
+    ).text = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
     parameters = ET.SubElement(created, q("wsa", "ReferenceParameters"))
     ET.SubElement(parameters, q("wsman", "ResourceURI")).text = request.resource_uri
     selectors = ET.SubElement(parameters, q("wsman", "SelectorSet"))

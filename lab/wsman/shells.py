@@ -33,7 +33,7 @@ class Shell(Protocol):
 
 
 def shell_gone(shell_id: str) -> SoapFault:
-    """The fault for a request to a shell that does not exist (never created, deleted, or the server restarted)."""
+    """The fault for a shell that does not exist (never created, deleted, or the server restarted)."""
     return SoapFault(
         2150858843,
         "w:InvalidSelectors",
@@ -43,9 +43,11 @@ def shell_gone(shell_id: str) -> SoapFault:
 
 
 def command_gone(command_id: str) -> SoapFault:
-    """The fault for a request to a command the shell does not know (finished and terminated, or never made)."""
+    """The fault for a command the shell does not know (terminated, or never made)."""
     return SoapFault(
-        2150858843, "w:InvalidSelectors", f"The command {command_id} was not found in the shell; run it again."
+        2150858843,
+        "w:InvalidSelectors",
+        f"The command {command_id} was not found in the shell; run it again.",
     )
 
 

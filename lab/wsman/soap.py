@@ -68,7 +68,8 @@ def operation_timeout() -> SoapFault:
     return SoapFault(
         OPERATION_TIMEOUT_CODE,
         "w:TimedOut",
-        "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
+        "The WS-Management service cannot complete the operation within the time specified in "
+        "OperationTimeout.",
     )
 
 
@@ -105,7 +106,7 @@ def reply(request: Request, action: str, *content: ET.Element) -> bytes:
     """A reply envelope for ``request`` with ``content`` in its body."""
     envelope, body = _envelope(action, request.message_id)
     body.extend(content)
-    return ET.tostring(envelope, encoding="utf-8", xml_declaration=False)
+    return _serialize(envelope)
 
 
 def fault_reply(request_message_id: str, fault: SoapFault, machine: str) -> bytes:
@@ -117,11 +118,9 @@ def fault_reply(request_message_id: str, fault: SoapFault, machine: str) -> byte
     ET.SubElement(ET.SubElement(code, q("s", "Subcode")), q("s", "Value")).text = fault.subcode
     ET.SubElement(ET.SubElement(soap_fault, q("s", "Reason")), q("s", "Text")).text = fault.message
     detail = ET.SubElement(soap_fault, q("s", "Detail"))
-    wsman_fault = ET.SubElement(
-        detail, q("wsmanfault", "WSManFault"), Code=str(fault.code), Machine=machine
-    )
+    wsman_fault = ET.SubElement(detail, q("wsmanfault", "WSManFault"), Code=str(fault.code), Machine=machine)
     ET.SubElement(wsman_fault, q("wsmanfault", "Message")).text = fault.message
-    return ET.tostring(envelope, encoding="utf-8", xml_declaration=False)
+    return _serialize(envelope)
 
 
 def _envelope(action: str, relates_to: str) -> tuple[ET.Element, ET.Element]:
@@ -132,3 +131,8 @@ def _envelope(action: str, relates_to: str) -> tuple[ET.Element, ET.Element]:
     ET.SubElement(header, q("wsa", "RelatesTo")).text = relates_to
     ET.SubElement(header, q("wsa", "To")).text = ANONYMOUS
     return envelope, ET.SubElement(envelope, q("s", "Body"))
+
+
+def _serialize(envelope: ET.Element) -> bytes:
+    data: bytes = ET.tostring(envelope, encoding="utf-8", xml_declaration=False)
+    return data

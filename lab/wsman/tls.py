@@ -1,4 +1,4 @@
-"""A lab certificate authority and a server certificate for 127.0.0.1 / localhost, made with ``cryptography``."""
+"""A lab certificate authority and a server certificate for 127.0.0.1 and localhost."""
 
 from __future__ import annotations
 

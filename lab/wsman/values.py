@@ -52,7 +52,9 @@ def to_psrp(value: object) -> Any:
         return {to_psrp(key): to_psrp(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_psrp(item) for item in value]
-    raise TypeError(f"the lab engine wrote a {type(value).__name__}, which the remoting layer cannot serialize")
+    raise TypeError(
+        f"the lab engine wrote a {type(value).__name__}, which the remoting layer cannot serialize"
+    )
 
 
 def from_psrp(value: Any) -> object:
@@ -80,7 +82,7 @@ def from_psrp(value: Any) -> object:
 
 
 def error_record(error: BaseException) -> ErrorRecord:
-    """An ErrorRecord for ``error``: its message, FullyQualifiedErrorId and category when it is a PowerShellError."""
+    """An ErrorRecord for ``error``; a PowerShellError gives its message, error id and category."""
     if isinstance(error, PowerShellError):
         message, error_id, category = error.message, error.error_id, error.category
         target, activity = error.target, error.command

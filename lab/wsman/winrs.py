@@ -47,7 +47,10 @@ class CmdShell:
                 raise shell_gone(self.shell_id)
             self._processes[command_id] = process
         threading.Thread(
-            target=self._run, args=(process, _unquote(words[0]), arguments), name=f"winrs-{command_id}", daemon=True
+            target=self._run,
+            args=(process, _unquote(words[0]), arguments),
+            name=f"winrs-{command_id}",
+            daemon=True,
         ).start()
         return command_response(command_id)
 
@@ -63,7 +66,9 @@ class CmdShell:
             process = self._processes.get(command_id)
             if process is None:
                 raise command_gone(command_id)
-            wait_until(self._lock, lambda: self._closed or process.result is not None, request.operation_timeout)
+            wait_until(
+                self._lock, lambda: self._closed or process.result is not None, request.operation_timeout
+            )
             if process.result is None:
                 raise shell_gone(self.shell_id)
             result, first = process.result, not process.delivered
