@@ -66,7 +66,9 @@ def test_the_environment_comes_before_the_file(
     monkeypatch.setenv("LAB_PW", "from-the-env")
     (tmp_path / "lab.password").write_text("from-the-file\n")
 
-    credential = resolve_credential(inventory.server(SERVER), inventory=inventory, plugin_manager=_plugin_manager())
+    credential = resolve_credential(
+        inventory.server(SERVER), inventory=inventory, plugin_manager=_plugin_manager()
+    )
 
     assert credential == Credential("CONTOSO\\lyncadmin", "from-the-env")
 
@@ -77,7 +79,9 @@ def test_the_file_is_read_without_its_line_break(
     monkeypatch.delenv("LAB_PW", raising=False)
     (tmp_path / "lab.password").write_text("from-the-file\n")
 
-    credential = resolve_credential(inventory.server(SERVER), inventory=inventory, plugin_manager=_plugin_manager())
+    credential = resolve_credential(
+        inventory.server(SERVER), inventory=inventory, plugin_manager=_plugin_manager()
+    )
 
     assert credential.password == "from-the-file"
 
@@ -100,5 +104,7 @@ def test_a_credential_without_sources_points_at_the_environment_and_the_hook(
     data["credentials"]["lab"] = {"username": "CONTOSO\\lyncadmin"}
     inventory = load_inventory(write_inventory(tmp_path, data))
 
-    with pytest.raises(CredentialError, match=r'credential "lab" \(for fe01.pool1.contoso.com\) has no password'):
+    with pytest.raises(
+        CredentialError, match=r'credential "lab" \(for fe01.pool1.contoso.com\) has no password'
+    ):
         resolve_credential(inventory.server(SERVER), inventory=inventory, plugin_manager=_plugin_manager())

@@ -77,11 +77,24 @@ def _missing_credential(data: dict[str, Any]) -> None:
         (_unknown_pool, 'servers[1] (fe01.pool2.contoso.com): pool "pool9.contoso.com" is not in pools'),
         (_unknown_site, 'pools[2] (edge1.contoso.com): site "Datacenter9" is not in sites'),
         (_duplicate_server, "servers[2] (fe01.pool1.contoso.com): server listed twice"),
-        (_bad_endpoint, "servers[1] (fe01.pool2.contoso.com): endpoint: 'ftp://fe01.pool2.contoso.com/wsman' is not"),
+        (
+            _bad_endpoint,
+            "servers[1] (fe01.pool2.contoso.com): endpoint: 'ftp://fe01.pool2.contoso.com/wsman' is not",
+        ),
         (_unknown_auth, "servers[0] (fe01.pool1.contoso.com): auth: Input should be 'negotiate'"),
-        (_missing_credential, 'servers[1] (fe01.pool2.contoso.com): credential "vault" is not in credentials'),
+        (
+            _missing_credential,
+            'servers[1] (fe01.pool2.contoso.com): credential "vault" is not in credentials',
+        ),
     ],
-    ids=["unknown pool", "unknown site", "duplicate server", "bad endpoint", "unknown auth", "missing credential"],
+    ids=[
+        "unknown pool",
+        "unknown site",
+        "duplicate server",
+        "bad endpoint",
+        "unknown auth",
+        "missing credential",
+    ],
 )
 def test_a_bad_entry_is_named_with_the_file(
     tmp_path: Path, spoil: Callable[[dict[str, Any]], None], expected: str

@@ -1,0 +1,168 @@
+"""PsrpShell against a real WinRM endpoint on loopback: what plugins get back, and how failures surface."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.wsman import WinRMEndpoint, make_lab_tls
+from plugins.shell import AuthenticationError, CmdletError, Credential, TransportError
+from tests.worker.engine_double import EngineDouble
+from tests.worker.inventory_data import inventory_data, write_inventory
+from worker.executor import PsrpShell
+from worker.inventory import Inventory, ServerEntry, load_inventory
+
+SERVER = "fe01.pool1.contoso.com"
+USER = "CONTOSO\\lyncadmin"
+PASSWORD = "Lab-Passw0rd!"
+#: The endpoint's user directory: the bare name (the client logs on as DOMAIN\user).
+USERS = {"lyncadmin": PASSWORD}
+
+
+def _inventory(directory: Path, endpoint: WinRMEndpoint, **server: object) -> Inventory:
+    data = inventory_data(endpoint.url)
+    data["servers"][0].update({"auth": "ntlm", "ca_bundle": None, **server})
+    return load_inventory(write_inventory(directory, data))
+
+
+def _credentials(password: str = PASSWORD) -> object:
+    def lookup(_server: ServerEntry) -> Credential:
+        return Credential(USER, password)
+
+    return lookup
+
+
+@pytest.fixture
+def engine() -> EngineDouble:
+    return EngineDouble()
+
+
+@pytest.fixture
+def endpoint(engine: EngineDouble) -> Iterator[WinRMEndpoint]:
+    listener = WinRMEndpoint(SERVER, engine, users=USERS, auth="ntlm")
+    listener.start()
+    yield listener
+    listener.close()
+
+
+@pytest.fixture
+def shell(tmp_path: Path, endpoint: WinRMEndpoint) -> Iterator[PsrpShell]:
+    psrp = PsrpShell(_inventory(tmp_path, endpoint), credentials=_credentials(), command_timeout_s=30)
+    yield psrp
+    psrp.close_all()
+
+
+def test_objects_arrive_with_type_names_and_plain_properties(shell: PsrpShell) -> None:
+    result = shell.run(SERVER, "Get-CsPool", {"Identity": "pool1.contoso.com"})
+
+    [pool] = result.objects
+    assert pool.type_names[0] == "Microsoft.Rtc.Management.Xds.DisplayPool"
+    assert pool.text == "pool1.contoso.com"
+    assert pool.get("computers") == ["fe01.pool1.contoso.com", "fe02.pool1.contoso.com"]
+    assert pool.get("Site") == {"Name": "Datacenter1"}
+    assert str(pool.get("WhenChanged")).startswith("2024-05-01T12:30:00")
+    assert pool.get("Servers") == 2
+    assert json.loads(json.dumps(dict(pool.properties))) == dict(pool.properties)
+
+
+def test_a_switch_arrives_as_a_switch_and_host_text_comes_back(
+    shell: PsrpShell, engine: EngineDouble
+) -> None:
+    result = shell.run(SERVER, "Invoke-CsPoolFailover", {"PoolFqdn": "pool1.contoso.com", "WhatIf": True})
+
+    [call] = [call for call in engine.calls if call.name == "Invoke-CsPoolFailover"]
+    assert call.parameters == (("PoolFqdn", "pool1.contoso.com"), ("WhatIf", True))
+    assert result.information == ['What if: Performing "Failover" on target "pool1.contoso.com".']
+    assert result.warnings == ["Failover can take a while."]
+    assert result.verbose == ["Checking the backup pool."]
+
+
+def test_a_terminating_error_raises_cmdlet_error_with_its_id(shell: PsrpShell) -> None:
+    with pytest.raises(CmdletError) as raised:
+        shell.run(SERVER, "Get-CsNothing", {"Bogus": "x"})
+
+    assert raised.value.message == "A parameter cannot be found that matches parameter name 'Bogus'."
+    assert raised.value.error_id == "NamedParameterNotFound,Get-CsNothing"
+    assert raised.value.category == "InvalidArgument"
+    assert raised.value.server == SERVER
+
+
+def test_non_terminating_errors_come_back_with_the_output(shell: PsrpShell) -> None:
+    result = shell.run(SERVER, "Get-CsUser")
+
+    assert [item.text for item in result.objects] == ["sip:alice@contoso.com"]
+    assert result.errors == ["User bob not found."]
+
+
+def test_the_runspace_pool_is_reused_between_commands(shell: PsrpShell, engine: EngineDouble) -> None:
+    shell.run(SERVER, "Get-CsPool")
+    shell.run(SERVER, "Get-CsPool")
+
+    assert shell.pools_opened == 1
+    assert engine.names() == ["Import-Module", "Get-CsPool", "Get-CsPool"]
+
+
+def test_a_wrong_password_is_an_authentication_error(tmp_path: Path, endpoint: WinRMEndpoint) -> None:
+    psrp = PsrpShell(_inventory(tmp_path, endpoint), credentials=_credentials("wrong"))
+
+    with pytest.raises(AuthenticationError) as raised:
+        psrp.run(SERVER, "Get-CsPool")
+
+    assert "credential 'lab'" in raised.value.message and "check its password" in raised.value.message
+    assert "wrong" not in str(raised.value)
+
+
+def test_a_stopped_server_is_a_transport_error_and_a_restart_heals(
+    shell: PsrpShell, endpoint: WinRMEndpoint
+) -> None:
+    shell.run(SERVER, "Get-CsPool")
+    endpoint.stop()
+
+    with pytest.raises(TransportError):
+        shell.run(SERVER, "Get-CsPool")
+
+    endpoint.start()
+    assert shell.run(SERVER, "Get-CsPool").objects
+    assert shell.pools_opened == 2
+
+
+def test_a_command_past_its_deadline_is_stopped_on_the_server(
+    tmp_path: Path, endpoint: WinRMEndpoint, engine: EngineDouble
+) -> None:
+    psrp = PsrpShell(_inventory(tmp_path, endpoint), credentials=_credentials(), command_timeout_s=1)
+
+    with pytest.raises(TransportError, match="timed out after 1 s"):
+        psrp.run(SERVER, "Wait-CsStop")
+
+    assert engine.stopped.wait(10), "the server never saw the pipeline stopped"
+    assert psrp.run(SERVER, "Get-CsPool").objects
+
+
+def test_an_executable_runs_in_the_cmd_shell(shell: PsrpShell, engine: EngineDouble) -> None:
+    result = shell.run_executable(SERVER, "Bootstrapper.exe", ["/Setup"])
+
+    assert result.exit_code == 0
+    assert result.stdout == f"Bootstrapper.exe /Setup: done on {SERVER}\r\n"
+    assert engine.executions == [("Bootstrapper.exe", ("/Setup",))]
+
+
+def test_tls_is_verified_against_the_inventory_ca_bundle(tmp_path: Path, engine: EngineDouble) -> None:
+    tls = make_lab_tls(tmp_path / "tls")
+    listener = WinRMEndpoint(SERVER, engine, users=USERS, auth="basic", tls=tls.server_context())
+    listener.start()
+    try:
+        unverified = PsrpShell(_inventory(tmp_path, listener, auth="basic"), credentials=_credentials())
+        with pytest.raises(AuthenticationError, match="set ca_bundle"):
+            unverified.run(SERVER, "Get-CsPool")
+
+        verified = PsrpShell(
+            _inventory(tmp_path, listener, auth="basic", ca_bundle=str(tls.ca_path)),
+            credentials=_credentials(),
+        )
+        assert verified.run(SERVER, "Get-CsPool").objects
+        verified.close_all()
+    finally:
+        listener.close()
