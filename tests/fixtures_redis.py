@@ -1,4 +1,4 @@
-"""Fixtures: a Redis for the session (``REDIS_URL`` if set, else an embedded one) and a clean client per test."""
+"""Fixtures: a Redis for the session (``REDIS_URL`` or an embedded one) and a clean client per test."""
 
 from __future__ import annotations
 

@@ -46,8 +46,9 @@ class EngineDouble:
                 if output.stopping.wait(STOP_WAIT_S):
                     self.stopped.set()
             else:
+                first = next(iter(parameters), "")
                 raise PowerShellError(
-                    f"A parameter cannot be found that matches parameter name '{next(iter(parameters), '')}'.",
+                    f"A parameter cannot be found that matches parameter name '{first}'.",
                     error_id=f"NamedParameterNotFound,{command.name}",
                     category="InvalidArgument",
                     command=command.name,

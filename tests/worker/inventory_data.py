@@ -40,7 +40,11 @@ def inventory_data(endpoint: str = "https://127.0.0.1:45001/wsman") -> dict[str,
             },
         ],
         "credentials": {
-            "lab": {"username": "CONTOSO\\lyncadmin", "password_file": "lab.password", "password_env": "LAB_PW"}
+            "lab": {
+                "username": "CONTOSO\\lyncadmin",
+                "password_file": "lab.password",
+                "password_env": "LAB_PW",
+            }
         },
     }
 

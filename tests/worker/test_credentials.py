@@ -1,4 +1,4 @@
-"""A server's password comes from a site plugin first, then the environment, then a file; else a clear error."""
+"""A password comes from a site plugin, else the environment, else a file; else a clear error."""
 
 from __future__ import annotations
 

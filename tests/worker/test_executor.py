@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ def _inventory(directory: Path, endpoint: WinRMEndpoint, **server: object) -> In
     return load_inventory(write_inventory(directory, data))
 
 
-def _credentials(password: str = PASSWORD) -> object:
+def _credentials(password: str = PASSWORD) -> Callable[[ServerEntry], Credential]:
     def lookup(_server: ServerEntry) -> Credential:
         return Credential(USER, password)
 

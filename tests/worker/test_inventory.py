@@ -116,5 +116,5 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 def test_an_unknown_server_lookup_says_where_to_add_it(tmp_path: Path) -> None:
     inventory = load_inventory(write_inventory(tmp_path, inventory_data()))
 
-    with pytest.raises(InventoryError, match='server "fe09.pool1.contoso.com" is not in the inventory'):
+    with pytest.raises(InventoryError, match=r'server "fe09\.pool1\.contoso\.com" is not in the inventory'):
         inventory.server("fe09.pool1.contoso.com")
