@@ -27,7 +27,9 @@ BACKUP_RELATION = "Microsoft.Rtc.Management.Hadr.BackupService.BackupRelation"
 STORE_STATUS = "Microsoft.Rtc.Management.Xds.CentralManagementStoreStatusResult"
 REPLICA_STATE = "Microsoft.Rtc.Management.Xds.ReplicaState"
 MIRROR_STATE = "Microsoft.Rtc.Management.Hadr.DatabaseMirrorState"
-REGISTRAR_CONFIGURATION = "Microsoft.Rtc.Management.WritableConfig.Sip.Registrar.RegistrarConfiguration"  # [I]
+REGISTRAR_CONFIGURATION = (
+    "Microsoft.Rtc.Management.WritableConfig.Sip.Registrar.RegistrarConfiguration"  # [I]
+)
 AD_USER = "Microsoft.Rtc.Management.ADConnect.Schema.OCSADUser"
 
 # --- databases ------------------------------------------------------------------------------------------
@@ -73,20 +75,28 @@ BAD_DATABASE_TYPE = (
     '"Microsoft.Rtc.Management.Hadr.DatabaseType". Valid values are: {valid}.'
 )  # [I]
 #: cmd.exe's answer to an unknown program.
-CMD_NOT_RECOGNIZED = "'{name}' is not recognized as an internal or external command,\noperable program or batch file."
+CMD_NOT_RECOGNIZED = (
+    "'{name}' is not recognized as an internal or external command,\noperable program or batch file."
+)
 
 # --- Lync's errors --------------------------------------------------------------------------------------
 
 POOL_NOT_FOUND = 'Cannot find pool "{pool}" in the topology.'  # [I]
 EDGE_POOL_NOT_FOUND = 'Cannot find Edge pool "{pool}" in the topology.'  # [I]
 NO_BACKUP_POOL = 'Pool "{pool}" has no backup pool assigned in the topology.'  # [I]
-CMS_UNAVAILABLE = "Cannot connect to the Central Management store. The Central Management store is not available."  # [I]
+CMS_UNAVAILABLE = (
+    "Cannot connect to the Central Management store. The Central Management store is not available."  # [I]
+)
 DATABASE_NOT_PRESENT = 'Database "{database}" is not present on pool "{pool}".'
 USER_NOT_FOUND = 'Management object not found for identity "{identity}".'
-REGISTRAR_CONFIGURATION_NOT_FOUND = 'Cannot get "RegistrarConfiguration" "{identity}" because it does not exist.'  # [I]
+REGISTRAR_CONFIGURATION_NOT_FOUND = (
+    'Cannot get "RegistrarConfiguration" "{identity}" because it does not exist.'  # [I]
+)
 WHATIF_HOSTED_ON = 'What if: The Central Management Server is currently hosted on pool "{pool}".'  # [I]
 WHATIF_OPERATION = 'What if: Performing the operation "{command}" on target "{pool}".'
-WRONG_BACKEND_SERVER = 'This cmdlet must be run on a Front End server of the pool whose back end is "{sql}".'  # [I]
+WRONG_BACKEND_SERVER = (
+    'This cmdlet must be run on a Front End server of the pool whose back end is "{sql}".'  # [I]
+)
 NOT_CMS_PRINCIPAL = (
     'SQL Server "{sql}" is not the principal for the Central Management database. '
     "Use the server that Get-CsDatabaseMirrorState reports as Principal."
@@ -96,8 +106,12 @@ CMS_SOURCE_UNREACHABLE = (
     "Use -Force to fail over without the source."
 )  # [I]
 CMS_ALREADY_ON_POOL = 'The Central Management store is already hosted on pool "{pool}".'  # [I]
-CMS_NOT_FAILED_OVER = "The Central Management store has not been failed over: there is nothing to restore."  # [I]
-CMS_RESTORE_UNREACHABLE = 'Cannot restore the Central Management store to pool "{pool}": the pool is not available.'  # [I]
+CMS_NOT_FAILED_OVER = (
+    "The Central Management store has not been failed over: there is nothing to restore."  # [I]
+)
+CMS_RESTORE_UNREACHABLE = (
+    'Cannot restore the Central Management store to pool "{pool}": the pool is not available.'  # [I]
+)
 CMS_DATABASE_NOT_INSTALLED = (
     'The Central Management store database is not installed on SQL Server "{sql}". '
     "Run Install-CsDatabase -CentralManagementDatabase first."
@@ -105,12 +119,16 @@ CMS_DATABASE_NOT_INSTALLED = (
 FILE_NOT_FOUND = 'Cannot find file "{path}".'
 NOT_A_FRONT_END = 'This cmdlet must be run on a Front End server; "{server}" is not one.'  # [I]
 SQL_SERVER_NOT_FOUND = 'Cannot find SQL Server "{sql}" in the topology.'  # [I]
-SQL_SERVER_DOWN = 'Cannot connect to SQL Server "{sql}". Verify that the server is running and reachable.'  # [I]
+SQL_SERVER_DOWN = (
+    'Cannot connect to SQL Server "{sql}". Verify that the server is running and reachable.'  # [I]
+)
 SQL_INSTANCE_NOT_FOUND = 'SQL Server instance "{sql}\\{instance}" was not found.'  # [I]
-INSTALL_ONLY_CMS = "Specify -CentralManagementDatabase: the lab installs only the Central Management database."  # [I]
+INSTALL_ONLY_CMS = (
+    "Specify -CentralManagementDatabase: the lab installs only the Central Management database."  # [I]
+)
 POOL_FAILOVER_WRONG_SERVER = (
-    'This cmdlet must be run on a Front End server of pool "{backup}", the backup pool of "{pool}".'
-)  # [I]
+    'This cmdlet must be run on a Front End server of pool "{backup}", the backup pool of "{pool}".'  # [I]
+)
 #: The seed's verbatim Edge next-hop error (PowerShell itself prefixes "Invoke-CsPoolFailOver : ").
 EDGE_NEXT_HOP = (
     'This Front-end pool "{pool}" is specified in\n'
@@ -119,17 +137,21 @@ EDGE_NEXT_HOP = (
     "change the Edge internal next hop setting to point to a different Front-end pool,  before you\n"
     "proceed."
 )
-POOL_FAILOVER_CMS_UNAVAILABLE = 'Unable to fail over pool "{pool}": the Central Management store is not available.'  # [I]
+POOL_FAILOVER_CMS_UNAVAILABLE = (
+    'Unable to fail over pool "{pool}": the Central Management store is not available.'  # [I]
+)
 POOL_FAILOVER_CMS_REPLICATING = (
     'Unable to fail over pool "{pool}": the Central Management store is not yet fully failed over. '
     "Wait for replication and retry."
 )  # [I]
-POOL_FAILOVER_NEEDS_DISASTER_MODE = (
+POOL_FAILOVER_NEEDS_DISASTER_MODE = (  # [I]
     'Unable to fail over pool "{pool}": the pool is not reachable. Use -DisasterMode to fail over without it.'
-)  # [I]
+)
 POOL_ALREADY_FAILED_OVER = 'Pool "{pool}" is already failed over to "{backup}".'  # [I]
 POOL_NOT_FAILED_OVER = 'Pool "{pool}" is not failed over: there is nothing to fail back.'  # [I]
-POOL_FAILBACK_SERVERS_DOWN = 'Unable to fail back pool "{pool}": these servers are not running: {servers}.'  # [I]
+POOL_FAILBACK_SERVERS_DOWN = (
+    'Unable to fail back pool "{pool}": these servers are not running: {servers}.'  # [I]
+)
 NEXT_HOP_NOT_USABLE = 'Cannot use pool "{pool}" as the next hop: {reason}.'  # [I]
 #: The error a ``fail_next`` fault raises: a transient RPC failure. [I]
 TRANSIENT_FAULT = "The RPC server is unavailable. (Exception from HRESULT: 0x800706BA)"
@@ -141,7 +163,10 @@ POOL_FAILOVER_PROGRESS = (
     'Failing over the users of pool "{pool}" to pool "{backup}".',
     'Pool "{pool}" is failed over to "{backup}".',
 )  # [I]
-POOL_FAILBACK_PROGRESS = ('Failing back the users of pool "{pool}" from pool "{backup}".', 'Pool "{pool}" is active.')  # [I]
+POOL_FAILBACK_PROGRESS = (
+    'Failing back the users of pool "{pool}" from pool "{backup}".',
+    'Pool "{pool}" is active.',
+)  # [I]
 INSTALL_DATABASE_PROGRESS = (
     'Connecting to SQL Server "{sql}\\{instance}".',
     'Creating database "xds".',
@@ -149,8 +174,8 @@ INSTALL_DATABASE_PROGRESS = (
     "Install-CsDatabase completed successfully.",
 )  # [I]
 MOVE_DONE = (
-    'The Central Management store is now hosted on pool "{pool}". Local setup (Bootstrapper.exe /Setup) must be '
-    "run on these computers:"
+    'The Central Management store is now hosted on pool "{pool}". '
+    "Local setup (Bootstrapper.exe /Setup) must be run on these computers:"
 )  # [I]
 BOOTSTRAPPER_NAMES = ("bootstrapper.exe", "bootstrapper")
 BOOTSTRAPPER_SETUP = "/setup"
@@ -159,5 +184,8 @@ BOOTSTRAPPER_OUTPUT = (
     'Installing Central Management Server service on "{server}"...',
     "Bootstrapper completed successfully.",
 )  # [I]
-BOOTSTRAPPER_NOTHING = ('No Central Management Server role is assigned to "{server}".', "Bootstrapper completed successfully.")  # [I]
+BOOTSTRAPPER_NOTHING = (
+    'No Central Management Server role is assigned to "{server}".',
+    "Bootstrapper completed successfully.",
+)  # [I]
 BOOTSTRAPPER_USAGE = "Usage: Bootstrapper.exe /Setup\nUnknown switch: {switch}"  # [I]

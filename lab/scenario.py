@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from lab.model import Fqdn, Model, Topology
 
@@ -29,7 +29,7 @@ class Expected(Model):
     cms_pool: Fqdn | None = None
     #: The pool that must service every user homed on the failed pool.
     users_serviced_by: Fqdn | None = None
-    edge_next_hops: dict[Fqdn, Fqdn] = {}
+    edge_next_hops: dict[Fqdn, Fqdn] = Field(default_factory=dict)
     replicas_up_to_date: bool = False
     #: Every Front End of the CMS pool that is up has the CMS service (the 2010 path's Bootstrapper).
     cms_service_on_all_front_ends: bool = False
@@ -41,7 +41,7 @@ class Scenario(Topology):
     name: str
     description: str
     failed_pool: Fqdn
-    down_servers: list[Fqdn] = []
+    down_servers: list[Fqdn] = Field(default_factory=list)
     administrator: str = "CONTOSO\\lyncadmin"
     replication_lag_seconds: float = 120.0
     #: Seeds the transport-fault random generator; defaults to one derived from the name.
@@ -104,17 +104,17 @@ class _Document:
             for key_node, value_node in node.value:
                 key = str(key_node.value)
                 if key in result:
-                    raise self.error(at + (key,), f'duplicate key "{key}"', line=key_node.start_mark.line + 1)
-                self.lines[at + (key,)] = key_node.start_mark.line + 1
-                result[key] = self._plain(value_node, at + (key,))
+                    raise self.error((*at, key), f'duplicate key "{key}"', line=key_node.start_mark.line + 1)
+                self.lines[(*at, key)] = key_node.start_mark.line + 1
+                result[key] = self._plain(value_node, (*at, key))
             return result
         if isinstance(node, yaml.SequenceNode):
             items = []
             for index, item in enumerate(node.value):
-                self.lines[at + (index,)] = item.start_mark.line + 1
-                items.append(self._plain(item, at + (index,)))
+                self.lines[(*at, index)] = item.start_mark.line + 1
+                items.append(self._plain(item, (*at, index)))
             return items
-        return self._constructor.construct_object(node)  # type: ignore[no-untyped-call]
+        return self._constructor.construct_object(node)
 
     def line(self, at: Location) -> int:
         """The line of the nearest known location at or above ``at``."""
@@ -164,9 +164,15 @@ class _References:
             self._site(pool.site, ("pools", i, "site"))
             if pool.backup_pool is not None:
                 self._front_end_pool(pool.backup_pool, ("pools", i, "backup_pool"), "backup pool")
-                self._require(pool.backup_pool != pool.fqdn, ("pools", i, "backup_pool"), f'pool "{pool.fqdn}" cannot back itself up')
+                self._require(
+                    pool.backup_pool != pool.fqdn,
+                    ("pools", i, "backup_pool"),
+                    f'pool "{pool.fqdn}" cannot back itself up',
+                )
             if pool.failed_over_to is not None:
-                self._front_end_pool(pool.failed_over_to, ("pools", i, "failed_over_to"), "failed-over-to pool")
+                self._front_end_pool(
+                    pool.failed_over_to, ("pools", i, "failed_over_to"), "failed-over-to pool"
+                )
         for i, edge in enumerate(s.edge_pools):
             self._site(edge.site, ("edge_pools", i, "site"))
             self._front_end_pool(edge.next_hop, ("edge_pools", i, "next_hop"), "next hop")
@@ -174,18 +180,30 @@ class _References:
         cms_pool = s.pool(s.cms.pool)
         cms_front_ends = set(cms_pool.front_ends if cms_pool is not None else ())
         for i, server in enumerate(s.cms.service_on):
-            self._require(server in cms_front_ends, ("cms", "service_on", i), f'"{server}" is not a Front End of the CMS pool')
+            self._require(
+                server in cms_front_ends,
+                ("cms", "service_on", i),
+                f'"{server}" is not a Front End of the CMS pool',
+            )
         if s.cms.previous_pool is not None:
             self._front_end_pool(s.cms.previous_pool, ("cms", "previous_pool"), "previous CMS pool")
         for i, user in enumerate(s.users):
-            self._require(user.sip.startswith("sip:"), ("users", i, "sip"), f'user "{user.sip}" must start with "sip:"')
+            self._require(
+                user.sip.startswith("sip:"), ("users", i, "sip"), f'user "{user.sip}" must start with "sip:"'
+            )
             self._front_end_pool(user.home_pool, ("users", i, "home_pool"), "home pool")
-            self._front_end_pool(user.serviced_by or user.home_pool, ("users", i, "serviced_by"), "servicing pool")
+            self._front_end_pool(
+                user.serviced_by or user.home_pool, ("users", i, "serviced_by"), "servicing pool"
+            )
         for server in s.files:
             self._require(server in self.servers, ("files", server), f'files of unknown server "{server}"')
         self._front_end_pool(s.failed_pool, ("failed_pool",), "failed pool")
         for i, server in enumerate(s.down_servers):
-            self._require(server in self.servers, ("down_servers", i), f'down server "{server}" is not a server of this scenario')
+            self._require(
+                server in self.servers,
+                ("down_servers", i),
+                f'down server "{server}" is not a server of this scenario',
+            )
         self._check_expected()
 
     def _check_expected(self) -> None:
@@ -193,7 +211,9 @@ class _References:
         if expected.cms_pool is not None:
             self._front_end_pool(expected.cms_pool, ("expected", "cms_pool"), "expected CMS pool")
         if expected.users_serviced_by is not None:
-            self._front_end_pool(expected.users_serviced_by, ("expected", "users_serviced_by"), "expected servicing pool")
+            self._front_end_pool(
+                expected.users_serviced_by, ("expected", "users_serviced_by"), "expected servicing pool"
+            )
         edge_pools = {e.fqdn for e in self.scenario.edge_pools}
         for edge, hop in expected.edge_next_hops.items():
             at: Location = ("expected", "edge_next_hops", edge)
@@ -202,7 +222,9 @@ class _References:
 
     def _unique(self) -> None:
         seen: set[str] = set()
-        names = [(("pools", i, "fqdn"), p.fqdn) for i, p in enumerate(self.scenario.pools)]
+        names: list[tuple[Location, str]] = [
+            (("pools", i, "fqdn"), p.fqdn) for i, p in enumerate(self.scenario.pools)
+        ]
         names += [(("edge_pools", i, "fqdn"), e.fqdn) for i, e in enumerate(self.scenario.edge_pools)]
         names += [((), s.fqdn) for s in self.scenario.servers()]
         for at, name in names:
@@ -216,7 +238,9 @@ class _References:
         self._require(site in self.scenario.sites, at, f'site "{site}" is not one of the scenario\'s sites')
 
     def _front_end_pool(self, fqdn: str, at: Location, what: str) -> None:
-        self._require(fqdn in self.front_end_pools, at, f'{what} "{fqdn}" is not a Front End pool of this scenario')
+        self._require(
+            fqdn in self.front_end_pools, at, f'{what} "{fqdn}" is not a Front End pool of this scenario'
+        )
 
     def _require(self, condition: bool, at: Location, message: str) -> None:
         if not condition:

@@ -1,0 +1,358 @@
+"""The Lync side of the lab: runs cmdlets against the deployment, journals them, injects faults, verifies."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from lab import cmdlets, lync_facts
+from lab.api import CallContext, CommandCall, ExecResult, PipelineOutput, PowerShellError
+from lab.cmdlets.base import Invocation
+from lab.cmdlets.binding import bind
+from lab.cmdlets.bootstrapper import is_bootstrapper, run_bootstrapper
+from lab.faults import Faults, apply_faults
+from lab.model import Deployment, Model, ServerInfo, Topology
+from lab.scenario import Expected, Scenario
+
+#: The clock the engine reads; tests inject one they can advance.
+Clock = Callable[[], datetime]
+BOOTSTRAPPER = "Bootstrapper.exe"
+STOPPED_ERROR_ID = "PipelineStopped"
+
+
+class JournalEntry(Model):
+    """One command the lab received: appended when received, completed when it ends."""
+
+    seq: int
+    server: str
+    user: str
+    cmdlet: str
+    parameters: dict[str, object]
+    outcome: Literal["ok", "error", "stopped"] | None = None
+    error: str | None = None
+    started: datetime
+    ended: datetime | None = None
+
+
+class LabState(Model):
+    """Everything a lab needs to stop and resume: saved and loaded as JSON."""
+
+    scenario: str
+    administrator: str
+    failed_pool: str
+    seed: int
+    expected: Expected
+    deployment: Deployment
+    faults: Faults = Field(default_factory=Faults)
+    journal: list[JournalEntry] = Field(default_factory=list)
+
+
+class LabEngine:
+    """Implements :class:`lab.api.Engine`; thread-safe (one lock, never held while waiting)."""
+
+    def __init__(self, state: LabState, clock: Clock | None = None) -> None:
+        self._state = state
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.RLock()
+        self._random = random.Random(state.seed)
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, clock: Clock | None = None) -> LabEngine:
+        """A fresh lab in the scenario's disaster."""
+        clock = clock or (lambda: datetime.now(UTC))
+        topology = scenario.model_dump(include=set(Topology.model_fields))
+        deployment = Deployment.model_validate(
+            {
+                **topology,
+                "down": scenario.down_servers,
+                "replication_lag_seconds": scenario.replication_lag_seconds,
+                "started_at": clock(),
+            }
+        )
+        state = LabState(
+            scenario=scenario.name,
+            administrator=scenario.administrator,
+            failed_pool=scenario.failed_pool,
+            seed=scenario.seed if scenario.seed is not None else zlib.crc32(scenario.name.encode()),
+            expected=scenario.expected,
+            deployment=deployment,
+        )
+        return cls(state, clock)
+
+    @classmethod
+    def load(cls, path: str | Path, clock: Clock | None = None) -> LabEngine:
+        """Resume a lab saved by :meth:`save`."""
+        return cls(LabState.model_validate_json(Path(path).read_text(encoding="utf-8")), clock)
+
+    def save(self, path: str | Path) -> None:
+        """Write the whole state (deployment, faults, journal) as JSON, atomically."""
+        path = Path(path)
+        with self._lock:
+            text = self._state.model_dump_json(indent=2)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+
+    @property
+    def scenario(self) -> str:
+        """The scenario's name."""
+        return self._state.scenario
+
+    @property
+    def administrator(self) -> str:
+        """The account the lab's endpoints accept (``CONTOSO\\lyncadmin``)."""
+        return self._state.administrator
+
+    # --- lab.api.Engine --------------------------------------------------------------------------------
+
+    def invoke(self, context: CallContext, commands: Sequence[CommandCall], output: PipelineOutput) -> None:
+        """Run one statement; only single-command pipelines are supported (the runner sends no others)."""
+        if len(commands) != 1:
+            names = " | ".join(c.name for c in commands)
+            message = (
+                f"The lab runs one command per statement; got {len(commands)} ({names}). Send each alone."
+            )
+            for call in commands:
+                self._close(self._open(context, call.name, _raw_parameters(call)), "error", message)
+            raise PowerShellError(message, error_id="PipelineNotSupported", category="NotImplemented")
+        call = commands[0]
+        entry = self._open(context, call.name, _raw_parameters(call))
+        try:
+            cmdlet = cmdlets.find(call.name)
+            arguments = bind(cmdlet, call)
+            with self._lock:
+                entry.cmdlet, entry.parameters = cmdlet.name, _json_parameters(arguments)
+            self._delay(cmdlet.name, output.stopping)
+            with self._lock:
+                cmdlet.run(
+                    Invocation(
+                        cmdlet.name,
+                        context.server.lower(),
+                        arguments,
+                        self._state.deployment,
+                        output,
+                        self._clock(),
+                    )
+                )
+        except PowerShellError as error:
+            self._close(entry, "stopped" if error.error_id == STOPPED_ERROR_ID else "error", error.message)
+            raise
+        except Exception as error:
+            self._close(entry, "error", f"internal lab error: {error!r}")
+            raise
+        self._close(entry, "ok", None)
+
+    def execute(self, context: CallContext, executable: str, arguments: Sequence[str]) -> ExecResult:
+        """Run ``Bootstrapper.exe /Setup`` (any other program is unknown to cmd)."""
+        name = BOOTSTRAPPER if is_bootstrapper(executable) else executable
+        entry = self._open(context, name, {"arguments": list(arguments)})
+        try:
+            self._delay(name, None)
+        except PowerShellError as error:
+            self._close(entry, "error", error.message)
+            return ExecResult(1, stderr=error.message)
+        with self._lock:
+            result = run_bootstrapper(self._state.deployment, context.server.lower(), executable, arguments)
+        self._close(entry, "ok" if result.exit_code == 0 else "error", result.stderr or None)
+        return result
+
+    # --- inspection and control ------------------------------------------------------------------------
+
+    def servers(self) -> list[ServerInfo]:
+        """Every server of the lab with its role and whether it is up."""
+        with self._lock:
+            d = self._state.deployment
+            return [replace(s, up=d.is_up(s.fqdn)) for s in d.servers()]
+
+    def pool_versions(self) -> dict[str, int]:
+        """Each Front End pool's version (5 = Lync 2010, 6 = Lync 2013), for the inventory."""
+        with self._lock:
+            return {p.fqdn: p.version for p in self._state.deployment.pools}
+
+    def is_up(self, fqdn: str) -> bool:
+        """Whether the server is running."""
+        with self._lock:
+            return self._state.deployment.is_up(fqdn)
+
+    def set_server_up(self, fqdn: str, up: bool) -> None:
+        """Start or stop a server; :class:`ValueError` for an unknown one."""
+        self.set_faults({"up" if up else "down": [fqdn]})
+
+    def state(self) -> dict[str, object]:
+        """The whole deployment as JSON, with what cmdlets would report computed for this moment."""
+        with self._lock:
+            d = self._state.deployment
+            now = self._clock()
+            return {
+                "scenario": self._state.scenario,
+                "failed_pool": self._state.failed_pool,
+                "cms": {
+                    "pool": d.cms.pool,
+                    "version": d.cms_pool().version,
+                    "available": d.cms_available(),
+                    "service_on": list(d.cms.service_on),
+                    "moved_at": d.cms.moved_at.isoformat() if d.cms.moved_at else None,
+                },
+                "replicas": [
+                    {
+                        "fqdn": r.fqdn,
+                        "up_to_date": r.up_to_date,
+                        "last_update_creation": r.last_update_creation.isoformat(),
+                    }
+                    for r in d.replicas(now)
+                ],
+                "edge_next_hops": {e.fqdn: e.next_hop for e in d.edge_pools},
+                "users": {u.sip: u.serviced_by for u in d.users},
+                "pool_states": {p.fqdn: p.pool_state for p in d.pools},
+                "down_servers": sorted(d.down),
+                "publishes": d.publishes,
+                "deployment": d.model_dump(mode="json"),
+                "faults": self._fault_settings(),
+            }
+
+    def journal(self, since: int = 0) -> list[dict[str, object]]:
+        """Every command received after sequence number ``since``, in order."""
+        with self._lock:
+            return [e.model_dump(mode="json") for e in self._state.journal if e.seq > since]
+
+    def verify(self) -> dict[str, object]:
+        """Compare the state with the scenario's expected end state: ``{"ok", "differences"}``."""
+        with self._lock:
+            differences = _differences(self._state, self._clock())
+        return {"ok": not differences, "differences": differences}
+
+    def set_faults(self, spec: dict[str, object]) -> dict[str, object]:
+        """Validate and apply fault settings (``{}`` changes nothing); return the current settings."""
+        known = [*(c.name for c in cmdlets.CMDLETS.values()), BOOTSTRAPPER]
+        with self._lock:
+            apply_faults(
+                self._state.faults,
+                self._state.deployment,
+                spec,
+                commands=known,
+                hangable=[c.name for c in cmdlets.CMDLETS.values()],
+            )
+            return self._fault_settings()
+
+    def transport_fault(self, server: str) -> bool:
+        """Whether this request to ``server`` should fail in transport (the scenario-seeded random rate)."""
+        with self._lock:
+            rates = self._state.faults.transport_fault_rate
+            rate = rates.get(server.lower(), rates.get("*", 0.0))
+            return rate > 0 and self._random.random() < rate
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _fault_settings(self) -> dict[str, object]:
+        settings: dict[str, object] = self._state.faults.model_dump(mode="json")
+        settings["replication_lag_seconds"] = self._state.deployment.replication_lag_seconds
+        settings["down"] = sorted(self._state.deployment.down)
+        return settings
+
+    def _delay(self, command: str, stopping: threading.Event | None) -> None:
+        """Apply ``fail_next``, latency and hang; wait outside the lock, ending early when stopped."""
+        with self._lock:
+            faults = self._state.faults
+            transient = faults.fail_next.get(command, 0) > 0
+            if transient:
+                faults.fail_next[command] -= 1
+            seconds, hang = faults.delay(command), command in faults.hang
+        if transient:
+            raise PowerShellError(
+                lync_facts.TRANSIENT_FAULT,
+                error_id=f"TransientFault,{command}",
+                category="ConnectionError",
+                command=command,
+            )
+        if stopping is None:
+            time.sleep(seconds)
+            return
+        stopped = stopping.wait() if hang else stopping.wait(seconds) if seconds > 0 else False
+        if stopped:
+            raise PowerShellError(
+                lync_facts.PIPELINE_STOPPED,
+                error_id=STOPPED_ERROR_ID,
+                category="OperationStopped",
+                command=command,
+            )
+
+    def _open(self, context: CallContext, name: str, parameters: dict[str, object]) -> JournalEntry:
+        with self._lock:
+            entry = JournalEntry(
+                seq=len(self._state.journal) + 1,
+                server=context.server.lower(),
+                user=context.user,
+                cmdlet=name,
+                parameters=parameters,
+                started=self._clock(),
+            )
+            self._state.journal.append(entry)
+            return entry
+
+    def _close(
+        self, entry: JournalEntry, outcome: Literal["ok", "error", "stopped"], error: str | None
+    ) -> None:
+        with self._lock:
+            entry.outcome, entry.error, entry.ended = outcome, error, self._clock()
+
+
+def _raw_parameters(call: CommandCall) -> dict[str, object]:
+    """The parameters as the client sent them (positional ones as ``(position N)``)."""
+    raw: dict[str, object] = {}
+    for index, (name, value) in enumerate(call.parameters):
+        raw[name.lstrip("-") if name is not None else f"(position {index})"] = value
+    return _json_parameters(raw)
+
+
+def _json_parameters(parameters: dict[str, object]) -> dict[str, object]:
+    return {name: _json_value(value) for name, value in parameters.items()}
+
+
+def _json_value(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return str(value)
+
+
+def _differences(state: LabState, now: datetime) -> list[str]:
+    """Each way the deployment differs from the expected end state, as a sentence."""
+    d, expected = state.deployment, state.expected
+    found: list[str] = []
+    if expected.cms_pool is not None:
+        if d.cms.pool != expected.cms_pool:
+            found.append(f"CMS is on {d.cms.pool}, expected {expected.cms_pool}")
+        elif not d.cms_available():
+            found.append(f"CMS on {d.cms.pool} is not available")
+    if expected.users_serviced_by is not None:
+        for user in d.users:
+            want = expected.users_serviced_by
+            if user.home_pool == state.failed_pool and user.serviced_by != want:
+                found.append(f"User {user.sip} is serviced by {user.serviced_by}, expected {want}")
+    for edge_fqdn, hop in expected.edge_next_hops.items():
+        edge = d.edge_pool(edge_fqdn)
+        if edge is not None and edge.next_hop != hop:
+            found.append(f"Edge pool {edge_fqdn} uses {edge.next_hop} as next hop, expected {hop}")
+    if expected.replicas_up_to_date:
+        for replica in d.replicas(now):
+            if d.is_up(replica.fqdn) and not replica.up_to_date:
+                found.append(f"Replica {replica.fqdn} is not up to date")
+    if expected.cms_service_on_all_front_ends:
+        for server in d.cms_pool().front_ends:
+            if d.is_up(server) and server not in d.cms.service_on:
+                found.append(f"CMS service is not installed on {server} (run Bootstrapper.exe /Setup there)")
+    return found
