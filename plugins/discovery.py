@@ -1,0 +1,181 @@
+"""Built-in plugin: read-only discovery of the seed's steps 1-3 (backup pool, CMS location, version, status).
+
+Runs on a Front End of the surviving pool. Nothing here changes the deployment.
+"""
+
+from __future__ import annotations
+
+import re
+
+from plugins import hookimpl
+from plugins.model import (
+    Context,
+    PreconditionError,
+    SqlBackEnd,
+    StepCall,
+    StepResult,
+    StepSpec,
+    step_call,
+)
+from plugins.remote import only_object, strip_prefix, text, texts
+from plugins.shell import Shell
+
+_WHATIF_HOST = re.compile(r'currently hosted on pool "([^"]+)"')
+
+
+@hookimpl
+def lync_failover_steps() -> list[StepSpec]:
+    """The discovery steps."""
+    return [
+        StepSpec(name="discovery.find_backup_pool", phase="locate", mutating=False, action=find_backup_pool),
+        StepSpec(name="discovery.locate_cms", phase="discover", mutating=False, action=locate_cms),
+        StepSpec(
+            name="discovery.check_cms_status", phase="discover", mutating=False, action=check_cms_status
+        ),
+        StepSpec(
+            name="discovery.find_cms_backup_pool",
+            phase="discover",
+            mutating=False,
+            action=find_cms_backup_pool,
+        ),
+        StepSpec(name="discovery.find_backup_sql", phase="inspect", mutating=False, action=find_backup_sql),
+    ]
+
+
+@hookimpl
+def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
+    """locate: the backup pool; discover: CMS location, status, Backup_Pool; inspect: Backup_Pool's SQL."""
+    if phase == "locate":
+        return [step_call("discovery.find_backup_pool", phase, _locating_server(context))]
+    backup_pool = context.facts.backup_pool
+    if phase == "discover" and backup_pool is not None:
+        server = context.topology.front_end(backup_pool)
+        return [
+            step_call("discovery.locate_cms", phase, server),
+            step_call("discovery.check_cms_status", phase, server),
+            step_call("discovery.find_cms_backup_pool", phase, server),
+        ]
+    cms_backup_pool = context.facts.cms_backup_pool
+    if phase == "inspect" and context.cms_must_fail_over() and cms_backup_pool is not None:
+        return [step_call("discovery.find_backup_sql", phase, context.topology.front_end(cms_backup_pool))]
+    return []
+
+
+def find_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Seed step 2 for the failed pool: ``Get-CsPoolBackupRelationship`` names the pool that takes over."""
+    relation = only_object(
+        shell.run(call.server, "Get-CsPoolBackupRelationship", {"PoolFqdn": context.failed_pool}),
+        "the backup relationship",
+    )
+    backup = text(relation, "BackupPoolFqdn").lower()
+    target = context.request.target
+    if target is not None and target != backup:
+        raise PreconditionError(
+            f"{target} is not the backup pool of {context.failed_pool} (the topology says {backup}): "
+            f"Invoke-CsPoolFailover only fails over to the backup pool. Run again with target={backup} "
+            "or without a target."
+        )
+    return StepResult(
+        summary=f"the backup pool of {context.failed_pool} is {backup}", facts={"backup_pool": backup}
+    )
+
+
+def locate_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Seed step 1 (``-WhatIf``) and step 2 (version): where the Central Management Server lives."""
+    whatif = shell.run(call.server, "Invoke-CsManagementServerFailover", {"WhatIf": True})
+    service = only_object(
+        shell.run(call.server, "Get-CsService", {"CentralManagement": True}), "the Central Management service"
+    )
+    cms_pool = text(service, "PoolFqdn").lower()
+    hosted = [match.group(1).lower() for line in whatif.information if (match := _WHATIF_HOST.search(line))]
+    if hosted and hosted[0] != cms_pool:
+        raise PreconditionError(
+            f"-WhatIf says the CMS is on {hosted[0]} but Get-CsService says {cms_pool}: "
+            "the topology is inconsistent; check it in Topology Builder before failing over"
+        )
+    version = int(str(service.get("Version", 0)))
+    active = bool(service.get("Active", False))
+    return StepResult(
+        summary=f"CMS on {cms_pool} (version {version}, {'active' if active else 'not answering'})",
+        facts={
+            "cms_pool": cms_pool,
+            "cms_version": version,
+            "cms_active": active,
+            "cms_whatif": whatif.information,
+        },
+    )
+
+
+def check_cms_status(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Seed step 3: ActiveMasterFqdn and ActiveFileTransferAgents (both empty = CMS unavailable), replicas."""
+    status = only_object(
+        shell.run(
+            call.server, "Get-CsManagementStoreReplicationStatus", {"CentralManagementStoreStatus": True}
+        ),
+        "the Central Management store status",
+    )
+    master = text(status, "ActiveMasterFqdn").lower()
+    agents = [agent.lower() for agent in texts(status, "ActiveFileTransferAgents")]
+    replicas: dict[str, bool] = {}
+    if master and agents:
+        listing = shell.run(call.server, "Get-CsManagementStoreReplicationStatus")
+        replicas = {text(r, "ReplicaFqdn").lower(): bool(r.get("UpToDate")) for r in listing.objects}
+    summary = f"CMS status: master {master or '(none)'}, file transfer agents {agents or '(none)'}"
+    return StepResult(
+        summary=summary,
+        facts={"active_master": master, "active_file_transfer_agents": agents, "replicas": replicas},
+    )
+
+
+def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Seed step 2 for CMS_Pool: its backup pool (Backup_Pool), asked only when the CMS must fail over."""
+    cms_pool = context.facts.cms_pool
+    if cms_pool is None:
+        raise PreconditionError("the CMS pool is not known: discovery.locate_cms must run first")
+    if not context.cms_must_fail_over():
+        return StepResult(
+            summary=f"the CMS on {cms_pool} is healthy: no CMS failover, Backup_Pool not needed"
+        )
+    relation = only_object(
+        shell.run(call.server, "Get-CsPoolBackupRelationship", {"PoolFqdn": cms_pool}),
+        "the backup relationship",
+    )
+    backup = text(relation, "BackupPoolFqdn").lower()
+    return StepResult(
+        summary=f"Backup_Pool (backup of {cms_pool}) is {backup}", facts={"cms_backup_pool": backup}
+    )
+
+
+def find_backup_sql(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Backup_Pool's back-end SQL servers and instances, from ``Get-CsService -UserDatabase``."""
+    pool = context.facts.cms_backup_pool or ""
+    services = shell.run(call.server, "Get-CsService", {"UserDatabase": True}).objects
+    for service in services:
+        dependents = {strip_prefix(item) for item in texts(service, "DependentServiceList")}
+        if pool in dependents:
+            backend = SqlBackEnd(
+                primary_server=text(service, "PoolFqdn").lower(),
+                primary_instance=text(service, "SqlInstanceName"),
+                mirror_server=text(service, "MirrorSqlServerFqdn").lower(),
+                mirror_instance=text(service, "MirrorSqlInstanceName"),
+            )
+            return StepResult(
+                summary=f"{pool} back end: {backend.primary_server}\\{backend.primary_instance}"
+                + (
+                    f", mirror {backend.mirror_server}\\{backend.mirror_instance}"
+                    if backend.mirror_server
+                    else ""
+                ),
+                facts={"cms_backend": backend.model_dump()},
+            )
+    raise PreconditionError(f"no user database serves {pool} in the topology (Get-CsService -UserDatabase)")
+
+
+def _locating_server(context: Context) -> str:
+    """Where to ask for the backup pool: the requested target, else the first surviving Front End pool."""
+    if context.request.target is not None:
+        return context.topology.front_end(context.request.target)
+    for pool in context.topology.front_end_pools():
+        if pool.fqdn != context.failed_pool and pool.servers:
+            return pool.servers[0]
+    raise PreconditionError(f"no Front End pool other than {context.failed_pool} is in the inventory")

@@ -1,0 +1,174 @@
+"""Built-in plugin: move an Edge pool's next hop off the failed pool (the seed's two Edge procedures).
+
+Same site: the seed uses Topology Builder (edit the Edge pool's next hop, publish). We make the same
+Registrar change with ``Set-CsEdgeServer`` and publish with ``Enable-CsTopology``. Another site: the seed's
+``Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<pool>``. Both need the CMS available,
+so the ``edge`` phase runs after ``cms``. Also the remedy when ``Invoke-CsPoolFailover`` refuses because an
+Edge still uses the failed pool.
+"""
+
+from __future__ import annotations
+
+from plugins import hookimpl
+from plugins.model import (
+    Context,
+    Decision,
+    EdgeHop,
+    PreconditionError,
+    StepCall,
+    StepResult,
+    StepSpec,
+    step_call,
+)
+from plugins.remote import only_object, strip_prefix, text
+from plugins.shell import CmdletError, RemoteObject, Shell
+
+#: A fragment of Invoke-CsPoolFailover's error when an Edge pool uses the pool as its next hop (the seed).
+NEXT_HOP_ERROR = "is specified in topology as the next hop for the Edge server"
+
+
+@hookimpl
+def lync_failover_steps() -> list[StepSpec]:
+    """Find Edge pools at risk; move a next hop; publish; verify."""
+    return [
+        StepSpec(name="edge.find_edges_at_risk", phase="discover", mutating=False, action=find_edges_at_risk),
+        StepSpec(
+            name="edge.move_next_hop",
+            phase="edge",
+            mutating=True,
+            action=move_next_hop,
+            check=next_hop_in_place,
+        ),
+        StepSpec(name="edge.publish_topology", phase="edge", mutating=True, action=publish_topology),
+        StepSpec(name="edge.verify_next_hop", phase="edge", mutating=False, action=verify_next_hop),
+    ]
+
+
+@hookimpl
+def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
+    """discover: which Edge pools use the failed pool; edge: move each one's next hop."""
+    backup_pool = context.facts.backup_pool
+    if phase == "discover" and backup_pool is not None:
+        return [step_call("edge.find_edges_at_risk", phase, context.topology.front_end(backup_pool))]
+    if phase == "edge":
+        return [
+            call for hop in context.facts.edges_at_risk for call in next_hop_calls(context, hop.edge_pool)
+        ]
+    return []
+
+
+@hookimpl
+def lync_failover_classify_error(step: str, error: Exception, context: Context) -> Decision | None:
+    """Invoke-CsPoolFailover's next-hop error: move every Edge pool off the failed pool, then retry."""
+    if not (isinstance(error, CmdletError) and NEXT_HOP_ERROR in error.message):
+        return None
+    remedy = [
+        call
+        for edge in context.topology.edge_pools()
+        for call in next_hop_calls(context, edge.fqdn, key=f"remedy-{step}")
+    ]
+    return Decision(
+        action="remediate", reason="an Edge pool still uses the failed pool as next hop", remedy=remedy
+    )
+
+
+def new_next_hop(context: Context, edge_pool: str) -> str:
+    """A surviving Front End pool at the Edge's site; else the backup pool; else any surviving one."""
+    site = context.topology.pool(edge_pool).site
+    surviving = [p for p in context.topology.front_end_pools() if p.fqdn != context.failed_pool and p.servers]
+    for pool in surviving:
+        if pool.site == site:
+            return pool.fqdn
+    if context.facts.backup_pool is not None:
+        return context.facts.backup_pool
+    if surviving:
+        return surviving[0].fqdn
+    raise PreconditionError(f"no surviving Front End pool can be the next hop of {edge_pool}")
+
+
+def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[StepCall]:
+    """Move ``edge_pool``'s next hop (publishing when it stays at its site), then verify it."""
+    pool = new_next_hop(context, edge_pool)
+    server = context.topology.front_end(pool)
+    same_site = context.topology.pool(pool).site == context.topology.pool(edge_pool).site
+    key = f"{key}-{edge_pool}" if key else edge_pool
+    params = {"Identity": f"EdgeServer:{edge_pool}", "Registrar": f"Registrar:{pool}"}
+    calls = [
+        step_call(
+            "edge.move_next_hop",
+            "edge",
+            server,
+            key=key,
+            params=params,
+            description=f"next hop of {edge_pool} -> {pool}"
+            + (" (same site)" if same_site else " (other site)"),
+        )
+    ]
+    if same_site:
+        calls.append(
+            step_call("edge.publish_topology", "edge", server, key=key, description="publish the topology")
+        )
+    calls.append(step_call("edge.verify_next_hop", "edge", server, key=key, params=params))
+    return calls
+
+
+def find_edges_at_risk(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """``Get-CsService -EdgeServer``: the Edge pools whose Registrar (next hop) is the failed pool."""
+    hops = [_hop(edge) for edge in shell.run(call.server, "Get-CsService", {"EdgeServer": True}).objects]
+    at_risk = [hop for hop in hops if hop.next_hop == context.failed_pool]
+    names = ", ".join(hop.edge_pool for hop in at_risk) or "none"
+    return StepResult(
+        summary=f"Edge pools using {context.failed_pool} as next hop: {names}",
+        facts={"edges_at_risk": [hop.model_dump() for hop in at_risk]},
+    )
+
+
+def next_hop_in_place(shell: Shell, context: Context, call: StepCall) -> str | None:
+    """Skip when the Edge already uses the new next hop, or never used the failed pool (a remedy's sweep)."""
+    edge_pool, wanted = _edge_and_pool(call)
+    current = _current_hop(shell, call.server, edge_pool)
+    if current == wanted:
+        return f"{edge_pool} already uses {wanted} as next hop"
+    if current != context.failed_pool:
+        return f"{edge_pool} uses {current}, not the failed pool"
+    return None
+
+
+def move_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """``Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<pool>``."""
+    shell.run(call.server, "Set-CsEdgeServer", call.params)
+    edge_pool, pool = _edge_and_pool(call)
+    return StepResult(summary=f"next hop of {edge_pool} set to {pool}")
+
+
+def publish_topology(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """``Enable-CsTopology``: the publish the seed's Topology Builder path ends with (idempotent)."""
+    shell.run(call.server, "Enable-CsTopology")
+    return StepResult(summary="topology published")
+
+
+def verify_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """``Get-CsService -EdgeServer``: the Edge now uses the new next hop."""
+    edge_pool, wanted = _edge_and_pool(call)
+    current = _current_hop(shell, call.server, edge_pool)
+    if current != wanted:
+        raise PreconditionError(
+            f"{edge_pool} still uses {current} as next hop after Set-CsEdgeServer, not {wanted}"
+        )
+    return StepResult(summary=f"{edge_pool} uses {wanted} as next hop")
+
+
+def _hop(edge: RemoteObject) -> EdgeHop:
+    return EdgeHop(edge_pool=text(edge, "PoolFqdn").lower(), next_hop=strip_prefix(text(edge, "Registrar")))
+
+
+def _current_hop(shell: Shell, server: str, edge_pool: str) -> str:
+    edge = only_object(
+        shell.run(server, "Get-CsService", {"EdgeServer": True, "PoolFqdn": edge_pool}),
+        f"the Edge pool {edge_pool}",
+    )
+    return _hop(edge).next_hop
+
+
+def _edge_and_pool(call: StepCall) -> tuple[str, str]:
+    return strip_prefix(str(call.params["Identity"])), strip_prefix(str(call.params["Registrar"]))

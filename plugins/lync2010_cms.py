@@ -1,0 +1,136 @@
+"""Built-in plugin: move the Central Management store to Backup_Pool when it ran on Lync 2010 (seed step 6).
+
+Bootstrapper runs as one step per remaining Front End (a linear chain, each step routed to its site and
+journaled in order) rather than a fan-out inside one task: a few Front Ends, seconds each.
+"""
+
+from __future__ import annotations
+
+from plugins import hookimpl
+from plugins.cms_replication import cms_already_on_backup_pool, validation_calls
+from plugins.model import Context, PreconditionError, StepCall, StepResult, StepSpec, step_call
+from plugins.remote import is_true
+from plugins.shell import CmdletError, Shell
+
+VERSION = 5
+#: The exports ``Move-CsManagementServer`` reads (made earlier by Export-CsConfiguration/-LisConfiguration).
+CONFIGURATION_FILE = "c:\\CsConfigurationFile.zip"
+LIS_CONFIGURATION_FILE = "c:\\CsLisConfigurationFile.zip"
+#: Lync Server's deployment tool on a Front End.
+BOOTSTRAPPER = "C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe"
+
+
+@hookimpl
+def lync_failover_steps() -> list[StepSpec]:
+    """Pre-flight the exports; install the CMS database; move the CMS; run Bootstrapper on the rest."""
+    return [
+        StepSpec(name="cms2010.check_exports", phase="inspect", mutating=False, action=check_exports),
+        StepSpec(
+            name="cms2010.install_database",
+            phase="cms",
+            mutating=True,
+            action=install_database,
+            check=cms_already_on_backup_pool,
+        ),
+        StepSpec(
+            name="cms2010.move_cms",
+            phase="cms",
+            mutating=True,
+            action=move_cms,
+            check=cms_already_on_backup_pool,
+        ),
+        StepSpec(name="cms2010.bootstrap", phase="cms", mutating=True, action=bootstrap),
+    ]
+
+
+@hookimpl
+def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
+    """inspect: export files; cms: install, move, validate, replicas, Bootstrapper on the other Front Ends."""
+    facts = context.facts
+    pool = facts.cms_backup_pool
+    if not context.cms_must_fail_over() or facts.cms_version != VERSION or pool is None:
+        return []
+    front_ends = context.topology.pool(pool).servers
+    chosen = front_ends[0]
+    if phase == "inspect":
+        return [step_call("cms2010.check_exports", phase, chosen)]
+    if phase != "cms":
+        return []
+    backend = facts.cms_backend
+    if backend is None:
+        raise PreconditionError(
+            "Backup_Pool's SQL servers are unknown: discovery.find_backup_sql must run first"
+        )
+    return [
+        step_call(
+            "cms2010.install_database",
+            phase,
+            chosen,
+            params={
+                "CentralManagementDatabase": True,
+                "Clean": True,
+                "SqlServerFqdn": backend.primary_server,
+                "SqlInstanceName": backend.primary_instance,
+            },
+            description=f"install a clean CMS database on {backend.primary_server}",
+        ),
+        step_call(
+            "cms2010.move_cms",
+            phase,
+            chosen,
+            params={
+                "ConfigurationFileName": CONFIGURATION_FILE,
+                "LisConfigurationFileName": LIS_CONFIGURATION_FILE,
+                "Force": True,
+            },
+            description=f"Move-CsManagementServer to {pool}",
+        ),
+        *validation_calls(context, chosen),
+        *(
+            step_call("cms2010.bootstrap", phase, server, description="Bootstrapper /Setup")
+            for server in front_ends[1:]
+        ),
+    ]
+
+
+def check_exports(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Pre-flight: both export files exist on the Front End that will run Move-CsManagementServer."""
+    found = {
+        path: is_true(shell.run(call.server, "Test-Path", {"Path": path}))
+        for path in (CONFIGURATION_FILE, LIS_CONFIGURATION_FILE)
+    }
+    missing = [path for path, exists in found.items() if not exists]
+    if missing:
+        raise PreconditionError(
+            f"{', '.join(missing)} not found on {call.server}: export the configuration there first "
+            "(Export-CsConfiguration / Export-CsLisConfiguration from a backup) and run again"
+        )
+    return StepResult(
+        summary=f"export files present on {call.server}", facts={"export_files": {call.server: found}}
+    )
+
+
+def install_database(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """``Install-CsDatabase -CentralManagementDatabase -Clean`` on Backup_Pool's Back End."""
+    shell.run(call.server, "Install-CsDatabase", call.params)
+    return StepResult(summary=f"CMS database installed on {call.params['SqlServerFqdn']}")
+
+
+def move_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """``Move-CsManagementServer ... -Force`` on one Front End of Backup_Pool."""
+    shell.run(call.server, "Move-CsManagementServer", call.params)
+    pool = context.facts.cms_backup_pool
+    return StepResult(summary=f"the CMS moved to {pool}", facts={"cms_pool": pool, "cms_active": True})
+
+
+def bootstrap(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """``Bootstrapper /Setup``: install the CMS service on this Front End (setup is idempotent)."""
+    result = shell.run_executable(call.server, BOOTSTRAPPER, ["/Setup"])
+    if result.exit_code != 0:
+        raise CmdletError(
+            call.server,
+            "Bootstrapper.exe /Setup",
+            f"exited with {result.exit_code}: {result.stderr.strip() or result.stdout.strip()}",
+            error_id="NativeCommandExitCode",
+        )
+    return StepResult(summary=f"Bootstrapper /Setup completed on {call.server}")

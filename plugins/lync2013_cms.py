@@ -1,0 +1,116 @@
+"""Built-in plugin: fail the CMS over to Backup_Pool when it ran on Lync 2013 (seed step 5).
+
+Uses the cmdlet reference's parameter names (``-BackupSqlServerFqdn``, ``-BackupMirrorSqlServerFqdn``, ...)
+and ``-Force``; the seed's ``-MirrorSQLServerFqdn`` does not exist (docs/procedure.md).
+"""
+
+from __future__ import annotations
+
+from plugins import hookimpl
+from plugins.cms_replication import cms_already_on_backup_pool, validation_calls
+from plugins.model import Context, PreconditionError, StepCall, StepResult, StepSpec, step_call
+from plugins.remote import text
+from plugins.shell import ParameterValue, Shell
+
+#: ``Get-CsService -CentralManagement`` versions handled here: 6 = Lync 2013, 7 = Skype for Business 2015.
+VERSIONS = (6, 7)
+
+
+@hookimpl
+def lync_failover_steps() -> list[StepSpec]:
+    """Read the CMS database's mirror state; fail the CMS over to the principal."""
+    return [
+        StepSpec(name="cms2013.read_mirror_state", phase="inspect", mutating=False, action=read_mirror_state),
+        StepSpec(
+            name="cms2013.fail_over_cms",
+            phase="cms",
+            mutating=True,
+            action=fail_over_cms,
+            check=cms_already_on_backup_pool,
+        ),
+    ]
+
+
+@hookimpl
+def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
+    """inspect: the mirror state; cms: failover, validation, replicas (only when the CMS must fail over)."""
+    facts = context.facts
+    pool = facts.cms_backup_pool
+    if not context.cms_must_fail_over() or facts.cms_version not in VERSIONS or pool is None:
+        return []
+    server = context.topology.front_end(pool)
+    if phase == "inspect":
+        return [step_call("cms2013.read_mirror_state", phase, server)]
+    if phase == "cms":
+        failover = step_call(
+            "cms2013.fail_over_cms",
+            phase,
+            server,
+            params=failover_parameters(context),
+            description=f"Invoke-CsManagementServerFailover to {pool}",
+        )
+        return [failover, *validation_calls(context, server)]
+    return []
+
+
+def failover_parameters(context: Context) -> dict[str, ParameterValue]:
+    """Invoke-CsManagementServerFailover's parameters: the principal first, the other server as its mirror."""
+    backend = context.facts.cms_backend
+    if backend is None:
+        raise PreconditionError(
+            "Backup_Pool's SQL servers are unknown: discovery.find_backup_sql must run first"
+        )
+    servers = [
+        (backend.primary_server, backend.primary_instance),
+        (backend.mirror_server, backend.mirror_instance),
+    ]
+    if backend.principal == "mirror":
+        servers.reverse()
+    (principal, principal_instance), (partner, partner_instance) = servers
+    parameters: dict[str, ParameterValue] = {
+        "BackupSqlServerFqdn": principal,
+        "BackupSqlInstanceName": principal_instance,
+    }
+    if partner:
+        parameters |= {"BackupMirrorSqlServerFqdn": partner, "BackupMirrorSqlInstanceName": partner_instance}
+    parameters["Force"] = True
+    return parameters
+
+
+def fail_over_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Seed step 5, second bullet: ``Invoke-CsManagementServerFailover`` on a Front End of Backup_Pool."""
+    shell.run(call.server, "Invoke-CsManagementServerFailover", call.params)
+    pool = context.facts.cms_backup_pool
+    return StepResult(summary=f"the CMS failed over to {pool}", facts={"cms_pool": pool, "cms_active": True})
+
+
+def read_mirror_state(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Seed step 5, first bullet: which Back End of Backup_Pool is principal for the CMS database."""
+    backend = context.facts.cms_backend
+    pool = context.facts.cms_backup_pool or ""
+    if backend is None:
+        raise PreconditionError(
+            "Backup_Pool's SQL servers are unknown: discovery.find_backup_sql must run first"
+        )
+    states = shell.run(
+        call.server, "Get-CsDatabaseMirrorState", {"DatabaseType": "CentralMgmt", "PoolFqdn": pool}
+    )
+    on_primary = {text(state, "StateOnPrimary") for state in states.objects}
+    on_mirror = {text(state, "StateOnMirror") for state in states.objects}
+    if on_primary == {"Principal"}:
+        principal = "primary"
+    elif on_mirror == {"Principal"}:
+        principal = "mirror"
+    else:
+        raise PreconditionError(
+            f"no single Back End of {pool} is principal for every CMS database "
+            f"(primary: {sorted(on_primary)}, "
+            f"mirror: {sorted(on_mirror)}): bring the databases to one principal (Invoke-CsDatabaseFailover) "
+            "and run again"
+        )
+    updated = backend.model_copy(update={"principal": principal})
+    server = updated.primary_server if principal == "primary" else updated.mirror_server
+    return StepResult(
+        summary=f"the {principal} Back End {server} is principal for the CMS database",
+        facts={"cms_backend": updated.model_dump()},
+    )

@@ -1,0 +1,261 @@
+"""The objects that flow through a run: request, topology, facts, context, steps, plan, decisions, events.
+
+Everything here is plain data that survives a JSON round trip (Celery's only serializer), except
+:class:`StepSpec`, which holds the step's code and never travels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plugins.shell import ParameterValue, Shell
+
+#: The phases of a run, in order. Discovery phases run read-only steps, also in a dry run; the plan is
+#: built from the action phases once discovery is complete.
+DISCOVERY_PHASES = ("locate", "discover", "inspect")
+ACTION_PHASES = ("cms", "edge", "pool", "verify")
+PHASES = DISCOVERY_PHASES + ACTION_PHASES
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Request(_Data):
+    """What the operator asked for: fail over ``pool``, optionally to ``target``; ``dry_run`` only plans."""
+
+    pool: str
+    target: str | None = None
+    dry_run: bool = False
+
+
+class PoolInfo(_Data):
+    """A pool as the inventory lists it: site, role (``FrontEnd`` or ``Edge``) and servers in order."""
+
+    fqdn: str
+    site: str
+    role: str
+    servers: list[str]
+
+
+class Topology(_Data):
+    """The pools and servers the runner can reach (from the inventory), for choosing where steps run."""
+
+    pools: list[PoolInfo]
+
+    def pool(self, fqdn: str) -> PoolInfo:
+        """The pool with this FQDN (any case); KeyError names it when unknown."""
+        for pool in self.pools:
+            if pool.fqdn == fqdn.lower():
+                return pool
+        raise KeyError(f'pool "{fqdn}" is not in the inventory')
+
+    def front_end(self, pool: str) -> str:
+        """The Front End a step uses in ``pool``: its first server in inventory order."""
+        servers = self.pool(pool).servers
+        if not servers:
+            raise KeyError(f'pool "{pool}" has no servers in the inventory')
+        return servers[0]
+
+    def front_end_pools(self) -> list[PoolInfo]:
+        """The Front End pools, in inventory order."""
+        return [pool for pool in self.pools if pool.role == "FrontEnd"]
+
+    def edge_pools(self) -> list[PoolInfo]:
+        """The Edge pools, in inventory order."""
+        return [pool for pool in self.pools if pool.role == "Edge"]
+
+    def pool_of(self, server: str) -> PoolInfo:
+        """The pool a server belongs to."""
+        for pool in self.pools:
+            if server.lower() in pool.servers:
+                return pool
+        raise KeyError(f'server "{server}" is not in the inventory')
+
+
+class SqlBackEnd(_Data):
+    """A pool's back-end SQL servers (``mirror_server`` is empty without a mirror) and the CMS principal."""
+
+    primary_server: str
+    primary_instance: str
+    mirror_server: str = ""
+    mirror_instance: str = ""
+    #: Which one is principal for the Central Management database: ``primary`` or ``mirror``.
+    principal: Literal["primary", "mirror"] = "primary"
+
+
+class EdgeHop(_Data):
+    """An Edge pool and the Front End pool that is its internal next hop."""
+
+    edge_pool: str
+    next_hop: str
+
+
+class Facts(_Data):
+    """What discovery found; ``None`` means not (yet) known."""
+
+    #: The backup pool of the failed pool: where its users go (seed: Pool2).
+    backup_pool: str | None = None
+    #: The pool hosting the Central Management Server (seed: CMS_Pool), its version and whether it answers.
+    cms_pool: str | None = None
+    cms_version: int | None = None
+    cms_active: bool | None = None
+    #: The host lines ``Invoke-CsManagementServerFailover -WhatIf`` printed.
+    cms_whatif: list[str] = Field(default_factory=list)
+    #: ``Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus``: empty = CMS unavailable.
+    active_master: str = ""
+    active_file_transfer_agents: list[str] = Field(default_factory=list)
+    #: The replicas' FQDNs and whether each is up to date (empty when the CMS is unavailable).
+    replicas: dict[str, bool] = Field(default_factory=dict)
+    #: The backup of the CMS pool (seed: Backup_Pool), known when the CMS must fail over.
+    cms_backup_pool: str | None = None
+    #: Backup_Pool's SQL servers and which is principal for the CMS database (Lync 2013 path).
+    cms_backend: SqlBackEnd | None = None
+    #: Edge pools whose next hop is the failed pool.
+    edges_at_risk: list[EdgeHop] = Field(default_factory=list)
+    #: Lync 2010 path: for each server checked, which export files exist there.
+    export_files: dict[str, dict[str, bool]] = Field(default_factory=dict)
+
+    def cms_available(self) -> bool:
+        """The seed's test: ActiveMasterFqdn and ActiveFileTransferAgents are both set."""
+        return bool(self.active_master) and bool(self.active_file_transfer_agents)
+
+
+class Context(_Data):
+    """What passes down the chain: the run id, the request, the facts so far and the topology."""
+
+    run_id: str
+    request: Request
+    facts: Facts = Field(default_factory=Facts)
+    topology: Topology
+
+    @property
+    def failed_pool(self) -> str:
+        """The pool being failed over (seed: Pool1)."""
+        return self.request.pool
+
+    def cms_must_fail_over(self) -> bool:
+        """Seed step 4: the CMS fails over when it is unavailable or was hosted on the failed pool."""
+        facts = self.facts
+        if facts.cms_pool is None:
+            return False
+        return facts.cms_pool == self.failed_pool or not facts.cms_available()
+
+    def with_facts(self, updates: dict[str, object]) -> Context:
+        """A copy whose facts carry ``updates`` (validated)."""
+        facts = Facts.model_validate({**self.facts.model_dump(), **updates})
+        return self.model_copy(update={"facts": facts})
+
+
+class StepCall(_Data):
+    """One step of a plan: which step, on which server, with which parameters.
+
+    ``id`` is unique in the run; ``queue`` is set by the runner from the server's site.
+    """
+
+    id: str
+    step: str
+    phase: str
+    server: str
+    params: dict[str, ParameterValue] = Field(default_factory=dict)
+    description: str = ""
+    queue: str = ""
+    #: How many remedies this call has been through (a remedy runs at most once per call).
+    remedies: int = 0
+
+
+class Plan(_Data):
+    """The ordered step calls a run executes after discovery; a dry run returns exactly this."""
+
+    steps: list[StepCall]
+
+
+class StepResult(_Data):
+    """What a step's action returns: fact updates and one line saying what it did."""
+
+    summary: str
+    facts: dict[str, object] = Field(default_factory=dict)
+
+
+#: A step's action and its check take the shell, the context and the call.
+StepAction = Callable[[Shell, Context, StepCall], StepResult]
+#: A check returns why the step's effect is already in place (the step is then skipped), or ``None``.
+StepCheck = Callable[[Shell, Context, StepCall], str | None]
+
+
+class StepSpec(BaseModel):
+    """A step a plugin provides; the runner makes it the Celery task ``lync.<name>``."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    phase: str
+    #: Whether the step changes the deployment (a dry run never runs one).
+    mutating: bool
+    action: StepAction
+    check: StepCheck | None = None
+    description: str = ""
+
+
+class Decision(_Data):
+    """What to do about a failed step: ``retry`` later, ``remediate`` (run ``remedy``, retry) or ``fail``."""
+
+    action: Literal["retry", "remediate", "fail"]
+    reason: str
+    remedy: list[StepCall] = Field(default_factory=list)
+
+
+EventKind = Literal[
+    "run.started",
+    "run.planned",
+    "run.succeeded",
+    "run.failed",
+    "step.started",
+    "step.succeeded",
+    "step.skipped",
+    "step.retry",
+    "step.remedy",
+    "step.failed",
+    "command",
+]
+
+
+class Event(_Data):
+    """Something that happened in a run; every plugin's ``lync_failover_event`` sees it."""
+
+    kind: EventKind
+    run_id: str
+    pool: str
+    step: str | None = None
+    server: str | None = None
+    message: str = ""
+    attempt: int = 0
+    time: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+
+class NotReadyError(Exception):
+    """The world is not in the state a step waits for yet (replication, failover in progress): retry later."""
+
+
+class PreconditionError(Exception):
+    """A step cannot run on these facts (missing export file, wrong target): retrying will not help."""
+
+
+def step_call(
+    step: str,
+    phase: str,
+    server: str,
+    *,
+    key: str = "",
+    params: Mapping[str, ParameterValue] | None = None,
+    description: str = "",
+) -> StepCall:
+    """A :class:`StepCall` whose id is ``<step>@<server>`` (plus ``#<key>`` to tell repeats apart)."""
+    call_id = f"{step}@{server}" + (f"#{key}" if key else "")
+    return StepCall(
+        id=call_id, step=step, phase=phase, server=server, params=dict(params or {}), description=description
+    )
