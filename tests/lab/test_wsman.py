@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from pypsrp.client import Client
+from pypsrp.complex_objects import PSInvocationState
 from pypsrp.exceptions import AuthenticationError
-from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
+from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
 from lab.wsman import WinRMEndpoint, make_lab_tls
@@ -119,7 +120,7 @@ def test_terminating_error_fails_the_pipeline_with_its_record(endpoint: WinRMEnd
     assert output == []
     assert ps.had_errors
     assert ps.state == PSInvocationState.FAILED
-    record = ps.streams.error[-1]
+    record: Any = ps.streams.error[-1]
     assert str(record) == "The pool is not paired."
     assert record.exception.adapted_properties["Message"] == "The pool is not paired."
     assert record.fq_error == "PoolNotPaired,Invoke-CsPoolFailover"
@@ -146,7 +147,7 @@ def test_basic_over_https_verified_against_the_lab_ca(engine: StubEngine, tmp_pa
             username="admin",
             password="Pa55w.rd",
             auth="basic",
-            cert_validation=str(tls.ca_path),
+            cert_validation=str(tls.ca_path),  # type: ignore[arg-type]  # pypsrp accepts a CA bundle path
         )
         pools, _ps = invoke(wsman, "Get-CsPool")
     finally:
