@@ -1,0 +1,115 @@
+"""The Celery app's configuration, and that the ``celery -A worker`` command line loads it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+from tests.fixtures_celery import StartWorkers
+from tests.worker.inventory_data import inventory_data, write_inventory
+from worker import app
+from worker.app import configure
+from worker.inventory import get_inventory
+from worker.routing import route_task
+from worker.settings import get_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Settings and inventory reread from the environment the test sets."""
+    get_settings.cache_clear()
+    get_inventory.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    get_inventory.cache_clear()
+
+
+def test_the_app_is_safe_for_a_runbook() -> None:
+    conf = app.conf
+
+    assert app.main == "lync_failover"
+    assert (conf.task_acks_late, conf.task_reject_on_worker_lost, conf.worker_prefetch_multiplier) == (
+        True,
+        True,
+        1,
+    )
+    assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+    assert conf.result_extended is False and conf.task_track_started is True
+    assert conf.worker_send_task_events is True and conf.task_send_sent_event is True
+    settings = get_settings()
+    visibility = conf.broker_transport_options["visibility_timeout"]
+    assert visibility > settings.step_timeout_s + settings.retry_deadline_s
+    assert conf.result_backend_transport_options["visibility_timeout"] == visibility
+
+
+def test_the_environment_sets_redis_the_step_timeout_and_the_control_queue(
+    fresh_settings: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = inventory_data()
+    data["control_queue"] = "lync.ops"
+    fresh_settings.setenv("LYNC_FAILOVER_INVENTORY", str(write_inventory(tmp_path, data)))
+    fresh_settings.setenv("REDIS_URL", "redis://127.0.0.1:6390/3")
+    fresh_settings.setenv("LYNC_FAILOVER_STEP_TIMEOUT", "60")
+    configured = Celery("probe")
+
+    configure(configured)
+
+    assert configured.conf.broker_url == "redis://127.0.0.1:6390/3"
+    assert configured.conf.task_default_queue == "lync.ops"
+    assert configured.conf.broker_transport_options["visibility_timeout"] > 60
+    assert route_task("lync.plan", (), {}, {}) == {"queue": "lync.ops"}
+    assert route_task("lync.locate_cms", (), {}, {}) is None
+
+
+def test_a_bad_step_timeout_is_named(fresh_settings: pytest.MonkeyPatch) -> None:
+    fresh_settings.setenv("LYNC_FAILOVER_STEP_TIMEOUT", "soon")
+
+    with pytest.raises(ValueError, match="LYNC_FAILOVER_STEP_TIMEOUT='soon' is not a whole number"):
+        get_settings()
+
+
+def test_the_celery_command_line_loads_the_app(redis_url: str) -> None:
+    environment = {**os.environ, "REDIS_URL": redis_url}
+    environment.pop("LYNC_FAILOVER_INVENTORY", None)
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "inspect", "ping", "--timeout", "0.5"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    output = shown.stdout + shown.stderr
+    assert "Unable to load celery application" not in output
+    assert "No nodes replied" in output
+
+
+def test_a_started_worker_answers_inspect_ping(
+    celery_workers: StartWorkers, redis_url: str, tmp_path: Path
+) -> None:
+    pytest.importorskip("tasks.runbook", reason="tasks/ is not in the tree yet")
+    workers = celery_workers(write_inventory(tmp_path, inventory_data()), ["lync.control"], {})
+    node = f"lync.control@{socket.gethostname()}"
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "inspect", "ping", "-d", node, "--timeout", "5"],
+        cwd=REPO,
+        env={**os.environ, "REDIS_URL": redis_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert "pong" in shown.stdout, workers.logs()
