@@ -1,4 +1,4 @@
-"""worker/flowerconfig.py: what Flower shows of a task is readable and secret-free; Flower loads it as configured."""
+"""worker/flowerconfig.py: Flower shows tasks readable and secret-free, and loads the config as documented."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def flower_options(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
         "from tornado.options import options; apply_env_options(); "
         f"apply_options('flower', ['--conf={CONFIG}']); "
         "print(json.dumps({'format_task': getattr(options.format_task, '__name__', None), "
-        "'max_tasks': options.max_tasks, 'persistent': options.persistent, 'basic_auth': options.basic_auth}))"
+        "'max_tasks': options.max_tasks, 'persistent': options.persistent, "
+        "'basic_auth': options.basic_auth}))"
     )
     clean = {name: value for name, value in os.environ.items() if not name.startswith("FLOWER_")}
     return subprocess.run(
