@@ -86,8 +86,7 @@ class LabServer:
         """Stop every endpoint and the control API; save the state when a state file was given."""
         self.control.stop()
         for endpoint in self.endpoints.values():
-            if endpoint.running:
-                endpoint.stop()
+            endpoint.close()
         if self.options.state is not None:
             self.engine.save(self.options.state)
 
