@@ -1,0 +1,596 @@
+"""The Lync engine driven as the remoting layer drives it: given a scenario, when the operator runs the
+seed's cmdlets, then the lab answers and changes as Lync would."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from lab.api import CallContext, CommandCall, PowerShellError, PSValue
+from lab.engine import LabEngine
+from lab.scenario import load_scenario
+
+ADMIN = "CONTOSO\\lyncadmin"
+POOL1, POOL2, POOL3, POOL4 = (f"pool{n}.contoso.com" for n in range(1, 5))
+FE_POOL2 = "fe01.pool2.contoso.com"
+EDGE_ERROR = (
+    'This Front-end pool "pool1.contoso.com" is specified in\n'
+    "topology as the next hop for the Edge server. Failing over this pool may cause External\n"
+    "access/Federation/Split-domain/XMPP features to stop working. Please use Topology Builder to\n"
+    "change the Edge internal next hop setting to point to a different Front-end pool,  before you\n"
+    "proceed."
+)
+
+
+class Capture:
+    """A PipelineOutput that keeps what a cmdlet wrote."""
+
+    def __init__(self) -> None:
+        self.objects: list[object] = []
+        self.information: list[str] = []
+        self.verbose: list[str] = []
+        self.warnings: list[str] = []
+        self.errors: list[PowerShellError] = []
+        self._stopping = threading.Event()
+
+    def write_output(self, value: object) -> None:
+        self.objects.append(value)
+
+    def write_error(self, error: PowerShellError) -> None:
+        self.errors.append(error)
+
+    def write_warning(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def write_verbose(self, message: str) -> None:
+        self.verbose.append(message)
+
+    def write_information(self, message: str) -> None:
+        self.information.append(message)
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    def values(self) -> list[PSValue]:
+        assert all(isinstance(o, PSValue) for o in self.objects)
+        return [o for o in self.objects if isinstance(o, PSValue)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Lab:
+    """An engine for one scenario, and the operator's hands on it."""
+
+    def __init__(self, scenario: str) -> None:
+        self.clock = Clock()
+        self.engine = LabEngine.from_scenario(load_scenario(scenario), clock=self.clock)
+
+    def run(self, server: str, cmdlet: str, *positional: object, **parameters: object) -> Capture:
+        output = Capture()
+        call = CommandCall(cmdlet, tuple((None, p) for p in positional) + tuple(parameters.items()))
+        self.engine.invoke(CallContext(server, ADMIN), [call], output)
+        return output
+
+    def fails(self, server: str, cmdlet: str, *positional: object, **parameters: object) -> PowerShellError:
+        with pytest.raises(PowerShellError) as caught:
+            self.run(server, cmdlet, *positional, **parameters)
+        return caught.value
+
+    def bootstrap(self, server: str) -> int:
+        return self.engine.execute(
+            CallContext(server, ADMIN), "C:\\Program Files\\Setup\\Bootstrapper.exe", ["/Setup"]
+        ).exit_code
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    yield Lab("cms-2013-primary")
+
+
+def wait_until(condition: Callable[[], bool], deadline: float = 10.0) -> None:
+    end = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < end, "condition not reached before the deadline"
+        time.sleep(0.001)
+
+
+def only(capture: Capture) -> PSValue:
+    values = capture.values()
+    assert len(values) == 1
+    return values[0]
+
+
+# --- the seed, end to end ----------------------------------------------------------------------------
+
+
+def test_seed_procedure_on_cms_2013_primary_reaches_the_expected_state(lab: Lab) -> None:
+    assert lab.engine.verify()["ok"] is False
+    whatif = lab.run(FE_POOL2, "Invoke-CsManagementServerFailover", WhatIf=True)
+    assert (
+        whatif.information[0]
+        == 'What if: The Central Management Server is currently hosted on pool "pool1.contoso.com".'
+    )
+    cms = only(lab.run(FE_POOL2, "Get-CsService", CentralManagement=True))
+    assert (cms.properties["PoolFqdn"], cms.properties["Version"], cms.properties["Active"]) == (
+        POOL1,
+        6,
+        False,
+    )
+    backup = only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFQDN=POOL1))
+    assert backup.properties["BackupPoolFqdn"] == POOL2
+    status = only(
+        lab.run(FE_POOL2, "Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=True)
+    )
+    assert status.properties["ActiveMasterFqdn"] == "" and status.properties["ActiveFileTransferAgents"] == []
+    mirror = lab.run(
+        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="Centralmgmt", PoolFqdn=POOL2
+    ).values()
+    assert [m.properties["StateOnPrimary"] for m in mirror] == ["Principal", "Principal"]
+
+    lab.run(
+        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql03.contoso.com", Force=True
+    )
+
+    status = only(
+        lab.run(FE_POOL2, "Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=True)
+    )
+    assert status.properties["ActiveMasterFqdn"] == POOL2
+    assert status.properties["ActiveFileTransferAgents"] == [POOL2]
+    error = lab.fails(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert "not yet fully failed over" in error.message
+    lab.clock.advance(120)
+    replicas = lab.run(FE_POOL2, "Get-CsManagementStoreReplicationStatus").values()
+    assert {
+        r.properties["ReplicaFqdn"]: r.properties["UpToDate"]
+        for r in replicas
+        if "pool2" in str(r.properties["ReplicaFqdn"])
+    } == {
+        "fe01.pool2.contoso.com": True,
+        "fe02.pool2.contoso.com": True,
+        "fe03.pool2.contoso.com": True,
+    }
+    failover = lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFQDN=POOL1, DisasterMode=True, Verbose=True)
+
+    assert failover.objects == [] and failover.verbose
+    assert lab.engine.verify() == {"ok": True, "differences": []}
+    state = only(lab.run(FE_POOL2, "Get-CsRegistrarConfiguration", Identity=f"Service:Registrar:{POOL1}"))
+    assert state.properties["PoolState"] == "FailedOver"
+    again = lab.fails(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert again.message == 'Pool "pool1.contoso.com" is already failed over to "pool2.contoso.com".'
+
+
+def test_mirror_principal_takes_the_mirror_server_and_rejects_the_seeds_parameter_names() -> None:
+    lab = Lab("cms-2013-mirror")
+    mirror = lab.run(
+        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="CentralMgmt", PoolFqdn=POOL2
+    ).values()
+    assert [(m.properties["DatabaseName"], m.properties["StateOnMirror"]) for m in mirror] == [
+        ("xds", "Principal"),
+        ("lis", "Principal"),
+    ]
+    seed_text = lab.fails(
+        FE_POOL2, "Invoke-CsManagementServerFailover", MirrorSQLServerFqdn="sql04.contoso.com"
+    )
+    assert (
+        seed_text.message == "A parameter cannot be found that matches parameter name 'MirrorSQLServerFqdn'."
+    )
+    assert seed_text.error_id == "NamedParameterNotFound,Invoke-CsManagementServerFailover"
+    assert seed_text.category == "InvalidArgument"
+    primary = lab.fails(
+        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql03.contoso.com", Force=True
+    )
+    assert primary.message == (
+        'SQL Server "sql03.contoso.com" is not the principal for the Central Management database. '
+        "Use the server that Get-CsDatabaseMirrorState reports as Principal."
+    )
+    no_force = lab.fails(
+        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql04.contoso.com"
+    )
+    assert no_force.message.startswith("Cannot reach the current Central Management store")
+    lab.run(
+        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql04.contoso.com", Force=True
+    )
+    lab.clock.advance(120)
+    lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert lab.engine.verify()["ok"] is True
+
+
+def test_cms_failover_must_run_in_the_pool_of_its_back_end(lab: Lab) -> None:
+    error = lab.fails(
+        "edge01.edge2.contoso.com",
+        "Invoke-CsManagementServerFailover",
+        BackupSqlServerFqdn="sql03.contoso.com",
+        Force=True,
+    )
+    assert (
+        error.message
+        == 'This cmdlet must be run on a Front End server of the pool whose back end is "sql03.contoso.com".'
+    )
+
+
+def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
+    lab = Lab("cms-2010")
+    assert only(lab.run(FE_POOL2, "Get-CsService", CentralManagement=True)).properties["Version"] == 5
+    assert lab.run(FE_POOL2, "Test-Path", "c:\\CsConfigurationFile.zip").objects == [True]
+    assert lab.run(FE_POOL2, "Test-Path", Path="c:\\missing.zip").objects == [False]
+    files = {
+        "ConfigurationFileName": "c:\\CsConfigurationFile.zip",
+        "LisConfigurationFileName": "c:\\CsLisConfigurationFile.zip",
+    }
+    not_installed = lab.fails(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    assert not_installed.message == (
+        'The Central Management store database is not installed on SQL Server "sql03.contoso.com". '
+        "Run Install-CsDatabase -CentralManagementDatabase first."
+    )
+    install = lab.run(
+        FE_POOL2,
+        "Install-CsDatabase",
+        CentralManagementDatabase=True,
+        Clean=True,
+        SqlServerFqdn="sql03.contoso.com",
+        SqlInstanceName="rtc",
+        Verbose=True,
+    )
+    assert install.verbose
+    missing_file = lab.fails(
+        FE_POOL2,
+        "Move-CsManagementServer",
+        ConfigurationFileName="c:\\other.zip",
+        CsLisConfiguration="c:\\CsLisConfigurationFile.zip",
+        Force=True,
+    )
+    assert missing_file.message == 'Cannot find file "c:\\other.zip".'
+    no_force = lab.fails(FE_POOL2, "Move-CsManagementServer", **files)
+    assert no_force.message.startswith("Cannot reach the current Central Management store")
+
+    moved = lab.run(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+
+    assert moved.objects[1:] == ["fe02.pool2.contoso.com", "fe03.pool2.contoso.com"]
+    assert lab.engine.verify()["differences"] == [
+        "User sip:alice@contoso.com is serviced by pool1.contoso.com, expected pool2.contoso.com",
+        "User sip:bob@contoso.com is serviced by pool1.contoso.com, expected pool2.contoso.com",
+        "Replica fe01.pool2.contoso.com is not up to date",
+        "Replica fe02.pool2.contoso.com is not up to date",
+        "Replica fe03.pool2.contoso.com is not up to date",
+        "CMS service is not installed on fe02.pool2.contoso.com (run Bootstrapper.exe /Setup there)",
+        "CMS service is not installed on fe03.pool2.contoso.com (run Bootstrapper.exe /Setup there)",
+    ]
+    assert lab.bootstrap("fe02.pool2.contoso.com") == 0
+    assert lab.bootstrap("fe03.pool2.contoso.com") == 0
+    lab.clock.advance(120)
+    lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert lab.engine.verify() == {"ok": True, "differences": []}
+    assert [e["cmdlet"] for e in lab.engine.journal() if e["outcome"] == "ok"][-3:] == [
+        "Bootstrapper.exe",
+        "Bootstrapper.exe",
+        "Invoke-CsPoolFailover",
+    ]
+
+
+def test_bootstrapper_rejects_unknown_switches_and_cmd_unknown_programs() -> None:
+    lab = Lab("cms-2010")
+    context = CallContext(FE_POOL2, ADMIN)
+    usage = lab.engine.execute(context, "bootstrapper.EXE", ["/Bogus"])
+    assert usage.exit_code == 1 and "Usage" in usage.stderr
+    unknown = lab.engine.execute(context, "setup.exe", [])
+    assert unknown.exit_code == 1 and "is not recognized" in unknown.stderr
+
+
+def test_cms_elsewhere_healthy_needs_no_cms_failover() -> None:
+    lab = Lab("cms-elsewhere-healthy")
+    status = only(
+        lab.run(FE_POOL2, "Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=True)
+    )
+    assert status.properties["ActiveMasterFqdn"] == POOL3
+    lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert lab.engine.verify()["ok"] is True
+
+
+def test_cms_elsewhere_unavailable_fails_over_to_the_cms_pools_backup() -> None:
+    lab = Lab("cms-elsewhere-unavailable")
+    blocked = lab.fails(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert (
+        blocked.message
+        == 'Unable to fail over pool "pool1.contoso.com": the Central Management store is not available.'
+    )
+    with pytest.raises(PowerShellError, match="not available"):
+        lab.run(FE_POOL2, "Get-CsManagementStoreReplicationStatus")
+    assert (
+        only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL3)).properties["BackupPoolFqdn"]
+        == POOL4
+    )
+    lab.run(
+        "fe01.pool4.contoso.com",
+        "Invoke-CsManagementServerFailover",
+        BackupSqlServerFqdn="sql07.contoso.com",
+        Force=True,
+    )
+    lab.clock.advance(120)
+    lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert lab.engine.verify() == {"ok": True, "differences": []}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "identity", "registrar", "next_hop"),
+    [
+        ("edge-same-site", "EdgeServer:edge1.contoso.com", "Registrar:pool3.contoso.com", POOL3),
+        ("edge-other-site", "edge1.contoso.com", "pool2.contoso.com", POOL2),
+    ],
+)
+def test_edge_next_hop_blocks_the_failover_until_moved(
+    scenario: str, identity: str, registrar: str, next_hop: str
+) -> None:
+    lab = Lab(scenario)
+    blocked = lab.fails(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert blocked.message == EDGE_ERROR
+    to_dead = lab.fails(FE_POOL2, "Set-CsEdgeServer", Identity=identity, Registrar=POOL1)
+    assert to_dead.message.startswith('Cannot use pool "pool1.contoso.com" as the next hop')
+
+    assert lab.run(FE_POOL2, "Set-CsEdgeServer", Identity=identity, Registrar=registrar).objects == []
+    lab.run(FE_POOL2, "Enable-CsTopology")
+
+    edge = only(lab.run(FE_POOL2, "Get-CsService", EdgeServer=True))
+    assert edge.type_names == ("Microsoft.Rtc.Management.Xds.DisplayEdgeServer", "System.Object")
+    assert edge.properties["Registrar"] == f"Registrar:{next_hop}"
+    lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert lab.engine.verify() == {"ok": True, "differences": []}
+    assert lab.engine.state()["publishes"] == 1
+
+
+# --- objects, type names, errors ---------------------------------------------------------------------
+
+
+def test_read_cmdlets_return_the_agreed_types_and_properties(lab: Lab) -> None:
+    pools = lab.run(FE_POOL2, "Get-CsPool").values()
+    assert pools[0].type_names == ("Microsoft.Rtc.Management.Xds.DisplayPool", "System.Object")
+    assert pools[0].properties == {
+        "Identity": POOL1,
+        "Fqdn": POOL1,
+        "Site": "Site:Datacenter1",
+        "Computers": ["fe01.pool1.contoso.com", "fe02.pool1.contoso.com", "fe03.pool1.contoso.com"],
+        "Services": [f"Registrar:{POOL1}", f"UserServer:{POOL1}", f"CentralManagement:{POOL1}"],
+    }
+    registrar = only(lab.run(FE_POOL2, "Get-CsService", Registrar=True, PoolFqdn=POOL2))
+    assert registrar.properties == {
+        "Identity": f"Registrar:{POOL2}",
+        "PoolFqdn": POOL2,
+        "SiteId": "Site:Datacenter2",
+        "Version": 6,
+        "BackupPoolFqdn": POOL1,
+    }
+    database = lab.run(FE_POOL2, "Get-CsService", UserDatabase=True).values()[1]
+    assert database.type_names[0] == "Microsoft.Rtc.Management.Xds.DisplayUserDatabase"
+    assert database.properties["MirrorSqlServerFqdn"] == "sql04.contoso.com"
+    assert database.properties["DependentServiceList"] == [f"UserServer:{POOL2}", f"Registrar:{POOL2}"]
+    cms = only(lab.run(FE_POOL2, "Get-CsService", CentralManagement=True))
+    assert cms.type_names[0] == "Microsoft.Rtc.Management.Xds.DisplayCentralManagementService"
+    relation = only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL2))
+    assert relation.type_names[0] == "Microsoft.Rtc.Management.Hadr.BackupService.BackupRelation"
+    user = only(lab.run(FE_POOL2, "Get-CsUser", "sip:alice@contoso.com"))
+    assert user.type_names[0] == "Microsoft.Rtc.Management.ADConnect.Schema.OCSADUser"
+    assert user.properties == {
+        "Identity": "sip:alice@contoso.com",
+        "SipAddress": "sip:alice@contoso.com",
+        "RegistrarPool": POOL1,
+        "Enabled": True,
+    }
+    config = lab.run(FE_POOL2, "Get-CsRegistrarConfiguration").values()
+    assert (
+        config[0].type_names[0]
+        == "Microsoft.Rtc.Management.WritableConfig.Sip.Registrar.RegistrarConfiguration"
+    )
+    assert [c.properties["PoolState"] for c in config] == ["Active", "Active"]
+    mirror = lab.run(
+        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="CentralMgmt", PoolFqdn=POOL1
+    ).values()
+    assert mirror[0].properties["StateOnPrimary"] == "DatabaseInaccessibleOrMirroringNotEnabled"
+    assert mirror[0].properties["MirroringStatusOnPrimary"] == "Disconnected"
+    assert lab.run(FE_POOL2, "Import-Module", Name="Lync").objects == []
+
+
+def test_powershell_binding_errors(lab: Lab) -> None:
+    unknown = lab.fails(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL1, Colour="red")
+    assert (unknown.message, unknown.error_id, unknown.category) == (
+        "A parameter cannot be found that matches parameter name 'Colour'.",
+        "NamedParameterNotFound,Get-CsPoolBackupRelationship",
+        "InvalidArgument",
+    )
+    missing = lab.fails(FE_POOL2, "Get-CsDatabaseMirrorState")
+    assert (missing.message, missing.error_id) == (
+        "Cannot process command because of one or more missing mandatory parameters: DatabaseType PoolFqdn.",
+        "MissingMandatoryParameter,Get-CsDatabaseMirrorState",
+    )
+    command = lab.fails(FE_POOL2, "Get-CsNothing")
+    assert command.message.startswith("The term 'Get-CsNothing' is not recognized as the name of a cmdlet")
+    assert (command.error_id, command.category) == ("CommandNotFoundException", "ObjectNotFound")
+    module = lab.fails(FE_POOL2, "Import-Module", "ActiveDirectory")
+    assert module.error_id == "Modules_ModuleNotFound,Import-Module"
+    positional = lab.fails(FE_POOL2, "Enable-CsTopology", "now")
+    assert positional.message == "A positional parameter cannot be found that accepts argument 'now'."
+    assert only(
+        lab.run(FE_POOL2, "get-cspoolbackuprelationship", poolfqdn=POOL1, Verbose=True, ErrorAction="Stop")
+    )
+
+
+def test_lync_errors_for_unknown_pools_and_users(lab: Lab) -> None:
+    assert lab.fails(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn="pool9.contoso.com").message == (
+        'Cannot find pool "pool9.contoso.com" in the topology.'
+    )
+    three = Lab("cms-elsewhere-healthy")
+    assert three.fails(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL3).message == (
+        'Pool "pool3.contoso.com" has no backup pool assigned in the topology.'
+    )
+    assert three.fails(
+        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="CentralMgmt", PoolFqdn=POOL2
+    ).message == ('Database "CentralMgmt" is not present on pool "pool2.contoso.com".')
+    assert (
+        lab.fails(FE_POOL2, "Get-CsUser", Identity="sip:zed@contoso.com").error_id
+        == "UserNotFound,Get-CsUser"
+    )
+
+
+def test_pool_failover_checks_where_it_runs_and_disaster_mode(lab: Lab) -> None:
+    elsewhere = Lab("cms-elsewhere-healthy")
+    wrong = elsewhere.fails(
+        "fe01.pool3.contoso.com", "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True
+    )
+    assert wrong.message == (
+        'This cmdlet must be run on a Front End server of pool "pool2.contoso.com", '
+        'the backup pool of "pool1.contoso.com".'
+    )
+    no_disaster = elsewhere.fails(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1)
+    assert "Use -DisasterMode" in no_disaster.message
+
+
+def test_failback_returns_the_users_once_the_pool_is_back() -> None:
+    lab = Lab("cms-elsewhere-healthy")
+    lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    down = lab.fails(FE_POOL2, "Invoke-CsPoolFailback", PoolFqdn=POOL1)
+    assert "these servers are not running: fe01.pool1.contoso.com" in down.message
+    lab.engine.set_faults({"up": ["fe01.pool1.contoso.com", "fe02.pool1.contoso.com", "sql01.contoso.com"]})
+    lab.run(FE_POOL2, "Invoke-CsPoolFailback", PoolFqdn=POOL1)
+    assert lab.engine.state()["users"] == {
+        "sip:alice@contoso.com": POOL1,
+        "sip:bob@contoso.com": POOL1,
+        "sip:frank@contoso.com": POOL3,
+    }
+
+
+# --- journal, replication, persistence, faults -------------------------------------------------------
+
+
+def test_journal_records_every_command_with_its_outcome(lab: Lab) -> None:
+    lab.run(FE_POOL2, "Get-CsPool", Identity=POOL2)
+    lab.fails(FE_POOL2, "Get-CsPool", Bogus=True)
+    entries = lab.engine.journal()
+    assert [(e["seq"], e["cmdlet"], e["outcome"]) for e in entries] == [
+        (1, "Get-CsPool", "ok"),
+        (2, "Get-CsPool", "error"),
+    ]
+    assert entries[0]["parameters"] == {"Identity": POOL2}
+    assert entries[0]["server"] == FE_POOL2 and entries[0]["user"] == ADMIN
+    assert entries[0]["started"] == "2026-03-01T08:00:00Z" and entries[0]["ended"] == "2026-03-01T08:00:00Z"
+    assert entries[1]["error"] == "A parameter cannot be found that matches parameter name 'Bogus'."
+    assert [e["seq"] for e in lab.engine.journal(since=1)] == [2]
+
+
+def test_replicas_catch_up_after_the_lag_set_by_fault_injection(lab: Lab) -> None:
+    lab.engine.set_faults({"replication_lag_seconds": 300})
+    lab.run(
+        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql03.contoso.com", Force=True
+    )
+    lab.clock.advance(299)
+    assert lab.engine.verify()["ok"] is False
+    lab.clock.advance(1)
+    replicas = {r["fqdn"]: r["up_to_date"] for r in lab.engine.state()["replicas"]}  # type: ignore[attr-defined]
+    assert replicas["fe01.pool2.contoso.com"] is True
+    assert replicas["fe01.pool1.contoso.com"] is False
+
+
+def test_save_and_load_resume_the_lab(lab: Lab, tmp_path: Path) -> None:
+    lab.run(
+        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql03.contoso.com", Force=True
+    )
+    lab.engine.set_faults({"latency": {"invoke-cspoolfailover": 900}, "latency_scale": 0.01})
+    path = tmp_path / "lab-state.json"
+    lab.engine.save(path)
+    resumed = LabEngine.load(path, clock=lab.clock)
+    assert resumed.scenario == "cms-2013-primary" and resumed.administrator == ADMIN
+    assert resumed.state() == lab.engine.state()
+    assert resumed.journal() == lab.engine.journal()
+    assert resumed.set_faults({})["latency"] == {"Invoke-CsPoolFailover": 900.0}
+
+
+def test_servers_lists_every_role_and_follows_up_and_down(lab: Lab) -> None:
+    servers = {s.fqdn: s for s in lab.engine.servers()}
+    assert servers["fe01.pool1.contoso.com"].role == "FrontEnd" and not servers["fe01.pool1.contoso.com"].up
+    assert servers["edge01.edge2.contoso.com"].role == "Edge"
+    assert servers["sql03.contoso.com"].role == "Sql" and servers["sql03.contoso.com"].site == "Datacenter2"
+    lab.engine.set_server_up("fe01.pool1.contoso.com", True)
+    assert lab.engine.is_up("fe01.pool1.contoso.com")
+    assert lab.engine.pool_versions() == {POOL1: 6, POOL2: 6}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"colour": 1}, 'unknown fault setting "colour"'),
+        ({"latency": {"Get-CsNothing": 1}}, '"Get-CsNothing" is not a command this lab answers'),
+        ({"latency": {"Get-CsPool": -1}}, "latency of Get-CsPool must be a number of at least 0"),
+        ({"transport_fault_rate": {"*": 1.5}}, "must be between 0 and 1.0"),
+        (
+            {"transport_fault_rate": {"sql03.contoso.com": 0.5}},
+            '"sql03.contoso.com" is not a server of this lab',
+        ),
+        ({"fail_next": {"Get-CsPool": 1.5}}, "must be a whole number"),
+        ({"hang": ["Bootstrapper.exe"]}, '"Bootstrapper.exe" is not a command'),
+        ({"down": ["nowhere.contoso.com"]}, '"nowhere.contoso.com" is not a server'),
+    ],
+)
+def test_bad_fault_specs_are_refused_whole(lab: Lab, spec: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        lab.engine.set_faults({"latency_scale": 0.5, **spec})
+    assert lab.engine.set_faults({})["latency_scale"] == 1.0
+
+
+def test_fail_next_gives_transient_errors_then_recovers(lab: Lab) -> None:
+    settings = lab.engine.set_faults({"fail_next": {"get-cspool": 2}})
+    assert settings["fail_next"] == {"Get-CsPool": 2}
+    for _ in range(2):
+        error = lab.fails(FE_POOL2, "Get-CsPool")
+        assert error.error_id == "TransientFault,Get-CsPool"
+    assert lab.run(FE_POOL2, "Get-CsPool").values()
+
+
+def stop_while_running(lab: Lab, cmdlet: str) -> PowerShellError:
+    """Start the cmdlet on a thread, stop its pipeline once it runs, and return how it ended."""
+    output = Capture()
+    failures: list[PowerShellError] = []
+
+    def invoke() -> None:
+        try:
+            lab.engine.invoke(CallContext(FE_POOL2, ADMIN), [CommandCall(cmdlet)], output)
+        except PowerShellError as error:
+            failures.append(error)
+
+    worker = threading.Thread(target=invoke)
+    worker.start()
+    wait_until(lambda: any(e["cmdlet"] == cmdlet and e["outcome"] is None for e in lab.engine.journal()))
+    assert worker.is_alive()
+    output.stopping.set()
+    worker.join(10)
+    assert not worker.is_alive() and output.objects == []
+    return failures[0]
+
+
+def test_a_hung_or_slow_cmdlet_ends_when_the_pipeline_is_stopped(lab: Lab) -> None:
+    lab.engine.set_faults({"hang": ["Get-CsPool"], "latency": {"Get-CsUser": 3600}})
+    for cmdlet in ("Get-CsPool", "Get-CsUser"):
+        assert stop_while_running(lab, cmdlet).message == "The pipeline has been stopped."
+    assert [e["outcome"] for e in lab.engine.journal()] == ["stopped", "stopped"]
+
+
+def test_transport_faults_follow_the_rate_and_repeat_with_the_scenario_seed() -> None:
+    first, second = Lab("cms-2013-primary"), Lab("cms-2013-primary")
+    assert not any(first.engine.transport_fault(FE_POOL2) for _ in range(20))
+    for lab in (first, second):
+        lab.engine.set_faults({"transport_fault_rate": {"*": 0.5, "fe02.pool2.contoso.com": 1}})
+    draws = [first.engine.transport_fault(FE_POOL2) for _ in range(40)]
+    assert draws == [second.engine.transport_fault(FE_POOL2) for _ in range(40)]
+    assert True in draws and False in draws
+    assert all(first.engine.transport_fault("fe02.pool2.contoso.com") for _ in range(10))
