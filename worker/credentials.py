@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from plugins.manager import get_plugin_manager
 from plugins.shell import Credential
 from worker.inventory import CredentialEntry, Inventory, ServerEntry, get_inventory
 
@@ -19,24 +20,18 @@ def resolve_credential(
     """The credential for ``server``: the plugin hook, else ``password_env``, else ``password_file``."""
     inventory = inventory or get_inventory()
     name = server.credential
-    from_plugin = _from_plugins(plugin_manager or _plugin_manager(), server.fqdn, name)
+    from_plugin = _from_plugins(plugin_manager or get_plugin_manager(), server.fqdn, name)
     if from_plugin is not None:
         return from_plugin
     entry = inventory.credentials[name]
     password = _from_env(entry) or _from_file(entry, name)
     if password is None:
+        where = f"set {entry.password_env} on the worker" if entry.password_env else "add password_env"
         raise CredentialError(
-            f'credential "{name}" (for {server.fqdn}) has no password: set the environment variable '
-            f"{_env_hint(entry)}, give it a password_file in the inventory, or install a site plugin that "
-            "implements lync_failover_credentials"
+            f'credential "{name}" (for {server.fqdn}) has no password: {where}, give it a password_file '
+            "in the inventory, or install a site plugin that implements lync_failover_credentials"
         )
     return Credential(username=entry.username, password=password)
-
-
-def _plugin_manager() -> Any:
-    from plugins.manager import get_plugin_manager  # type: ignore[import-not-found,unused-ignore]
-
-    return get_plugin_manager()
 
 
 def _from_plugins(plugin_manager: Any, server: str, credential: str) -> Credential | None:
@@ -69,7 +64,3 @@ def _from_file(entry: CredentialEntry, name: str) -> str | None:
             f"({error.strerror or error}); create it (mode 0600) or fix the path in the inventory"
         ) from None
     return password or None
-
-
-def _env_hint(entry: CredentialEntry) -> str:
-    return entry.password_env or "(none configured: add password_env to the credential)"
