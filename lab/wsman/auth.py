@@ -28,7 +28,7 @@ class UserDirectory:
     """The lab's users; accepts ``DOMAIN\\user``, ``user@domain`` and ``user``, case-insensitively."""
 
     def __init__(self, users: Mapping[str, str]) -> None:
-        self._users = {name.lower(): (name, password) for name, password in users.items()}
+        self._users = {_bare_name(name).lower(): (name, password) for name, password in users.items()}
 
     def canonical(self, login: str) -> str | None:
         """The name as the directory spells it, or None for an unknown user."""

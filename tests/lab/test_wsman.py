@@ -21,7 +21,7 @@ from lab.wsman import WinRMEndpoint, make_lab_tls
 from tests.lab.stub_engine import POOL_TYPE, StubEngine
 
 SERVER = "fe01.lab.local"
-USERS = {"Admin": "Pa55w.rd"}
+USERS = {"LAB\\Admin": "Pa55w.rd"}
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_objects_keep_type_names_and_properties(endpoint: WinRMEndpoint) -> None
     assert pools[1].extended_properties["Computers"] == ["fe1.lab.local"]
     assert str(pools[0]) == "pool0.lab.local"
     assert pools[0].extended_properties["Server"] == SERVER
-    assert pools[0].extended_properties["User"] == "Admin"
+    assert pools[0].extended_properties["User"] == "LAB\\Admin"
 
 
 def test_parameters_switches_positionals_and_statements_arrive_intact(
@@ -172,7 +172,7 @@ def test_ntlm_with_message_encryption_over_http(engine: StubEngine, username: st
         pools, _ps = invoke(wsman, "Get-CsPool")
     finally:
         endpoint.close()
-    assert pools[0].extended_properties["User"] == "Admin"
+    assert pools[0].extended_properties["User"] == "LAB\\Admin"
 
 
 @pytest.mark.parametrize("auth", ["basic", "ntlm"])
