@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -18,7 +19,8 @@ from lab.serve import LabOptions, LabServer
 _Choice = TypeVar("_Choice", bound=str)
 DEFAULT_SCENARIO = "cms-2013-primary"
 app = typer.Typer(help="The Lync lab: a simulated Lync Server deployment that speaks WinRM/PSRP on loopback.")
-console = Console()
+# Wide and unwrapped when not on a terminal, so endpoints and paths stay whole in logs.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 @app.callback()

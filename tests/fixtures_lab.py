@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from lab.serve import LabOptions, LabServer
+if TYPE_CHECKING:
+    from lab.serve import LabServer
 
 
 class RunningLab:
@@ -41,6 +42,8 @@ class RunningLab:
 @pytest.fixture
 def lab_factory(tmp_path: Path) -> Iterator[Callable[..., RunningLab]]:
     """``lab_factory("cms-2013-primary", transport="https", auth="basic")`` starts a lab."""
+    from lab.serve import LabOptions, LabServer
+
     started: list[LabServer] = []
 
     def start(scenario: str, **options: Any) -> RunningLab:
