@@ -1,0 +1,106 @@
+"""A Shell that writes every remote command to the run's journal as it completes, and fires an event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from plugins.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
+from tasks.record import RunRecord
+
+#: Parameter names whose values never reach the journal.
+SECRET_WORDS = ("password", "secret", "credential", "token", "key")
+REDACTED = "***"
+
+
+class JournaledShell:
+    """Wraps ``inner``: one journal entry per command (server, command, parameters, outcome, output)."""
+
+    def __init__(
+        self,
+        inner: Shell,
+        record: RunRecord,
+        step_id: str,
+        max_output: int,
+        on_command: Callable[[str, str, str], None],
+    ) -> None:
+        self.inner = inner
+        self.record = record
+        self.step_id = step_id
+        self.max_output = max_output
+        #: Called with (server, command, outcome) after each command.
+        self.on_command = on_command
+
+    def run(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """Run the cmdlet through the inner shell and journal it."""
+        started = _now()
+        try:
+            result = self.inner.run(server, cmdlet, parameters)
+        except RemoteError as error:
+            self._journal(server, cmdlet, parameters or {}, started, "error", error.message)
+            raise
+        output = [
+            json.dumps(dict(obj.properties), default=str) if obj.properties else obj.text
+            for obj in result.objects
+        ]
+        lines = [*output, *result.information, *result.verbose, *result.warnings, *result.errors]
+        self._journal(server, cmdlet, parameters or {}, started, "ok", "\n".join(lines))
+        return result
+
+    def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
+        """Run the executable through the inner shell and journal it."""
+        started = _now()
+        parameters: dict[str, ParameterValue] = {"arguments": list(arguments)}
+        try:
+            result = self.inner.run_executable(server, executable, arguments)
+        except RemoteError as error:
+            self._journal(server, executable, parameters, started, "error", error.message)
+            raise
+        outcome = "ok" if result.exit_code == 0 else f"exit {result.exit_code}"
+        self._journal(server, executable, parameters, started, outcome, result.stdout + result.stderr)
+        return result
+
+    def _journal(
+        self,
+        server: str,
+        command: str,
+        parameters: Mapping[str, ParameterValue],
+        started: str,
+        outcome: str,
+        output: str,
+    ) -> None:
+        self.record.append_journal(
+            {
+                "step": self.step_id,
+                "server": server,
+                "command": command,
+                "parameters": json.dumps(redact(parameters)),
+                "started": started,
+                "ended": _now(),
+                "outcome": outcome,
+                "output": bounded(output, self.max_output),
+            }
+        )
+        self.on_command(server, command, outcome)
+
+
+def redact(parameters: Mapping[str, ParameterValue]) -> dict[str, ParameterValue]:
+    """The parameters with secret-looking values replaced."""
+    return {
+        name: REDACTED if any(word in name.lower() for word in SECRET_WORDS) else value
+        for name, value in parameters.items()
+    }
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... ({len(text) - limit} more characters)"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,65 @@
+"""How a run ends: the report, the record, the lock and the last event."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from plugins.model import Context, StepCall
+from tasks.events import emit
+from tasks.lock import release
+from tasks.record import RunRecord, get_run, now, redis_client
+
+
+class RunFailed(Exception):
+    """The run stopped; the message names the step, the server, the error and what to do."""
+
+
+class RunRefused(Exception):
+    """Another run already fails this pool over; the message names it."""
+
+
+def report(context: Context, state: str, error: str = "") -> dict[str, Any]:
+    """The run's report: request, facts, plan, each step's outcome, and the verification results."""
+    run = get_run(context.run_id) or {}
+    plan = run.get("plan", {}).get("steps", [])
+    steps = [
+        {key: step.get(key) for key in ("id", "state", "server", "worker", "attempts", "summary", "error")}
+        for step in run.get("steps", [])
+    ]
+    report: dict[str, Any] = {
+        "run_id": context.run_id,
+        "state": state,
+        "pool": context.failed_pool,
+        "target": context.facts.backup_pool,
+        "dry_run": context.request.dry_run,
+        "request": context.request.model_dump(mode="json"),
+        "facts": context.facts.model_dump(mode="json"),
+        "plan": plan,
+        "steps": steps,
+        "verification": [step["summary"] for step in run.get("steps", []) if step.get("phase") == "verify"],
+    }
+    if error:
+        report["error"] = error
+    return report
+
+
+def finish_run(context: Context, state: str) -> dict[str, Any]:
+    """Record the report, release the pool's lock, tell the plugins; return the report."""
+    result = report(context, state)
+    RunRecord(context.run_id).finish(state, result)
+    release(redis_client(), context.failed_pool, context.run_id)
+    emit("run.succeeded", context.run_id, context.failed_pool, message=state)
+    return result
+
+
+def fail_run(context: Context, call: StepCall, reason: str) -> NoReturn:
+    """Record the failed step and the run's end, release the lock, tell the plugins, and raise RunFailed."""
+    record = RunRecord(context.run_id)
+    record.update_step(call, state="failed", error=reason, ended=now())
+    message = f"run {context.run_id} stopped at step {call.step} on {call.server}: {reason}"
+    record.finish("failed", report(context, "failed", message), error=message)
+    release(redis_client(), context.failed_pool, context.run_id)
+    emit(
+        "run.failed", context.run_id, context.failed_pool, step=call.step, server=call.server, message=message
+    )
+    raise RunFailed(message)

@@ -1,0 +1,92 @@
+"""The run-level tasks: ``lync.failover`` (the launcher), ``lync.plan`` (discovery rounds, then the plan),
+``lync.finish`` (the report). The id ``celery call lync.failover`` prints is the run id, and ends up the id of
+the run's last task: ``celery -A worker result <id>`` is the report, or the error that stopped the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+from celery.result import AsyncResult
+
+from plugins.manager import get_plugin_manager
+from plugins.model import DISCOVERY_PHASES, Context, Plan
+from plugins.planning import build_plan, plan_phase
+from tasks.canvas import build_chain, control_signature
+from tasks.context import dump_context, load_context, routed, topology
+from tasks.events import emit
+from tasks.lock import acquire
+from tasks.outcome import RunRefused, finish_run
+from tasks.record import RunRecord, redis_client
+from tasks.requests import validate_request
+from worker.app import app
+from worker.inventory import get_inventory
+from worker.settings import get_settings
+
+#: The stage after the last discovery phase: build the plan.
+PLAN_STAGE = "plan"
+
+
+def start_failover(pool: str, target: str | None = None, dry_run: bool = False) -> AsyncResult:
+    """Send ``lync.failover`` (as ``celery call`` does); ``.get()`` on the result waits for the report."""
+    return failover.apply_async(
+        kwargs={"pool": pool, "target": target, "dry_run": dry_run}, queue=get_inventory().control_queue
+    )
+
+
+@app.task(name="lync.failover", bind=True)  # type: ignore[untyped-decorator]
+def failover(self: Task, pool: str, target: str | None = None, dry_run: bool = False) -> Any:
+    """Check the request, lock the pool, open the run record, and continue with discovery."""
+    inventory = get_inventory()
+    request = validate_request(inventory, pool, target, dry_run)
+    run_id: str = self.request.id
+    holder = acquire(redis_client(), request.pool, run_id, get_settings().lock_ttl_s)
+    if holder is not None:
+        raise RunRefused(
+            f"{request.pool} is already being failed over by run {holder}: wait for it "
+            f"(celery -A worker result {holder}) before starting another"
+        )
+    RunRecord(run_id).create(request)
+    context = Context(run_id=run_id, request=request, topology=topology(inventory))
+    emit("run.started", run_id, request.pool, message=request.model_dump_json())
+    return continue_run(self, context, DISCOVERY_PHASES[0])
+
+
+@app.task(name="lync.plan", bind=True)  # type: ignore[untyped-decorator]
+def plan(self: Task, context: dict[str, Any], phase: str) -> Any:
+    """Continue the run at ``phase``: the next discovery round, or (``plan``) the plan itself."""
+    return continue_run(self, load_context(context), phase)
+
+
+@app.task(name="lync.finish", bind=True)  # type: ignore[untyped-decorator]
+def finish(self: Task, context: dict[str, Any]) -> dict[str, Any]:
+    """The run completed: record and return its report, release the pool."""
+    return finish_run(load_context(context), "succeeded")
+
+
+def continue_run(task: Task, context: Context, phase: str) -> Any:
+    """Replace ``task`` with the next discovery round and ``lync.plan``; after discovery, with the plan.
+
+    A dry run stops after discovery and returns the report holding the plan a real run would execute.
+    """
+    pm = get_plugin_manager()
+    record = RunRecord(context.run_id)
+    record.set_facts(context.facts)
+    rounds = DISCOVERY_PHASES[DISCOVERY_PHASES.index(phase) :] if phase in DISCOVERY_PHASES else ()
+    for index, current in enumerate(rounds):
+        calls = [routed(call) for call in plan_phase(pm, current, context)]
+        if calls:
+            following = rounds[index + 1] if index + 1 < len(rounds) else PLAN_STAGE
+            tail = control_signature("lync.plan", phase=following)
+            return task.replace(build_chain(record, context, calls, tail, task.request.id))
+    the_plan = Plan(steps=[routed(call) for call in build_plan(pm, context).steps])
+    record.set_plan(the_plan)
+    emit("run.planned", context.run_id, context.failed_pool, message=f"{len(the_plan.steps)} steps")
+    if context.request.dry_run:
+        return finish_run(context, "planned")
+    tail = control_signature("lync.finish")
+    return task.replace(build_chain(record, context, the_plan.steps, tail, task.request.id))
+
+
+__all__ = ["dump_context", "failover", "finish", "plan", "start_failover"]

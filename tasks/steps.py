@@ -1,0 +1,129 @@
+"""One Celery task per plugin step (``lync.<step>``): check, act, journal, and retry, remedy or fail.
+
+Transient errors retry with exponential backoff and jitter until ``settings.retry_deadline_s`` after the
+step's first attempt; a remedy runs at most once per step; a failure ends the run with a message naming the
+step, the server and the error.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Task
+
+from plugins.errors import default_decision
+from plugins.manager import get_plugin_manager, step_registry
+from plugins.model import Context, Decision, StepCall, StepSpec
+from tasks.canvas import build_chain
+from tasks.context import dump_context, load_context, routed
+from tasks.events import emit
+from tasks.journaled_shell import JournaledShell
+from tasks.outcome import fail_run
+from tasks.record import RunRecord, now
+from worker.app import app
+from worker.executor import get_shell
+from worker.settings import get_settings
+
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+def backoff_s(attempt: int) -> float:
+    """Exponential backoff with full jitter on the upper half: 0.25-0.5 s, 0.5-1 s, ... up to 15-30 s."""
+    ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def run_step(
+    task: Task, spec: StepSpec, context_data: dict[str, Any], call_data: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one step call: skip it when its effect is in place, else act; return the updated context."""
+    context = load_context(context_data)
+    call = StepCall.model_validate(call_data)
+    record = RunRecord(context.run_id)
+    previous = record.step(call.id)
+    attempt = int(previous.get("attempts", 0)) + 1
+    first_started = str(previous.get("first_started") or now())
+    record.update_step(
+        call,
+        state="running",
+        worker=task.request.hostname,
+        task_id=task.request.id,
+        attempts=attempt,
+        first_started=first_started,
+        started=now(),
+    )
+    details = {"step": call.step, "server": call.server, "attempt": attempt}
+    emit("step.started", context.run_id, context.failed_pool, **details)
+    shell = JournaledShell(
+        get_shell(),
+        record,
+        call.id,
+        get_settings().journal_max_output,
+        on_command=lambda server, command, outcome: emit(
+            "command",
+            context.run_id,
+            context.failed_pool,
+            step=call.step,
+            server=server,
+            message=f"{command}: {outcome}",
+        ),
+    )
+    try:
+        if spec.mutating and context.request.dry_run:
+            raise RuntimeError(
+                f"{call.step} changes the deployment and this is a dry run: refusing to run it"
+            )
+        skip = spec.check(shell, context, call) if spec.check else None
+        result = None if skip else spec.action(shell, context, call)
+    except Exception as error:
+        return _handle_error(task, context, call, error, attempt, first_started)
+    if result is None:
+        record.update_step(call, state="skipped", summary=skip, ended=now())
+        emit("step.skipped", context.run_id, context.failed_pool, message=skip or "", **details)
+        return dump_context(context)
+    context = context.with_facts(result.facts)
+    if result.facts:
+        record.set_facts(context.facts)
+    record.update_step(call, state="succeeded", summary=result.summary, ended=now())
+    emit("step.succeeded", context.run_id, context.failed_pool, message=result.summary, **details)
+    return dump_context(context)
+
+
+def _handle_error(
+    task: Task, context: Context, call: StepCall, error: Exception, attempt: int, first_started: str
+) -> dict[str, Any]:
+    decision: Decision = get_plugin_manager().hook.lync_failover_classify_error(
+        step=call.step, error=error, context=context
+    ) or default_decision(error)
+    record = RunRecord(context.run_id)
+    details = {"step": call.step, "server": call.server, "attempt": attempt}
+    reason = decision.reason
+    if decision.action == "retry":
+        elapsed = (datetime.now(UTC) - datetime.fromisoformat(first_started)).total_seconds()
+        if elapsed < get_settings().retry_deadline_s:
+            record.update_step(call, state="retrying", error=reason)
+            emit("step.retry", context.run_id, context.failed_pool, message=reason, **details)
+            raise task.retry(countdown=backoff_s(attempt), max_retries=None)
+        reason = f"gave up after {attempt} attempts in {elapsed:.0f} s: {reason}"
+    elif decision.action == "remediate":
+        if call.remedies == 0 and decision.remedy:
+            record.update_step(call, state="remedying", error=reason)
+            emit("step.remedy", context.run_id, context.failed_pool, message=reason, **details)
+            again = call.model_copy(update={"remedies": call.remedies + 1})
+            remedy = [routed(step) for step in decision.remedy]
+            return task.replace(build_chain(record, context, [*remedy, again], None, task.request.id))  # type: ignore[no-any-return]
+        reason = f"the remedy did not help: {reason}"
+    fail_run(context, call, reason)
+
+
+def _register(spec: StepSpec) -> None:
+    @app.task(name=f"lync.{spec.name}", bind=True, acks_late=True, max_retries=None)  # type: ignore[untyped-decorator]
+    def step_task(self: Task, context: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
+        return run_step(self, spec, context, call)
+
+
+for _spec in step_registry(get_plugin_manager()).values():
+    _register(_spec)
