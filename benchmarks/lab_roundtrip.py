@@ -35,9 +35,14 @@ def main() -> None:
 
             def connect() -> WSMan:
                 return WSMan(
-                    url.hostname or "127.0.0.1", port=url.port, path=url.path.lstrip("/"),
-                    ssl=url.scheme == "https", auth=auth, username=lab.engine.administrator,
-                    password=lab.password, cert_validation=str(lab.tls.ca_path) if lab.tls else False,
+                    url.hostname or "127.0.0.1",
+                    port=url.port,
+                    path=url.path.lstrip("/"),
+                    ssl=url.scheme == "https",
+                    auth=auth,
+                    username=lab.engine.administrator,
+                    password=lab.password,
+                    cert_validation=str(lab.tls.ca_path) if lab.tls else False,
                 )
 
             opens = []
@@ -54,8 +59,10 @@ def main() -> None:
         finally:
             lab.stop()
     print(f"transport {args.transport}, auth {auth}, server {server}")
-    print(f"runspace pool open: median {statistics.median(opens) * 1000:.1f} ms over {len(opens)} opens "
-          "(includes close)")
+    print(
+        f"runspace pool open: median {statistics.median(opens) * 1000:.1f} ms over {len(opens)} opens "
+        "(includes close)"
+    )
     print(f"Get-CsPool round trip: median {statistics.median(trips) * 1000:.1f} ms over {len(trips)} calls")
 
 

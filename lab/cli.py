@@ -88,7 +88,9 @@ def describe(lab: LabServer) -> None:
     console.print(table)
     where = f"in {lab.password_file}" if lab.password_file else "from LAB_PASSWORD"
     console.print(f"administrator: {lab.engine.administrator} (password {where})")
-    console.print(f"inventory:     {lab.inventory_path}  (export LYNC_FAILOVER_INVENTORY={lab.inventory_path})")
+    console.print(
+        f"inventory:     {lab.inventory_path}  (export LYNC_FAILOVER_INVENTORY={lab.inventory_path})"
+    )
     console.print(f"control API:   {lab.control_url}  (GET /state /journal /verify /faults, POST /faults)")
     console.print("stop with Ctrl-C or SIGTERM")
 
@@ -98,4 +100,3 @@ def _choice(value: str, allowed: tuple[_Choice, ...], option: str) -> _Choice:
         if value == choice:
             return choice
     raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}", param_hint=option)
-

@@ -72,7 +72,7 @@ class ControlServer:
         if path != "/faults":
             raise LookupError(path)
         if not isinstance(body, dict):
-            raise ValueError("POST /faults takes a JSON object, e.g. {\"latency_scale\": 0.01}")
+            raise ValueError('POST /faults takes a JSON object, e.g. {"latency_scale": 0.01}')
         settings = self.engine.set_faults(body)
         self.on_change()
         return settings
@@ -102,7 +102,9 @@ def _handler_for(control: ControlServer) -> type[BaseHTTPRequestHandler]:
             try:
                 self._send(HTTPStatus.OK, produce())
             except LookupError:
-                self._send(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint; try one of {', '.join(ROUTES)}"})
+                self._send(
+                    HTTPStatus.NOT_FOUND, {"error": f"no such endpoint; try one of {', '.join(ROUTES)}"}
+                )
             except ValueError as error:
                 self._send(HTTPStatus.BAD_REQUEST, {"error": str(error)})
 

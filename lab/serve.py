@@ -46,7 +46,9 @@ class LabServer:
         else:
             self.engine = LabEngine.from_scenario(load_scenario(options.scenario))
         self.password, self.password_file = _lab_password(self.inventory_path.parent)
-        self.tls: LabTls | None = make_lab_tls(self.directory / "tls") if options.transport == "https" else None
+        self.tls: LabTls | None = (
+            make_lab_tls(self.directory / "tls") if options.transport == "https" else None
+        )
         self.endpoints: dict[str, WinRMEndpoint] = {}
         self.control = ControlServer(self.engine, self.sync_endpoints, port=options.control_port)
 
