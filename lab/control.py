@@ -40,7 +40,9 @@ class ControlServer:
 
     def start(self) -> None:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="lab-control", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="lab-control", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

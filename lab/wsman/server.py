@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 AuthMode = Literal["basic", "ntlm", "any"]
 _SOAP = "application/soap+xml;charset=UTF-8"
+#: How often the accept loop checks for stop(): a server going down (or the lab stopping) waits this long.
+_STOP_POLL_SECONDS = 0.02
 
 
 class WinRMEndpoint:
@@ -61,7 +63,12 @@ class WinRMEndpoint:
             return self._port
         httpd = _LabHTTPServer((self._host, self._port), _WinRMHandler, self._settings, self._tls)
         self._port = httpd.server_address[1]
-        threading.Thread(target=httpd.serve_forever, name=f"winrm-{self._port}", daemon=True).start()
+        threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": _STOP_POLL_SECONDS},
+            name=f"winrm-{self._port}",
+            daemon=True,
+        ).start()
         self._httpd = httpd
         return self._port
 
