@@ -1,0 +1,259 @@
+"""``lync-failover``: plan, run and watch a pool failover, report on it, list runs, serve the lab.
+
+Exit codes: 0 done (run succeeded), 1 the run or dry run failed, 2 bad input or setup (nothing was sent),
+3 refused, declined, or the outcome is unknown (timeout).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+
+from tasks.record import get_run, list_runs, read_journal
+from worker import preflight
+from worker.report_console import facts_table, journal_line, plan_table, progress_view, runs_table
+from worker.report_data import load_audit
+from worker.report_html import render_html
+from worker.report_text import render_json, render_markdown, render_text
+from worker.settings import get_settings
+
+if TYPE_CHECKING:
+    from celery.result import AsyncResult
+
+EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 1, 2, 3
+#: How often ``watch`` rereads the run record (a UI refresh).
+REFRESH_S = 1.0
+
+app = typer.Typer(
+    help="Fail over a Lync Server 2013 Front End pool with the lync-failover runbook.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(soft_wrap=not sys.stdout.isatty())
+errors = Console(stderr=True)
+
+Pool = Annotated[str, typer.Argument(help="The FQDN of the Front End pool to fail over (seed: Pool1).")]
+Target = Annotated[
+    str | None, typer.Option(help="The pool to fail over to; default: the backup pool Lync has configured.")
+]
+PlanTimeout = Annotated[float, typer.Option(help="Seconds to wait for the dry run's plan.")]
+WatchTimeout = Annotated[float, typer.Option(help="Seconds to watch before giving up (the run goes on).")]
+
+
+class Format(StrEnum):
+    """The report's formats."""
+
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+    html = "html"
+
+
+RENDERERS = {
+    Format.text: render_text,
+    Format.markdown: render_markdown,
+    Format.json: render_json,
+    Format.html: render_html,
+}
+
+
+def main() -> None:
+    """The console script: preflight problems become a clear message and exit code 2, not a traceback."""
+    try:
+        app()
+    except preflight.PreflightError as error:
+        show_error(str(error))
+        sys.exit(EXIT_USAGE)
+
+
+@app.command()
+def plan(pool: Pool, target: Target = None, timeout: PlanTimeout = 600) -> None:
+    """Dry run: discover the facts (read-only) and show the steps a real run would execute."""
+    dry_run(pool, target, timeout)
+
+
+@app.command()
+def run(
+    pool: Pool,
+    target: Target = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    plan_timeout: PlanTimeout = 600,
+    timeout: WatchTimeout = 6 * 3600,
+) -> None:
+    """Show the plan, ask, run the failover for real, and watch it to the end."""
+    if not yes and not sys.stdin.isatty():
+        fail("no terminal to confirm on: run this interactively, or pass --yes once you have read the plan")
+    report = dry_run(pool, target, plan_timeout)
+    from worker.app import app as celery_app
+
+    preflight.workers_listening(
+        celery_app, sorted({preflight.inventory().control_queue} | {call["queue"] for call in report["plan"]})
+    )
+    question = (
+        f"Fail {report['pool']} over to {report['target']} by running the {len(report['plan'])} steps above?"
+    )
+    if not yes and not typer.confirm(question, default=False):
+        console.print("Declined: nothing was changed.")
+        raise typer.Exit(EXIT_UNKNOWN)
+    from tasks.runbook import start_failover
+
+    launch = start_failover(report["pool"], report["request"].get("target"))
+    console.print(
+        f"Run [bold]{launch.id}[/] started. Later: lync-failover watch {launch.id} / report {launch.id}"
+    )
+    raise typer.Exit(follow(launch.id, timeout, launch))
+
+
+@app.command()
+def watch(
+    run_id: Annotated[str, typer.Argument(help="The run id (`lync-failover runs` lists them).")],
+    timeout: WatchTimeout = 6 * 3600,
+) -> None:
+    """Follow a run live until it ends: exit 0 succeeded, 1 failed, 3 refused or unknown."""
+    preflight.redis_reachable()
+    known_run(run_id)
+    raise typer.Exit(follow(run_id, timeout))
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="The run id (`lync-failover runs` lists them).")],
+    format: Annotated[Format, typer.Option("--format", help="text, markdown, json or html.")] = Format.text,
+    output: Annotated[Path | None, typer.Option(help="Write to this file instead of the terminal.")] = None,
+) -> None:
+    """The audit report: request, facts, plan, every remote command, and the timeline."""
+    preflight.redis_reachable()
+    known_run(run_id)
+    audit = load_audit(run_id)
+    assert audit is not None  # known_run checked it
+    text = RENDERERS[format](audit)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}; choose another --output")
+    console.print(f"report written to {output}")
+
+
+@app.command()
+def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 20) -> None:
+    """Recent runs, newest first: state, pool, start, duration."""
+    url = preflight.redis_reachable()
+    recent = list_runs(limit)
+    if not recent:
+        console.print(f"No runs recorded in Redis at {preflight.redacted_url(url)}.")
+        return
+    console.print(runs_table(recent))
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
+)
+def lab(ctx: typer.Context) -> None:
+    """The simulated Lync lab (`lync-failover lab serve --help`): the same as `python -m lab`."""
+    from lab.cli import app as lab_app  # the one place worker/ touches the lab, and only when asked
+
+    lab_app(args=ctx.args, prog_name="lync-failover lab")
+
+
+def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
+    """Check the setup, run the dry run through the real runner, print facts and plan; return the report."""
+    inventory = preflight.inventory()
+    request = preflight.request(inventory, pool, target, dry_run=True)
+    preflight.redis_reachable()
+    from celery.exceptions import TimeoutError as CeleryTimeout
+
+    from tasks.runbook import start_failover
+    from worker.app import app as celery_app
+
+    preflight.workers_listening(celery_app, preflight.queues_before_discovery(inventory, request.pool))
+    result = start_failover(request.pool, request.target, dry_run=True)
+    try:
+        with console.status(f"Dry run {result.id}: discovering {request.pool} (read-only)..."):
+            report: dict[str, Any] = result.get(timeout=timeout)
+    except CeleryTimeout:
+        fail(
+            f"no plan after {timeout:.0f} s; the dry run goes on: lync-failover watch {result.id}",
+            EXIT_UNKNOWN,
+        )
+    except Exception as error:  # the launcher's or a discovery step's error, rebuilt by Celery
+        fail(
+            f"the dry run {result.id} failed: {error}\nDetails: lync-failover report {result.id}", EXIT_FAILED
+        )
+    console.print(facts_table(report))
+    console.print(plan_table(report["plan"]))
+    console.print(
+        "[dim]The plan names each step and the parameters it passes; the cmdlet a step runs is in its "
+        "plugin (the journal of a run records every command exactly).[/]"
+    )
+    return report
+
+
+def follow(run_id: str, timeout: float, launch: AsyncResult | None = None) -> int:
+    """Show the run's progress and journal until it ends; its exit code."""
+    deadline = time.monotonic() + timeout
+    since = "0-0"
+    record = None
+    with Live(console=console, auto_refresh=False) as live:
+        while True:
+            record = get_run(run_id)
+            if record is None and launch is not None and launch.failed():
+                errors.print(f"[bold red]refused:[/] {escape(str(launch.result))}")
+                return EXIT_UNKNOWN
+            for entry in read_journal(run_id, since) if record is not None else []:
+                live.console.print(journal_line(entry))
+                since = entry["id"]
+            if record is not None:
+                live.update(progress_view(record), refresh=True)
+                if record.get("state") != "running":
+                    break
+            if time.monotonic() > deadline:
+                errors.print(
+                    f"Stopped watching after {timeout:.0f} s; the run goes on: lync-failover watch {run_id}"
+                )
+                return EXIT_UNKNOWN
+            time.sleep(REFRESH_S)
+    state = record.get("state")
+    if state == "succeeded":
+        console.print(f"[bold green]Run {run_id} succeeded.[/] Report: lync-failover report {run_id}")
+        return 0
+    if state == "failed":
+        errors.print(f"[bold red]Run {run_id} failed:[/] {escape(record.get('error', ''))}")
+        return EXIT_FAILED
+    console.print(f"Run {run_id} ended {state}.")
+    return EXIT_UNKNOWN
+
+
+def known_run(run_id: str) -> None:
+    """Exit 2 with a clear message when Redis has no run ``run_id``."""
+    if get_run(run_id) is None:
+        fail(
+            f"no run {run_id} in Redis at {preflight.redacted_url(get_settings().redis_url)}: "
+            "check the id (`lync-failover runs` lists recent runs; records expire after 90 days)"
+        )
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``message`` as an error and exit with ``code``."""
+    show_error(message)
+    raise typer.Exit(code)
+
+
+def show_error(message: str) -> None:
+    """``message`` on stderr, marked as an error."""
+    errors.print(f"[bold red]error:[/] {escape(message)}")
+
+
+if __name__ == "__main__":
+    main()

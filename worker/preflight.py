@@ -1,0 +1,95 @@
+"""Before the CLI sends anything: inventory usable, pool known, Redis reachable, workers listening?
+
+Each check raises :class:`PreflightError` with a message naming the problem and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from celery import Celery
+
+from plugins.model import Request
+from tasks.requests import RequestError, validate_request
+from worker.inventory import Inventory, InventoryError, get_inventory
+from worker.settings import get_settings
+
+#: How long a Redis connection attempt or a worker inspection may take.
+REDIS_TIMEOUT_S = 3.0
+INSPECT_TIMEOUT_S = 2.0
+
+
+class PreflightError(Exception):
+    """Something the operator must fix before the command can work; nothing was sent."""
+
+
+def inventory() -> Inventory:
+    """The inventory named by ``LYNC_FAILOVER_INVENTORY``, checked."""
+    try:
+        return get_inventory()
+    except InventoryError as error:
+        raise PreflightError(
+            f"the inventory cannot be used:\n{error}\n"
+            "Set LYNC_FAILOVER_INVENTORY to a valid inventory file (docs/inventory.md)."
+        ) from None
+
+
+def request(checked: Inventory, pool: str, target: str | None, dry_run: bool) -> Request:
+    """The failover request, checked against the inventory as the launcher will check it."""
+    try:
+        return validate_request(checked, pool, target, dry_run)
+    except RequestError as error:
+        raise PreflightError(str(error)) from None
+
+
+def redis_reachable() -> str:
+    """The Redis URL of the settings, once it answers a PING."""
+    url = get_settings().redis_url
+    client = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise PreflightError(
+            f"cannot reach Redis at {redacted_url(url)} ({error}).\n"
+            "Start Redis, or set REDIS_URL to the Redis the workers use "
+            "(redis://[:PASSWORD@]HOST:PORT/DB)."
+        ) from None
+    finally:
+        client.close()
+    return url
+
+
+def workers_listening(app: Celery, queues: Iterable[str]) -> None:
+    """Every queue in ``queues`` has at least one worker consuming it."""
+    replies = app.control.inspect(timeout=INSPECT_TIMEOUT_S).active_queues() or {}
+    served = {queue["name"] for consumed in replies.values() for queue in consumed}
+    missing = sorted(set(queues) - served)
+    if missing:
+        commands = "\n".join(
+            f"  celery -A worker worker -Q {queue} --hostname {queue}@%h -E" for queue in missing
+        )
+        names = ", ".join(missing)
+        raise PreflightError(
+            f"no worker is listening on {names}: the run would wait there forever.\n"
+            f"Start one on a host that can reach those servers:\n{commands}"
+        )
+
+
+def queues_before_discovery(checked: Inventory, pool: str) -> list[str]:
+    """The queues a run may use before its plan is known: the control queue, and every site that has a
+    Front End pool other than the failed one (discovery, the CMS and the Edge steps run there)."""
+    sites = {entry.site for entry in checked.front_end_pools() if entry.fqdn != pool}
+    return [checked.control_queue, *(site.queue for site in checked.sites if site.name in sites)]
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

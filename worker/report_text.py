@@ -1,0 +1,167 @@
+"""The audit report as sections of tables, rendered as plain text, Markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from worker.report_data import Audit, Bar, duration_text, parameters_text, seconds_between
+
+#: Characters of the text timeline's bar column.
+BAR_WIDTH = 40
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled table of the report."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: Sequence[tuple[str, ...]]
+
+
+def sections(audit: Audit) -> list[Section]:
+    """The report's tables, in reading order: run, request and facts, plan, steps, commands, timeline."""
+    run = audit.run
+    ended = run.get("ended", "")
+    summary = [
+        ("run id", audit.run_id),
+        ("state", str(run.get("state", "?"))),
+        ("pool", str(run.get("pool", "?"))),
+        ("started", str(run.get("started", ""))),
+        ("ended", ended or "(still running)"),
+        ("duration", duration_text(seconds_between(run.get("started", ""), ended)) if ended else ""),
+    ]
+    if audit.error:
+        summary.append(("error", audit.error))
+    bars = audit.timeline()
+    span = max((bar.end_s for bar in bars), default=0.0) or 1.0
+    return [
+        Section("Run", ("", ""), summary),
+        Section("Request and facts", ("", ""), audit.facts()),
+        Section(
+            "Plan",
+            ("#", "step", "phase", "server", "queue", "parameters", "description"),
+            [
+                (
+                    str(index),
+                    call["id"],
+                    call["phase"],
+                    call["server"],
+                    call.get("queue", ""),
+                    parameters_text(call.get("params", {})),
+                    call.get("description", ""),
+                )
+                for index, call in enumerate(audit.plan, 1)
+            ],
+        ),
+        Section(
+            "Steps",
+            ("step", "state", "server", "worker", "attempts", "started", "ended", "result"),
+            [
+                (
+                    step["id"],
+                    step.get("state", ""),
+                    step.get("server", ""),
+                    step.get("worker", ""),
+                    str(step.get("attempts", 0)),
+                    step.get("first_started", ""),
+                    step.get("ended", ""),
+                    str(step.get("error") if step.get("state") == "failed" else step.get("summary") or ""),
+                )
+                for step in audit.steps
+            ],
+        ),
+        Section(
+            "Commands",
+            ("#", "started", "server", "command", "outcome", "took", "step"),
+            [
+                (str(index), c.started, c.server, c.line, c.outcome, duration_text(c.seconds), c.step)
+                for index, c in enumerate(audit.commands, 1)
+            ],
+        ),
+        Section(
+            "Timeline",
+            ("from", "to", "outcome", "step", ""),
+            [
+                (
+                    f"+{bar.start_s:.1f} s",
+                    f"+{bar.end_s:.1f} s",
+                    bar.outcome,
+                    bar.step_id,
+                    _ascii_bar(bar, span),
+                )
+                for bar in bars
+            ],
+        ),
+    ]
+
+
+def render_text(audit: Audit) -> str:
+    """Plain text: aligned columns, then each command's output."""
+    parts = [f"lync-failover run {audit.run_id}"]
+    for section in sections(audit):
+        parts.append(f"\n{section.title.upper()}\n{_aligned(section)}")
+    outputs = [
+        f"#{index} {c.server}: {c.line} -> {c.outcome}\n" + _indent(c.output)
+        for index, c in enumerate(audit.commands, 1)
+        if c.output
+    ]
+    if outputs:
+        parts.append("\nCOMMAND OUTPUT\n" + "\n".join(outputs))
+    return "\n".join(parts) + "\n"
+
+
+def render_markdown(audit: Audit) -> str:
+    """Markdown: a heading and a table per section, then each command's output in a code block."""
+    parts = [f"# lync-failover run `{audit.run_id}`"]
+    for section in sections(audit):
+        parts.append(f"\n## {section.title}\n\n{_markdown_table(section)}")
+    outputs = [
+        f"### #{index} `{c.line}` on {c.server}: {c.outcome}\n\n```\n{c.output}\n```"
+        for index, c in enumerate(audit.commands, 1)
+        if c.output
+    ]
+    if outputs:
+        parts.append("\n## Command output\n\n" + "\n\n".join(outputs))
+    return "\n".join(parts) + "\n"
+
+
+def render_json(audit: Audit) -> str:
+    """The whole audit as indented JSON."""
+    return json.dumps(audit.to_json(), indent=2) + "\n"
+
+
+def _aligned(section: Section) -> str:
+    if not section.rows:
+        return "  (none)"
+    table = [section.headers, *section.rows] if any(section.headers) else section.rows
+    widths = [max(len(row[column]) for row in table) for column in range(len(section.headers))]
+    return "\n".join(
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    )
+
+
+def _markdown_table(section: Section) -> str:
+    if not section.rows:
+        return "(none)"
+    headers = section.headers if any(section.headers) else ("", "")
+    lines = [_markdown_row(headers), _markdown_row(tuple("---" for _ in headers))]
+    lines += [_markdown_row(row) for row in section.rows]
+    return "\n".join(lines)
+
+
+def _markdown_row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
+
+
+def _ascii_bar(bar: Bar, span: float) -> str:
+    begin = min(BAR_WIDTH - 1, int(bar.start_s / span * BAR_WIDTH))
+    length = max(1, round((bar.end_s - bar.start_s) / span * BAR_WIDTH))
+    return "|" + (" " * begin + "#" * length).ljust(BAR_WIDTH)[:BAR_WIDTH] + "|"
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())
