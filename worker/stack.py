@@ -234,6 +234,8 @@ class Stack:
     directory: Path
     redis_url: str
     children: list[ChildProcess] = field(default_factory=list)
+    lab: LabProcess | None = None
+    flower_url: str = ""
 
     def stop(self) -> None:
         """Stop every child, last started first."""

@@ -1,0 +1,232 @@
+"""``lync-failover drill``: rehearse a whole failover on this machine and check the lab's end state.
+
+It starts a Redis (``REDIS_URL``, else an embedded one), the lab on a scenario, one worker per lab site
+plus the control queue, triggers the failover through the same task ``celery call lync.failover`` sends,
+shows it live, and exits 0 only when the run succeeded and the lab's state matches the scenario's expected
+end state. The drill is the one part of the runner that knows the lab, and it meets it only as a child
+process and over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from worker.redis_server import EmbeddedRedis
+from worker.stack import (
+    Stack,
+    StackError,
+    celery_command,
+    free_port,
+    spawn,
+    start_lab,
+    start_workers,
+    wait_until,
+)
+
+DEFAULT_SCENARIO = "cms-2013-primary"
+RUN_DEADLINE_S = 900.0
+
+
+class DrillInterrupted(Exception):
+    """Ctrl-C or SIGTERM: stop everything the drill started."""
+
+
+def command(
+    scenario: Annotated[
+        str, typer.Option(help="The lab scenario to fail over (lab/scenarios/).")
+    ] = DEFAULT_SCENARIO,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only the final report, as JSON, on stdout.")
+    ] = False,
+    keep_running: Annotated[
+        bool, typer.Option(help="Leave the lab, workers and Redis up afterwards; print how to reach them.")
+    ] = False,
+    flower: Annotated[bool, typer.Option(help="Also start Flower (basic auth, on 127.0.0.1).")] = False,
+) -> None:
+    """Rehearse a full failover against the lab and check the end state (exit 0 only when both are right)."""
+    raise typer.Exit(run_drill(scenario, json_output=json_output, keep_running=keep_running, flower=flower))
+
+
+def run_drill(scenario: str, *, json_output: bool, keep_running: bool, flower: bool) -> int:
+    """The drill; returns the exit code."""
+    console = Console(stderr=json_output, soft_wrap=True)
+    directory = Path(tempfile.mkdtemp(prefix="lync-drill-"))
+    try:
+        with _interruptible(), _redis(console) as redis_url:
+            stack = Stack(directory, redis_url)
+            try:
+                report = _rehearse(stack, scenario, console, flower=flower)
+                if json_output:
+                    sys.stdout.write(json.dumps(report, indent=2) + "\n")
+                if keep_running:
+                    _describe(stack, console)
+                    threading.Event().wait()
+                return 0 if report["state"] == "succeeded" and report["lab_verification"]["ok"] else 1
+            finally:
+                stack.stop()
+    except DrillInterrupted:
+        console.print("[yellow]interrupted: everything the drill started is stopped[/yellow]")
+        return 130
+    except StackError as error:
+        console.print(f"[red]the drill could not start:[/red] {error}")
+        return 2
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _rehearse(stack: Stack, scenario: str, console: Console, *, flower: bool) -> dict[str, Any]:
+    console.print(f"[bold]Failover drill[/bold]: scenario [cyan]{scenario}[/cyan]")
+    lab = start_lab(scenario, stack.directory / "lab")
+    stack.children.append(lab.child)
+    stack.lab = lab
+    console.print(f"lab: control API {lab.control_url}, inventory {lab.inventory_path}")
+    queues = lab.queues()
+    workers = start_workers(stack.redis_url, lab.inventory_path, queues, stack.directory / "logs")
+    stack.children.extend(workers.children.values())
+    console.print(f"workers: one per queue ({', '.join(queues)})")
+    if flower:
+        _start_flower(stack, console)
+    _point_runner_at(stack.redis_url, lab.inventory_path)
+    from tasks.runbook import start_failover
+
+    state = lab.get("/state")
+    assert isinstance(state, dict)
+    pool = str(state["failed_pool"])
+    result = start_failover(pool)
+    console.print(f"run [bold]{result.id}[/bold]: failing over {pool}")
+    run = _follow(result.id, console)
+    report: dict[str, Any] = run.get("report") or {"run_id": result.id, "state": run.get("state", "unknown")}
+    report.setdefault("error", run.get("error", ""))
+    verification = lab.get("/verify")
+    assert isinstance(verification, dict)
+    report["lab_verification"] = verification
+    _summarize(report, console)
+    return report
+
+
+def _follow(run_id: str, console: Console) -> dict[str, Any]:
+    """Print each step as its state changes until the run ends; return the final record."""
+    from tasks.record import get_run
+
+    seen: dict[str, str] = {}
+    deadline = time.monotonic() + RUN_DEADLINE_S
+    while time.monotonic() < deadline:
+        run = get_run(run_id) or {}
+        for step in run.get("steps", []):
+            state = str(step.get("state"))
+            if seen.get(step["id"]) != state:
+                seen[step["id"]] = state
+                console.print(f"  {state:>9}  {step['step']:<28} {step.get('server') or ''}")
+        if run.get("state") not in (None, "running"):
+            return run
+        time.sleep(0.3)
+    return {"state": "timed out", "error": f"the run did not end within {RUN_DEADLINE_S:.0f} s"}
+
+
+def _summarize(report: dict[str, Any], console: Console) -> None:
+    verification = report["lab_verification"]
+    if report["state"] == "succeeded":
+        console.print(f"[green]run {report['run_id']} succeeded[/green]")
+    else:
+        console.print(f"[red]run {report['run_id']} {report['state']}[/red]: {report.get('error') or ''}")
+    if verification["ok"]:
+        console.print("[green]lab end state matches the scenario's expected end state[/green]")
+    else:
+        console.print("[red]lab end state differs from the scenario's expected end state:[/red]")
+        for difference in verification["differences"]:
+            console.print(f"  - {difference}")
+
+
+def _point_runner_at(redis_url: str, inventory: Path) -> None:
+    """Configure this process's Celery client for the drill's Redis and inventory."""
+    os.environ["REDIS_URL"] = redis_url
+    os.environ["LYNC_FAILOVER_INVENTORY"] = str(inventory)
+    from worker.app import app, configure
+    from worker.inventory import get_inventory
+    from worker.settings import get_settings
+
+    get_settings.cache_clear()
+    get_inventory.cache_clear()
+    configure(app)
+
+
+def _start_flower(stack: Stack, console: Console) -> None:
+    port = free_port()
+    password = secrets.token_urlsafe(12)
+    password_file = stack.directory / "flower.password"
+    password_file.write_text(password + "\n", encoding="utf-8")
+    password_file.chmod(0o600)
+    config = Path(__file__).with_name("flowerconfig.py")
+    child = spawn(
+        "flower",
+        celery_command("flower", f"--conf={config}", "--address=127.0.0.1", f"--port={port}"),
+        stack.directory / "flower.log",
+        {"REDIS_URL": stack.redis_url, "FLOWER_BASIC_AUTH": f"drill:{password}"},
+    )
+    stack.children.append(child)
+    wait_until(child, lambda: _answers(port), "Flower on its port")
+    stack.flower_url = f"http://127.0.0.1:{port}"
+    console.print(f"Flower: {stack.flower_url} (user drill, password in {password_file})")
+
+
+def _answers(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _describe(stack: Stack, console: Console) -> None:
+    console.print("[bold]still running[/bold] (Ctrl-C stops everything):")
+    console.print(f"  REDIS_URL={stack.redis_url}")
+    if stack.lab is not None:
+        console.print(f"  LYNC_FAILOVER_INVENTORY={stack.lab.inventory_path}")
+        console.print(f"  lab control API: {stack.lab.control_url}")
+    if stack.flower_url:
+        console.print(f"  Flower: {stack.flower_url}")
+    console.print(
+        "  try: lync-failover runs; lync-failover report <run id> --format html --output report.html"
+    )
+
+
+@contextmanager
+def _redis(console: Console) -> Iterator[str]:
+    configured = os.environ.get("REDIS_URL")
+    if configured:
+        console.print("redis: REDIS_URL")
+        yield configured
+        return
+    with EmbeddedRedis() as url:
+        console.print(f"redis: embedded, {url}")
+        yield url
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into DrillInterrupted, so cleanup runs on both."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise DrillInterrupted
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
