@@ -40,7 +40,8 @@ svg text { font: 12px system-ui, -apple-system, "Segoe UI", sans-serif; fill: #1
 svg text.server { fill: #7b8794; font-size: 11px; }
 svg text.tick { fill: #7b8794; font-size: 11px; }
 table { border-collapse: collapse; background: #fff; width: 100%; font-size: 13px; }
-th, td { border: 1px solid #d9e2ec; padding: 4px 8px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #d9e2ec; padding: 4px 8px; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; }
 th { background: #f0f4f8; } td code, pre { font: 12px ui-monospace, Consolas, monospace; }
 pre { background: #f0f4f8; padding: 8px; white-space: pre-wrap; margin: 4px 0; }
 """
@@ -64,25 +65,33 @@ def render_html(audit: Audit) -> str:
 {error}
 <h2>Timeline</h2>
 {_legend()}
-<div class="timeline">{timeline_svg(audit.timeline())}</div>
+<div class="timeline">{timeline_svg(audit.timeline(), not_run(audit))}</div>
 {_outputs(audit)}
 {tables}
 </body></html>
 """
 
 
-def timeline_svg(bars: list[Bar]) -> str:
-    """Steps against time: one row and one bar per step, coloured by outcome, commands as ticks."""
+def not_run(audit: Audit) -> list[str]:
+    """The steps that never started (after a failure, or still queued)."""
+    started = {bar.step_id for bar in audit.timeline()}
+    return [step["id"] for step in audit.steps if step["id"] not in started]
+
+
+def timeline_svg(bars: list[Bar], waiting: list[str]) -> str:
+    """Steps against time: one row and one bar per step that started, coloured by outcome, its commands as
+    ticks; then a row per step that did not start."""
     span = max((bar.end_s for bar in bars), default=0.0) or 1.0
     plot = WIDTH - LABEL_WIDTH - RIGHT_MARGIN
-    height = AXIS + ROW * max(1, len(bars)) + 8
+    height = AXIS + ROW * max(1, len(bars) + len(waiting)) + 8
 
     def x(seconds: float) -> float:
         return LABEL_WIDTH + seconds / span * plot
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="timeline of the run\'s steps">'
+        f'viewBox="0 0 {WIDTH} {height}" style="width:100%;height:auto" role="img" '
+        'aria-label="timeline of the run\'s steps">'
     ]
     for tick in _ticks(span):
         at = f"{x(tick):.1f}"
@@ -94,8 +103,7 @@ def timeline_svg(bars: list[Bar]) -> str:
         top = AXIS + index * ROW
         if index % 2:
             parts.append(f'<rect x="0" y="{top}" width="{WIDTH}" height="{ROW}" fill="#f7f9fb"/>')
-        label = bar.step_id if len(bar.step_id) <= 48 else bar.step_id[:47] + "…"
-        parts.append(f'<text x="10" y="{top + 14}">{escape(label)}</text>')
+        parts.append(f'<text x="10" y="{top + 14}">{escape(_short(bar.step_id))}</text>')
         parts.append(f'<text class="server" x="10" y="{top + 26}">{escape(bar.server)}</text>')
         left = x(bar.start_s)
         width = max(4.0, x(bar.end_s) - left)
@@ -121,7 +129,14 @@ def timeline_svg(bars: list[Bar]) -> str:
                 f'<text class="server" x="{left + width + 6:.1f}" y="{top + 19}">'
                 f"{bar.attempts} attempts</text>"
             )
-    if not bars:
+    for index, step_id in enumerate(waiting, len(bars)):
+        top = AXIS + index * ROW
+        parts.append(
+            f'<text class="not-run" x="10" y="{top + 19}" fill-opacity="0.55">'
+            f"{escape(_short(step_id))}</text>"
+            f'<text class="server" x="{LABEL_WIDTH + 4}" y="{top + 19}">not run</text>'
+        )
+    if not bars and not waiting:
         parts.append(f'<text x="10" y="{AXIS + 18}">no step has started</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -134,8 +149,11 @@ def _legend() -> str:
         for name in OUTCOMES
     )
     tick = (
-        '<span class="item"><span class="swatch" style="background:#2e7d32;'
-        'box-shadow: inset 6px 0 0 -4px #fff"></span>white tick: a remote command</span>'
+        '<span class="item"><svg width="34" height="14" style="vertical-align:-2px;margin-right:6px">'
+        '<rect width="34" height="14" rx="3" fill="#9e9e9e"/>'
+        '<line x1="10" y1="3" x2="10" y2="11" stroke="#fff" stroke-width="2"/>'
+        '<line x1="24" y1="3" x2="24" y2="11" stroke="#3e0000" stroke-width="2"/></svg>'
+        "a remote command: white ok, dark failed</span>"
     )
     return f'<div class="legend">{items}{tick}</div>'
 
@@ -171,6 +189,10 @@ def _outputs(audit: Audit) -> str:
         for c in failed
     )
     return f"<h2>Commands that did not succeed</h2>{items}"
+
+
+def _short(step_id: str) -> str:
+    return step_id if len(step_id) <= 48 else step_id[:47] + "…"
 
 
 def _ticks(span: float) -> list[float]:
