@@ -32,6 +32,7 @@ def lync_failover(
         [CLI, *args],
         env={**base, "COLUMNS": "200", **env},
         cwd=REPO,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=timeout,
