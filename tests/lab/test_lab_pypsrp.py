@@ -363,6 +363,8 @@ def test_whatif_prints_what_would_happen_and_changes_nothing(lab_factory: LabFac
 
 
 # --- errors ----------------------------------------------------------------------------------------------
+# No lab cmdlet writes a non-terminating error: every Lync error of docs/lab-scenarios.md terminates. The
+# error stream with had_errors False is covered against a stub engine in test_wsman.py.
 
 
 def test_the_seeds_mirror_parameter_names_are_rejected_as_powershell_does(lab: RunningLab) -> None:
