@@ -126,6 +126,7 @@ class LabEngine:
             raise PowerShellError(message, error_id="PipelineNotSupported", category="NotImplemented")
         call = commands[0]
         entry = self._open(context, call.name, _raw_parameters(call))
+        output = _ErrorsNoted(output)
         try:
             cmdlet = cmdlets.find(call.name)
             arguments = bind(cmdlet, call)
@@ -149,7 +150,10 @@ class LabEngine:
         except Exception as error:
             self._close(entry, "error", f"internal lab error: {error!r}")
             raise
-        self._close(entry, "ok", None)
+        if output.errors:
+            self._close(entry, "error", "; ".join(output.errors))
+        else:
+            self._close(entry, "ok", None)
 
     def execute(self, context: CallContext, executable: str, arguments: Sequence[str]) -> ExecResult:
         """Run ``Bootstrapper.exe /Setup`` (any other program is unknown to cmd)."""
@@ -303,6 +307,34 @@ class LabEngine:
     ) -> None:
         with self._lock:
             entry.outcome, entry.error, entry.ended = outcome, error, self._clock()
+
+
+class _ErrorsNoted:
+    """A pipeline's output that also notes the non-terminating errors written, for the journal."""
+
+    def __init__(self, output: PipelineOutput) -> None:
+        self._output = output
+        self.errors: list[str] = []
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._output.stopping
+
+    def write_output(self, value: object) -> None:
+        self._output.write_output(value)
+
+    def write_error(self, error: PowerShellError) -> None:
+        self.errors.append(error.message)
+        self._output.write_error(error)
+
+    def write_warning(self, message: str) -> None:
+        self._output.write_warning(message)
+
+    def write_verbose(self, message: str) -> None:
+        self._output.write_verbose(message)
+
+    def write_information(self, message: str) -> None:
+        self._output.write_information(message)
 
 
 def _raw_parameters(call: CommandCall) -> dict[str, object]:

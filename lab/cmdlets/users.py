@@ -7,15 +7,23 @@ from lab.cmdlets.base import Cmdlet, Invocation, Param, ps_object
 
 
 def get_user(inv: Invocation) -> None:
-    """Every user, or the one named by ``-Identity`` (``sip:`` optional)."""
+    """Every user, or the one named by ``-Identity`` (``sip:`` optional).
+
+    An unknown identity is a non-terminating error, as scripts that pass ``-ErrorAction SilentlyContinue``
+    expect of the product [I: lync_facts.USER_NOT_FOUND].
+    """
     identity = inv.text("Identity")
     users = inv.deployment.users
     if identity is not None:
         wanted = identity.lower() if identity.lower().startswith("sip:") else f"sip:{identity.lower()}"
         users = [u for u in users if u.sip == wanted]
         if not users:
-            raise inv.error(
-                lync_facts.USER_NOT_FOUND.format(identity=identity), "UserNotFound", category="ObjectNotFound"
+            inv.output.write_error(
+                inv.error(
+                    lync_facts.USER_NOT_FOUND.format(identity=identity),
+                    "UserNotFound",
+                    category="ObjectNotFound",
+                )
             )
     for user in users:
         inv.output.write_output(

@@ -363,8 +363,16 @@ def test_whatif_prints_what_would_happen_and_changes_nothing(lab_factory: LabFac
 
 
 # --- errors ----------------------------------------------------------------------------------------------
-# No lab cmdlet writes a non-terminating error: every Lync error of docs/lab-scenarios.md terminates. The
-# error stream with had_errors False is covered against a stub engine in test_wsman.py.
+def test_an_unknown_user_is_a_non_terminating_error(lab: RunningLab) -> None:
+    with runspace(lab) as pool:
+        output, ps = run(pool, "Get-CsUser", Identity="sip:nobody@contoso.com")
+        after = one(pool, "Get-CsUser", Identity="sip:alice@contoso.com")
+    assert (output, ps.had_errors, ps.state) == ([], False, PSInvocationState.COMPLETED)
+    assert [str(record) for record in ps.streams.error] == [
+        'Management object not found for identity "sip:nobody@contoso.com".'
+    ]
+    assert ps.streams.error[0].fq_error == "UserNotFound,Get-CsUser"
+    assert after.extended_properties["SipAddress"] == "sip:alice@contoso.com"
 
 
 def test_the_seeds_mirror_parameter_names_are_rejected_as_powershell_does(lab: RunningLab) -> None:
@@ -403,8 +411,9 @@ def test_an_unknown_cmdlet_is_not_recognized(lab: RunningLab) -> None:
 
 def test_a_lync_error_terminates_with_its_id(lab: RunningLab) -> None:
     with runspace(lab) as pool:
-        record = failure(pool, "Get-CsUser", Identity="sip:nobody@contoso.com")
-    assert str(record) == 'Management object not found for identity "sip:nobody@contoso.com".'
+        record = failure(pool, "Get-CsPoolBackupRelationship", PoolFqdn="pool9.contoso.com")
+    assert str(record) == 'Cannot find pool "pool9.contoso.com" in the topology.'
+    assert record.fq_error.endswith(",Get-CsPoolBackupRelationship")
 
 
 # --- transports and authentication ----------------------------------------------------------------------
