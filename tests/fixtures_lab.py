@@ -36,7 +36,7 @@ class RunningLab:
 
     def cmdlets(self) -> list[str]:
         """The names of the cmdlets the lab received, in order."""
-        return [entry["cmdlet"] for entry in self.engine.journal()]
+        return [str(entry["cmdlet"]) for entry in self.engine.journal()]
 
 
 @pytest.fixture
