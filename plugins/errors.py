@@ -12,9 +12,12 @@ _CALLER_MISTAKES = {
     "CommandNotFoundException": "the server does not know this cmdlet (is the Lync module installed?)",
 }
 
+#: PowerShell error categories of failures that pass (RPC/DCOM unavailable, timeouts, busy resources).
+TRANSIENT_CATEGORIES = frozenset({"ConnectionError", "ResourceUnavailable", "ResourceBusy", "OperationTimeout"})
+
 
 def default_decision(error: Exception) -> Decision:
-    """Transport errors and not-yet-ready states retry; everything else fails with what to do."""
+    """Transport errors, transient server failures and not-yet-ready states retry; the rest fails."""
     if isinstance(error, TransportError):
         return Decision(action="retry", reason=f"server unreachable: {error}")
     if isinstance(error, NotReadyError):
@@ -25,6 +28,8 @@ def default_decision(error: Exception) -> Decision:
             reason=f"{error}. Fix the credential the inventory names for this server "
             "(password_env, password_file or the credentials hook) and run again.",
         )
+    if isinstance(error, CmdletError) and error.category in TRANSIENT_CATEGORIES:
+        return Decision(action="retry", reason=f"transient failure on the server: {error}")
     if isinstance(error, CmdletError):
         kind = error.error_id.split(",", 1)[0]
         if kind in _CALLER_MISTAKES:

@@ -16,8 +16,8 @@ VERSION = 5
 #: The exports ``Move-CsManagementServer`` reads (made earlier by Export-CsConfiguration/-LisConfiguration).
 CONFIGURATION_FILE = "c:\\CsConfigurationFile.zip"
 LIS_CONFIGURATION_FILE = "c:\\CsLisConfigurationFile.zip"
-#: Lync Server's deployment tool on a Front End.
-BOOTSTRAPPER = "C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe"
+#: Lync Server's deployment tool on a Front End, quoted for cmd.exe (the path has spaces).
+BOOTSTRAPPER = '"C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe"'
 
 
 @hookimpl

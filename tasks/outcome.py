@@ -36,7 +36,9 @@ def report(context: Context, state: str, error: str = "") -> dict[str, Any]:
         "facts": context.facts.model_dump(mode="json"),
         "plan": plan,
         "steps": steps,
-        "verification": [step["summary"] for step in run.get("steps", []) if step.get("phase") == "verify"],
+        "verification": [
+            step.get("summary") for step in run.get("steps", []) if step.get("phase") == "verify"
+        ],
     }
     if error:
         report["error"] = error

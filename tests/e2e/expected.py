@@ -1,0 +1,97 @@
+"""The exact commands each scenario's failover sends, in order (seed step in brackets).
+
+One line per command, ``server cmdlet -Param value``; ``Import-Module`` is left out (session set-up).
+"""
+
+from __future__ import annotations
+
+DISCOVERY = """
+fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com
+fe01.pool2 Invoke-CsManagementServerFailover -WhatIf
+fe01.pool2 Get-CsService -CentralManagement
+fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
+"""
+#: The CMS is healthy: its replicas are read during discovery.
+REPLICAS = "fe01.pool2 Get-CsManagementStoreReplicationStatus\n"
+EDGES = "fe01.pool2 Get-CsService -EdgeServer\n"
+POOL = """
+fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
+fe01.pool2 Invoke-CsPoolFailover -PoolFqdn pool1.contoso.com -DisasterMode -Verbose
+fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
+fe01.pool2 Get-CsPool -Identity pool2.contoso.com
+"""
+
+
+def cms_2013(server: str, pool: str, principal: str, partner: str) -> str:
+    """Seed step 5 on ``server`` of Backup_Pool ``pool``: mirror state, failover, validate, replicas."""
+    return f"""
+{server} Get-CsService -UserDatabase
+{server} Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {pool}.contoso.com
+{server} Get-CsService -CentralManagement
+{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {principal}.contoso.com -BackupSqlInstanceName rtc \
+-BackupMirrorSqlServerFqdn {partner}.contoso.com -BackupMirrorSqlInstanceName rtc -Force
+{server} Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
+{server} Get-CsManagementStoreReplicationStatus
+"""
+
+
+EXPECTED = {
+    "cms-2013-primary": DISCOVERY
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com\n"
+    + EDGES
+    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
+    + POOL,
+    "cms-2013-mirror": DISCOVERY
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com\n"
+    + EDGES
+    + cms_2013("fe01.pool2", "pool2", "sql04", "sql03")
+    + POOL,
+    "cms-2010": DISCOVERY
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com\n"
+    + EDGES
+    + """
+fe01.pool2 Get-CsService -UserDatabase
+fe01.pool2 Test-Path -Path c:\\CsConfigurationFile.zip
+fe01.pool2 Test-Path -Path c:\\CsLisConfigurationFile.zip
+fe01.pool2 Get-CsService -CentralManagement
+fe01.pool2 Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn sql03.contoso.com -SqlInstanceName rtc
+fe01.pool2 Get-CsService -CentralManagement
+fe01.pool2 Move-CsManagementServer -ConfigurationFileName c:\\CsConfigurationFile.zip \
+-LisConfigurationFileName c:\\CsLisConfigurationFile.zip -Force
+fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
+fe01.pool2 Get-CsManagementStoreReplicationStatus
+fe02.pool2 Bootstrapper.exe -arguments ['/Setup']
+fe03.pool2 Bootstrapper.exe -arguments ['/Setup']
+"""
+    + POOL,
+    "cms-elsewhere-healthy": DISCOVERY + REPLICAS + EDGES + POOL,
+    "cms-elsewhere-unavailable": DISCOVERY
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool3.contoso.com\n"
+    + EDGES
+    + cms_2013("fe01.pool4", "pool4", "sql07", "sql08")
+    + POOL,
+    "edge-same-site": DISCOVERY
+    + REPLICAS
+    + EDGES
+    + """
+fe01.pool3 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
+fe01.pool3 Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:pool3.contoso.com
+fe01.pool3 Enable-CsTopology
+fe01.pool3 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
+"""
+    + POOL,
+    "edge-other-site": DISCOVERY
+    + REPLICAS
+    + EDGES
+    + """
+fe01.pool2 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
+fe01.pool2 Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:pool2.contoso.com
+fe01.pool2 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
+"""
+    + POOL,
+}
+
+
+def expected_commands(scenario: str) -> list[str]:
+    """The scenario's expected command lines."""
+    return [line for line in EXPECTED[scenario].splitlines() if line.strip()]

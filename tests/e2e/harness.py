@@ -1,0 +1,158 @@
+"""A whole runner for one lab scenario: Redis, one Celery worker per queue, the lab, and both triggers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tasks.record import get_run, read_journal
+from tests.fixtures_celery import StartWorkers
+from tests.fixtures_lab import RunningLab
+from worker.stack import WorkerSet
+
+RESULT_DEADLINE_S = 45.0
+EVENTS_ENV = "LYNC_FAILOVER_EXAMPLE_EVENTS"
+#: The cmdlets that change nothing: all a dry run may send.
+READ_ONLY = {
+    "Import-Module",
+    "Get-CsPool",
+    "Get-CsService",
+    "Get-CsPoolBackupRelationship",
+    "Get-CsManagementStoreReplicationStatus",
+    "Get-CsDatabaseMirrorState",
+    "Get-CsRegistrarConfiguration",
+    "Test-Path",
+}
+
+
+def is_read_only(line: str) -> bool:
+    """Whether a command line (``server cmdlet params``) changes nothing."""
+    words = line.split()
+    return words[1] in READ_ONLY or words[-1] == "-WhatIf"
+
+
+@dataclass
+class Runner:
+    """Trigger runs and read what happened: the run record, the lab's journal and the plugin's events."""
+
+    lab: RunningLab
+    workers: WorkerSet
+    env: dict[str, str]
+    events_path: Path
+    redis: redis.Redis
+
+    def call(self, **kwargs: Any) -> str:
+        """``celery -A worker call lync.failover --kwargs ...``; the printed task id (= the run id)."""
+        out = self._celery("call", "lync.failover", "--kwargs", json.dumps(kwargs))
+        return out.stdout.strip()
+
+    def api(self, **kwargs: Any) -> str:
+        """``tasks.runbook.start_failover(...)`` in this process; the run id."""
+        from tasks.runbook import start_failover
+
+        return str(start_failover(**kwargs).id)
+
+    def wait(self, run_id: str) -> Any:
+        """The run's final result: the report, or the exception that stopped it."""
+        from worker.app import app
+
+        try:
+            return app.AsyncResult(run_id).get(timeout=RESULT_DEADLINE_S, propagate=True)
+        except Exception as error:
+            if type(error).__name__ == "TimeoutError":
+                pytest.fail(f"run {run_id} did not finish:\n{self.workers.logs()[-6000:]}")
+            return error
+
+    def celery_result(self, run_id: str) -> subprocess.CompletedProcess[str]:
+        """``celery -A worker result <id>`` (after the run finished)."""
+        return self._celery("result", run_id, check=False)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """The run record."""
+        record = get_run(run_id, self.redis)
+        assert record is not None, f"no run record for {run_id}"
+        return record
+
+    def journal(self, run_id: str) -> list[dict[str, str]]:
+        """The run's journal of remote commands."""
+        return read_journal(run_id, client=self.redis)
+
+    def commands(self, since: int = 0) -> list[str]:
+        """What the lab received after journal sequence ``since``, as ``server cmdlet params`` lines.
+
+        ``Import-Module`` (the executor's session set-up, once per worker process and server) is left out.
+        """
+        return [
+            _line(entry)
+            for entry in self.lab.engine.journal(since)
+            if entry["cmdlet"] != "Import-Module" and entry["outcome"] == "ok"
+        ]
+
+    def events(self) -> list[dict[str, Any]]:
+        """The events the example site plugin wrote."""
+        if not self.events_path.exists():
+            return []
+        return [json.loads(line) for line in self.events_path.read_text().splitlines()]
+
+    def _celery(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "worker", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=RESULT_DEADLINE_S,
+            check=check,
+        )
+
+
+def _line(entry: dict[str, Any]) -> str:
+    server = entry["server"].removesuffix(".contoso.com")
+    params = " ".join(
+        f"-{name}" if value is True else f"-{name} {value}" for name, value in entry["parameters"].items()
+    )
+    return f"{server} {entry['cmdlet'].rsplit(chr(92), 1)[-1]} {params}".strip()
+
+
+@pytest.fixture
+def start_runner(
+    lab_factory: Callable[..., RunningLab],
+    celery_workers: StartWorkers,
+    redis_url: str,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., Runner]]:
+    """``start_runner("cms-2013-primary", faults={...}, env={...})``: lab, workers, and this process's app."""
+    from tasks.record import redis_client as record_client
+    from worker.app import app, configure
+    from worker.inventory import get_inventory
+    from worker.settings import get_settings
+
+    def start(
+        scenario: str, faults: dict[str, Any] | None = None, env: dict[str, str] | None = None
+    ) -> Runner:
+        lab = lab_factory(scenario)
+        lab.engine.set_faults({"replication_lag_seconds": 0, **(faults or {})})
+        events_path = tmp_path / f"events-{scenario}.jsonl"
+        worker_env = {**lab.password_env, EVENTS_ENV: str(events_path), **(env or {})}
+        workers = celery_workers(lab.inventory_path, lab.queues, worker_env)
+        monkeypatch.setenv("REDIS_URL", redis_url)
+        monkeypatch.setenv("LYNC_FAILOVER_INVENTORY", str(lab.inventory_path))
+        for cached in (get_settings, get_inventory, record_client):
+            cached.cache_clear()
+        configure(app)
+        cli_env = {**os.environ, "REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(lab.inventory_path)}
+        return Runner(lab, workers, cli_env, events_path, redis_client)
+
+    yield start
+    for cached in (get_settings, get_inventory, record_client):
+        cached.cache_clear()

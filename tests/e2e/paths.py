@@ -1,0 +1,48 @@
+"""The scenario check both path modules run: trigger, end state, exact commands, then a harmless re-run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from tests.e2e.expected import expected_commands
+from tests.e2e.harness import Runner, is_read_only
+
+FAILED_POOL = "pool1.contoso.com"
+BACKUP_POOL = "pool2.contoso.com"
+
+
+def check_failover(
+    start_runner: Callable[..., Runner],
+    scenario: str,
+    trigger: Literal["call", "api"],
+    cms_pool: str,
+    edge_next_hops: dict[str, str] | None = None,
+) -> None:
+    """Given ``scenario``, when the operator triggers, then the lab ends where the seed says, and again is a no-op."""
+    runner = start_runner(scenario)
+    homed_on_failed = {u for u, pool in runner.lab.engine.state()["users"].items() if pool == FAILED_POOL}
+
+    run_id = runner.call(pool=FAILED_POOL) if trigger == "call" else runner.api(pool=FAILED_POOL)
+    report = runner.wait(run_id)
+
+    assert isinstance(report, dict), f"{report}\n{runner.workers.logs()[-4000:]}"
+    assert report["state"] == "succeeded"
+    assert runner.lab.engine.verify() == {"ok": True, "differences": []}
+    state = runner.lab.engine.state()
+    assert state["cms"]["pool"] == cms_pool
+    assert homed_on_failed and {state["users"][user] for user in homed_on_failed} == {BACKUP_POOL}
+    assert state["pool_states"][FAILED_POOL] == "FailedOver"
+    if edge_next_hops:
+        assert {edge: state["edge_next_hops"][edge] for edge in edge_next_hops} == edge_next_hops
+    assert runner.commands() == expected_commands(scenario)
+    shown = runner.celery_result(run_id)
+    assert shown.returncode == 0 and run_id in shown.stdout and "succeeded" in shown.stdout, shown
+
+    seen = len(runner.lab.engine.journal())
+    again = runner.api(pool=FAILED_POOL) if trigger == "call" else runner.call(pool=FAILED_POOL)
+    second = runner.wait(again)
+
+    assert isinstance(second, dict) and second["state"] == "succeeded", second
+    assert all(is_read_only(line) for line in runner.commands(seen)), runner.commands(seen)
+    assert runner.lab.engine.verify()["ok"]

@@ -1,0 +1,49 @@
+"""An example site plugin: tell the helpdesk in the verify phase, and log every event.
+
+It uses only the public hooks and its own marker, as any site's plugin would. Events go, one JSON object
+a line, to the file named by ``LYNC_FAILOVER_EXAMPLE_EVENTS`` (nothing is written when it is unset).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pluggy
+
+from plugins.model import Context, Event, StepCall, StepResult, StepSpec, step_call
+from plugins.shell import Shell
+
+hookimpl = pluggy.HookimplMarker("lync_failover")
+EVENTS_ENV = "LYNC_FAILOVER_EXAMPLE_EVENTS"
+
+
+@hookimpl
+def lync_failover_steps() -> list[StepSpec]:
+    """One read-only step: ``site.notify_helpdesk``."""
+    return [StepSpec(name="site.notify_helpdesk", phase="verify", mutating=False, action=notify_helpdesk)]
+
+
+@hookimpl
+def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
+    """In the verify phase, on a Front End of the pool that now services the users."""
+    pool = context.facts.backup_pool
+    if phase != "verify" or pool is None:
+        return []
+    return [step_call("site.notify_helpdesk", phase, context.topology.front_end(pool))]
+
+
+@hookimpl
+def lync_failover_event(event: Event) -> None:
+    """Append the event to the file named by LYNC_FAILOVER_EXAMPLE_EVENTS."""
+    path = os.environ.get(EVENTS_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(event.model_dump_json() + "\n")
+
+
+def notify_helpdesk(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Read the pool now servicing the users (a harmless ``Get-CsPool``) and say so to the helpdesk."""
+    pool = context.facts.backup_pool or ""
+    shell.run(call.server, "Get-CsPool", {"Identity": pool})
+    return StepResult(summary=f"helpdesk told: users of {context.failed_pool} are now on {pool}")
