@@ -13,7 +13,9 @@ _CALLER_MISTAKES = {
 }
 
 #: PowerShell error categories of failures that pass (RPC/DCOM unavailable, timeouts, busy resources).
-TRANSIENT_CATEGORIES = frozenset({"ConnectionError", "ResourceUnavailable", "ResourceBusy", "OperationTimeout"})
+TRANSIENT_CATEGORIES = frozenset(
+    {"ConnectionError", "ResourceUnavailable", "ResourceBusy", "OperationTimeout"}
+)
 
 
 def default_decision(error: Exception) -> Decision:

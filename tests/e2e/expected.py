@@ -28,7 +28,8 @@ def cms_2013(server: str, pool: str, principal: str, partner: str) -> str:
 {server} Get-CsService -UserDatabase
 {server} Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {pool}.contoso.com
 {server} Get-CsService -CentralManagement
-{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {principal}.contoso.com -BackupSqlInstanceName rtc \
+{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {principal}.contoso.com \
+-BackupSqlInstanceName rtc \
 -BackupMirrorSqlServerFqdn {partner}.contoso.com -BackupMirrorSqlInstanceName rtc -Force
 {server} Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 {server} Get-CsManagementStoreReplicationStatus
@@ -54,7 +55,8 @@ fe01.pool2 Get-CsService -UserDatabase
 fe01.pool2 Test-Path -Path c:\\CsConfigurationFile.zip
 fe01.pool2 Test-Path -Path c:\\CsLisConfigurationFile.zip
 fe01.pool2 Get-CsService -CentralManagement
-fe01.pool2 Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn sql03.contoso.com -SqlInstanceName rtc
+fe01.pool2 Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn sql03.contoso.com \
+-SqlInstanceName rtc
 fe01.pool2 Get-CsService -CentralManagement
 fe01.pool2 Move-CsManagementServer -ConfigurationFileName c:\\CsConfigurationFile.zip \
 -LisConfigurationFileName c:\\CsLisConfigurationFile.zip -Force

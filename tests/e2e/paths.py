@@ -19,7 +19,7 @@ def check_failover(
     cms_pool: str,
     edge_next_hops: dict[str, str] | None = None,
 ) -> None:
-    """Given ``scenario``, when the operator triggers, then the lab ends where the seed says, and again is a no-op."""
+    """Trigger on ``scenario``: the lab ends as the seed says, by the exact commands; a re-run is a no-op."""
     runner = start_runner(scenario)
     homed_on_failed = {u for u, pool in runner.lab.engine.state()["users"].items() if pool == FAILED_POOL}
 

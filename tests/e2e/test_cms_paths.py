@@ -1,4 +1,4 @@
-"""The seed's CMS branches end to end: Lync 2013 primary or mirror principal, Lync 2010, CMS healthy elsewhere."""
+"""The seed's CMS branches end to end: 2013 primary or mirror principal, Lync 2010, CMS healthy elsewhere."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed's remaining branches end to end: an unavailable CMS on another pool, and both Edge next-hop moves."""
+"""The remaining branches end to end: an unavailable CMS on another pool, both Edge next-hop moves."""
 
 from __future__ import annotations
 
