@@ -53,7 +53,7 @@ def test_transient_failures_are_retried_and_the_run_completes(start_runner: Call
     runner = start_runner(
         SCENARIO,
         faults={
-            "fail_next": {"Invoke-CsManagementServerFailover": 1, "Invoke-CsPoolFailover": 2},
+            "fail_next": {"Get-CsDatabaseMirrorState": 1, "Invoke-CsPoolFailover": 2},
             "transport_fault_rate": {"fe01.pool2.contoso.com": 0.1},
         },
     )
@@ -66,7 +66,7 @@ def test_transient_failures_are_retried_and_the_run_completes(start_runner: Call
     )
     assert runner.lab.engine.verify()["ok"]
     attempts = {step["id"].split("@")[0]: step["attempts"] for step in report["steps"]}
-    assert attempts["cms2013.fail_over_cms"] >= 2 and attempts["pool.fail_over"] >= 3
+    assert attempts["cms2013.read_mirror_state"] >= 2 and attempts["pool.fail_over"] >= 3
     failed = [entry for entry in runner.journal(run_id) if entry["outcome"] != "ok"]
     assert any("RPC server is unavailable" in entry["output"] for entry in failed)
 
