@@ -1,0 +1,30 @@
+"""docs/plugins.md documents every hook with its exact signature, datasette-style, and nothing else."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+from plugins import hookspecs
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
+
+
+def hook_signatures() -> dict[str, str]:
+    """Each hookspec as ``name(params) -> return``, from the code."""
+    return {
+        name: f"{name}{inspect.signature(function)}".replace("'", "")
+        for name, function in vars(hookspecs).items()
+        if name.startswith("lync_failover_") and callable(function)
+    }
+
+
+def documented_signatures() -> dict[str, str]:
+    """Each ``### lync_failover_...`` heading of the plugin guide."""
+    headings = re.findall(r"^### (lync_failover_\w+.*)$", DOCS.read_text(), flags=re.MULTILINE)
+    return {heading.split("(", 1)[0]: heading.strip() for heading in headings}
+
+
+def test_every_hook_has_a_heading_with_its_exact_signature() -> None:
+    assert documented_signatures() == hook_signatures()
