@@ -62,6 +62,9 @@ def fail_run(context: Context, call: StepCall, reason: str) -> NoReturn:
     record.finish("failed", report(context, "failed", message), error=message)
     release(redis_client(), context.failed_pool, context.run_id)
     emit(
+        "step.failed", context.run_id, context.failed_pool, step=call.step, server=call.server, message=reason
+    )
+    emit(
         "run.failed", context.run_id, context.failed_pool, step=call.step, server=call.server, message=message
     )
     raise RunFailed(message)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal, cast
 
 from tests.e2e.expected import expected_commands
 from tests.e2e.harness import Runner, is_read_only
 
 FAILED_POOL = "pool1.contoso.com"
 BACKUP_POOL = "pool2.contoso.com"
+
+
+def lab_state(runner: Runner) -> dict[str, Any]:
+    """The lab's state (JSON)."""
+    return cast(dict[str, Any], runner.lab.engine.state())
 
 
 def check_failover(
@@ -21,7 +26,7 @@ def check_failover(
 ) -> None:
     """Trigger on ``scenario``: the lab ends as the seed says, by the exact commands; a re-run is a no-op."""
     runner = start_runner(scenario)
-    homed_on_failed = {u for u, pool in runner.lab.engine.state()["users"].items() if pool == FAILED_POOL}
+    homed_on_failed = {u for u, pool in lab_state(runner)["users"].items() if pool == FAILED_POOL}
 
     run_id = runner.call(pool=FAILED_POOL) if trigger == "call" else runner.api(pool=FAILED_POOL)
     report = runner.wait(run_id)
@@ -29,7 +34,7 @@ def check_failover(
     assert isinstance(report, dict), f"{report}\n{runner.workers.logs()[-4000:]}"
     assert report["state"] == "succeeded"
     assert runner.lab.engine.verify() == {"ok": True, "differences": []}
-    state = runner.lab.engine.state()
+    state = lab_state(runner)
     assert state["cms"]["pool"] == cms_pool
     assert homed_on_failed and {state["users"][user] for user in homed_on_failed} == {BACKUP_POOL}
     assert state["pool_states"][FAILED_POOL] == "FailedOver"

@@ -10,7 +10,7 @@ import pytest
 
 from plugins.errors import default_decision
 from plugins.manager import PluginLoadError, build_plugin_manager
-from plugins.model import Context, PoolInfo, Request, Topology
+from plugins.model import Context, Facts, PoolInfo, Request, Topology
 from plugins.planning import build_plan, plan_phase
 from plugins.shell import AuthenticationError, CmdletError, TransportError
 
@@ -45,11 +45,11 @@ def context(facts: dict[str, Any] | None = None, target: str | None = None, **op
         run_id="run-1",
         request=Request(pool=POOL1, target=target),
         topology=topology(**options),
-        facts=facts or {},
+        facts=Facts.model_validate(facts or {}),
     )
 
 
-CMS_ON_FAILED_POOL = {
+CMS_ON_FAILED_POOL: dict[str, Any] = {
     "backup_pool": POOL2,
     "cms_pool": POOL1,
     "cms_version": 6,
@@ -62,7 +62,7 @@ CMS_ON_FAILED_POOL = {
         "principal": "primary",
     },
 }
-HEALTHY_CMS = {
+HEALTHY_CMS: dict[str, Any] = {
     "backup_pool": POOL2,
     "cms_pool": POOL3,
     "cms_version": 6,
