@@ -6,7 +6,6 @@ a line, to the file named by ``LYNC_FAILOVER_EXAMPLE_EVENTS`` (nothing is writte
 
 from __future__ import annotations
 
-import json
 import os
 
 import pluggy
