@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from worker.report_data import command_line, describe_facts, duration_text, parameters_text, seconds_between
@@ -70,10 +70,10 @@ def progress_view(run: dict[str, Any]) -> RenderableType:
             _elapsed(step),
         )
     progress = Progress(
-        TextColumn("steps"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), expand=False
+        TextColumn("steps"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}")
     )
     done = sum(step.get("state") in DONE_STATES for step in steps)
-    progress.add_task("steps", total=max(1, len(steps)), completed=done)
+    progress.add_task(f"run time {_elapsed(run)}", total=max(1, len(steps)), completed=done)
     return Group(table, progress)
 
 
