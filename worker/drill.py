@@ -28,16 +28,7 @@ import typer
 from rich.console import Console
 
 from worker.redis_server import EmbeddedRedis
-from worker.stack import (
-    Stack,
-    StackError,
-    celery_command,
-    free_port,
-    spawn,
-    start_lab,
-    start_workers,
-    wait_until,
-)
+from worker.stack import Stack, StackError, start_flower, start_lab, start_workers
 
 DEFAULT_SCENARIO = "cms-2013-primary"
 RUN_DEADLINE_S = 900.0
@@ -167,29 +158,13 @@ def _point_runner_at(redis_url: str, inventory: Path) -> None:
 
 
 def _start_flower(stack: Stack, console: Console) -> None:
-    port = free_port()
     password = secrets.token_urlsafe(12)
     password_file = stack.directory / "flower.password"
     password_file.write_text(password + "\n", encoding="utf-8")
     password_file.chmod(0o600)
-    config = Path(__file__).with_name("flowerconfig.py")
-    child = spawn(
-        "flower",
-        celery_command("flower", f"--conf={config}", "--address=127.0.0.1", f"--port={port}"),
-        stack.directory / "flower.log",
-        {"REDIS_URL": stack.redis_url, "FLOWER_BASIC_AUTH": f"drill:{password}"},
-    )
+    child, stack.flower_url = start_flower(stack.redis_url, stack.directory, f"drill:{password}")
     stack.children.append(child)
-    wait_until(child, lambda: _answers(port), "Flower on its port")
-    stack.flower_url = f"http://127.0.0.1:{port}"
     console.print(f"Flower: {stack.flower_url} (user drill, password in {password_file})")
-
-
-def _answers(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _describe(stack: Stack, console: Console) -> None:

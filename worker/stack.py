@@ -227,6 +227,29 @@ def start_lab(scenario: str, directory: Path) -> LabProcess:
     return lab
 
 
+def start_flower(redis_url: str, directory: Path, basic_auth: str) -> tuple[ChildProcess, str]:
+    """Start Flower on a free loopback port with ``basic_auth`` (``user:password``); return it and its URL."""
+    port = free_port()
+    config = Path(__file__).with_name("flowerconfig.py")
+    child = spawn(
+        "flower",
+        celery_command("flower", f"--conf={config}", "--address=127.0.0.1", f"--port={port}"),
+        directory / "flower.log",
+        {"REDIS_URL": redis_url, "FLOWER_BASIC_AUTH": basic_auth},
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(url + "/healthcheck", timeout=5) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    wait_until(child, answers, "Flower's health check")
+    return child, url
+
+
 @dataclass
 class Stack:
     """Everything the drill started, to stop in reverse order."""

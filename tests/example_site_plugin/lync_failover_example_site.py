@@ -1,7 +1,8 @@
 """An example site plugin: tell the helpdesk in the verify phase, and log every event.
 
-It uses only the public hooks and its own marker, as any site's plugin would. Events go, one JSON object
-a line, to the file named by ``LYNC_FAILOVER_EXAMPLE_EVENTS`` (nothing is written when it is unset).
+It uses only the public hooks and its own marker, as any site's plugin would. It is configured by
+``LYNC_FAILOVER_EXAMPLE_EVENTS``, a file that receives every event, one JSON object a line; while that is
+unset the plugin stays out of the way: no step, no file.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ def lync_failover_steps() -> list[StepSpec]:
 
 @hookimpl
 def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
-    """In the verify phase, on a Front End of the pool that now services the users."""
+    """In the verify phase, on a Front End of the pool that now services the users (when configured)."""
     pool = context.facts.backup_pool
-    if phase != "verify" or pool is None:
+    if phase != "verify" or pool is None or not os.environ.get(EVENTS_ENV):
         return []
     return [step_call("site.notify_helpdesk", phase, context.topology.front_end(pool))]
 
