@@ -132,7 +132,9 @@ class LabEngine:
             arguments = bind(cmdlet, call)
             with self._lock:
                 entry.cmdlet, entry.parameters = cmdlet.name, _json_parameters(arguments)
-            self._delay(cmdlet.name, output.stopping)
+            # -WhatIf only describes the operation: it does not take the operation's time.
+            what_if = any(name.lower() == "whatif" and value for name, value in arguments.items())
+            self._delay(cmdlet.name, output.stopping, timed=not what_if)
             with self._lock:
                 cmdlet.run(
                     Invocation(
@@ -262,14 +264,17 @@ class LabEngine:
         settings["down"] = sorted(self._state.deployment.down)
         return settings
 
-    def _delay(self, command: str, stopping: threading.Event | None) -> None:
-        """Apply ``fail_next``, latency and hang; wait outside the lock, ending early when stopped."""
+    def _delay(self, command: str, stopping: threading.Event | None, *, timed: bool = True) -> None:
+        """Apply ``fail_next``, then (when ``timed``) latency and hang; wait outside the lock, ending early
+        when stopped."""
         with self._lock:
             faults = self._state.faults
             transient = faults.fail_next.get(command, 0) > 0
             if transient:
                 faults.fail_next[command] -= 1
             seconds, hang = faults.delay(command), command in faults.hang
+        if not timed:
+            seconds, hang = 0.0, False
         if transient:
             raise PowerShellError(
                 lync_facts.TRANSIENT_FAULT,

@@ -172,6 +172,8 @@ class Plan(_Data):
     """The ordered step calls a run executes after discovery; a dry run returns exactly this."""
 
     steps: list[StepCall]
+    #: What discovery found, on which the choice of steps rests (later steps update the run's facts).
+    facts: Facts = Field(default_factory=Facts)
 
 
 class StepResult(_Data):

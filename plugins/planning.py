@@ -21,4 +21,4 @@ def build_plan(pm: pluggy.PluginManager, context: Context) -> Plan:
         if call.id in seen:
             raise ValueError(f'two planned steps share the id "{call.id}": a plugin must make its ids unique')
         seen.add(call.id)
-    return Plan(steps=calls)
+    return Plan(steps=calls, facts=context.facts)

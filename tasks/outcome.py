@@ -22,6 +22,7 @@ def report(context: Context, state: str, error: str = "") -> dict[str, Any]:
     """The run's report: request, facts, plan, each step's outcome, and the verification results."""
     run = get_run(context.run_id) or {}
     plan = run.get("plan", {}).get("steps", [])
+    final_facts = context.facts.model_dump(mode="json")
     steps = [
         {key: step.get(key) for key in ("id", "state", "server", "worker", "attempts", "summary", "error")}
         for step in run.get("steps", [])
@@ -33,7 +34,9 @@ def report(context: Context, state: str, error: str = "") -> dict[str, Any]:
         "target": context.facts.backup_pool,
         "dry_run": context.request.dry_run,
         "request": context.request.model_dump(mode="json"),
-        "facts": context.facts.model_dump(mode="json"),
+        # The facts the plan rests on (as discovered); the steps update them as they act.
+        "facts": run.get("plan", {}).get("facts") or final_facts,
+        "final_facts": final_facts,
         "plan": plan,
         "steps": steps,
         "verification": [

@@ -11,7 +11,7 @@ from celery import Task
 from celery.result import AsyncResult
 
 from plugins.manager import get_plugin_manager
-from plugins.model import DISCOVERY_PHASES, Context, Plan
+from plugins.model import DISCOVERY_PHASES, Context
 from plugins.planning import build_plan, plan_phase
 from tasks.canvas import build_chain, control_signature
 from tasks.context import dump_context, load_context, routed, topology
@@ -80,7 +80,8 @@ def continue_run(task: Task, context: Context, phase: str) -> Any:
             following = rounds[index + 1] if index + 1 < len(rounds) else PLAN_STAGE
             tail = control_signature("lync.plan", phase=following)
             return task.replace(build_chain(record, context, calls, tail, task.request.id))
-    the_plan = Plan(steps=[routed(call) for call in build_plan(pm, context).steps])
+    planned = build_plan(pm, context)
+    the_plan = planned.model_copy(update={"steps": [routed(call) for call in planned.steps]})
     record.set_plan(the_plan)
     emit("run.planned", context.run_id, context.failed_pool, message=f"{len(the_plan.steps)} steps")
     if context.request.dry_run:

@@ -7,30 +7,26 @@ Exit codes: 0 done (run succeeded), 1 the run or dry run failed, 2 bad input or 
 from __future__ import annotations
 
 import sys
-import time
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
 
-from tasks.record import get_run, list_runs, read_journal
-from worker import preflight
-from worker.report_console import facts_table, journal_line, plan_table, progress_view, runs_table
+from tasks.record import get_run, list_runs
+from worker import drill, preflight
+from worker.report_console import facts_table, plan_table, runs_table
 from worker.report_data import load_audit
 from worker.report_html import render_html
 from worker.report_text import render_json, render_markdown, render_text
 from worker.settings import get_settings
+from worker.watch import EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, follow
 
 if TYPE_CHECKING:
-    from celery.result import AsyncResult
+    pass
 
-EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 1, 2, 3
-#: How often ``watch`` rereads the run record (a UI refresh).
-REFRESH_S = 1.0
 
 app = typer.Typer(
     help="Fail over a Lync Server 2013 Front End pool with the lync-failover runbook.",
@@ -75,6 +71,9 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
 
 
+app.command("drill")(drill.command)
+
+
 @app.command()
 def plan(pool: Pool, target: Target = None, timeout: PlanTimeout = 600) -> None:
     """Dry run: discover the facts (read-only) and show the steps a real run would execute."""
@@ -110,7 +109,7 @@ def run(
     console.print(
         f"Run [bold]{launch.id}[/] started. Later: lync-failover watch {launch.id} / report {launch.id}"
     )
-    raise typer.Exit(follow(launch.id, timeout, launch))
+    raise typer.Exit(follow(launch.id, timeout, console, errors, launch))
 
 
 @app.command()
@@ -121,7 +120,7 @@ def watch(
     """Follow a run live until it ends: exit 0 succeeded, 1 failed, 3 refused or unknown."""
     preflight.redis_reachable()
     known_run(run_id)
-    raise typer.Exit(follow(run_id, timeout))
+    raise typer.Exit(follow(run_id, timeout, console, errors))
 
 
 @app.command()
@@ -198,41 +197,6 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
         "plugin (the journal of a run records every command exactly).[/]"
     )
     return report
-
-
-def follow(run_id: str, timeout: float, launch: AsyncResult | None = None) -> int:
-    """Show the run's progress and journal until it ends; its exit code."""
-    deadline = time.monotonic() + timeout
-    since = "0-0"
-    record = None
-    with Live(console=console, auto_refresh=False) as live:
-        while True:
-            record = get_run(run_id)
-            if record is None and launch is not None and launch.failed():
-                errors.print(f"[bold red]refused:[/] {escape(str(launch.result))}")
-                return EXIT_UNKNOWN
-            for entry in read_journal(run_id, since) if record is not None else []:
-                live.console.print(journal_line(entry))
-                since = entry["id"]
-            if record is not None:
-                live.update(progress_view(record), refresh=True)
-                if record.get("state") != "running":
-                    break
-            if time.monotonic() > deadline:
-                errors.print(
-                    f"Stopped watching after {timeout:.0f} s; the run goes on: lync-failover watch {run_id}"
-                )
-                return EXIT_UNKNOWN
-            time.sleep(REFRESH_S)
-    state = record.get("state")
-    if state == "succeeded":
-        console.print(f"[bold green]Run {run_id} succeeded.[/] Report: lync-failover report {run_id}")
-        return 0
-    if state == "failed":
-        errors.print(f"[bold red]Run {run_id} failed:[/] {escape(record.get('error', ''))}")
-        return EXIT_FAILED
-    console.print(f"Run {run_id} ended {state}.")
-    return EXIT_UNKNOWN
 
 
 def known_run(run_id: str) -> None:

@@ -17,7 +17,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,12 +25,23 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from worker.redis_server import EmbeddedRedis
 from worker.stack import Stack, StackError, start_flower, start_lab, start_workers
 
 DEFAULT_SCENARIO = "cms-2013-primary"
 RUN_DEADLINE_S = 900.0
+#: How long the slow operations take in production (Microsoft's disaster-recovery targets: CMS failover
+#: 5 minutes, pool failover 15 minutes; replication settles in about 2 minutes), scaled by --time-scale.
+PRODUCTION_SECONDS = {
+    "Invoke-CsManagementServerFailover": 300.0,
+    "Move-CsManagementServer": 300.0,
+    "Install-CsDatabase": 120.0,
+    "Invoke-CsPoolFailover": 900.0,
+}
+REPLICATION_SECONDS = 120.0
+DEFAULT_TIME_SCALE = 0.01
 
 
 class DrillInterrupted(Exception):
@@ -49,20 +59,55 @@ def command(
         bool, typer.Option(help="Leave the lab, workers and Redis up afterwards; print how to reach them.")
     ] = False,
     flower: Annotated[bool, typer.Option(help="Also start Flower (basic auth, on 127.0.0.1).")] = False,
+    report_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also save the audit report here (.html, .md, .json, or text for any other name).",
+        ),
+    ] = None,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Lab durations relative to production (1 = a 15-minute pool failover takes 15 minutes).",
+        ),
+    ] = DEFAULT_TIME_SCALE,
 ) -> None:
     """Rehearse a full failover against the lab and check the end state (exit 0 only when both are right)."""
-    raise typer.Exit(run_drill(scenario, json_output=json_output, keep_running=keep_running, flower=flower))
+    raise typer.Exit(
+        run_drill(
+            scenario,
+            json_output=json_output,
+            keep_running=keep_running,
+            flower=flower,
+            time_scale=time_scale,
+            report_file=report_file,
+        )
+    )
 
 
-def run_drill(scenario: str, *, json_output: bool, keep_running: bool, flower: bool) -> int:
+def run_drill(
+    scenario: str,
+    *,
+    json_output: bool,
+    keep_running: bool,
+    flower: bool,
+    time_scale: float = DEFAULT_TIME_SCALE,
+    report_file: Path | None = None,
+) -> int:
     """The drill; returns the exit code."""
-    console = Console(stderr=json_output, soft_wrap=True)
+    stream = sys.stderr if json_output else sys.stdout
+    # Wide enough for the step table and the timeline when the output goes to a file or a CI log.
+    console = Console(file=stream, width=None if stream.isatty() else 120)
     directory = Path(tempfile.mkdtemp(prefix="lync-drill-"))
     try:
         with _interruptible(), _redis(console) as redis_url:
             stack = Stack(directory, redis_url)
             try:
-                report = _rehearse(stack, scenario, console, flower=flower)
+                report = _rehearse(stack, scenario, console, flower=flower, time_scale=time_scale)
+                _show_audit(report["run_id"], console, report_file)
+                _summarize(report, console)
                 if json_output:
                     sys.stdout.write(json.dumps(report, indent=2) + "\n")
                 if keep_running:
@@ -81,12 +126,27 @@ def run_drill(scenario: str, *, json_output: bool, keep_running: bool, flower: b
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _rehearse(stack: Stack, scenario: str, console: Console, *, flower: bool) -> dict[str, Any]:
+def _rehearse(
+    stack: Stack, scenario: str, console: Console, *, flower: bool, time_scale: float
+) -> dict[str, Any]:
     console.print(f"[bold]Failover drill[/bold]: scenario [cyan]{scenario}[/cyan]")
     lab = start_lab(scenario, stack.directory / "lab")
     stack.children.append(lab.child)
     stack.lab = lab
+    lab.post(
+        "/faults",
+        {
+            "latency": PRODUCTION_SECONDS,
+            "latency_scale": time_scale,
+            "replication_lag_seconds": REPLICATION_SECONDS * time_scale,
+        },
+    )
     console.print(f"lab: control API {lab.control_url}, inventory {lab.inventory_path}")
+    pool_failover = PRODUCTION_SECONDS["Invoke-CsPoolFailover"]
+    console.print(
+        f"lab time scale {time_scale:g}: a {pool_failover / 60:.0f}-minute pool failover takes "
+        f"{pool_failover * time_scale:.0f} s"
+    )
     queues = lab.queues()
     workers = start_workers(stack.redis_url, lab.inventory_path, queues, stack.directory / "logs")
     stack.children.extend(workers.children.values())
@@ -94,48 +154,52 @@ def _rehearse(stack: Stack, scenario: str, console: Console, *, flower: bool) ->
     if flower:
         _start_flower(stack, console)
     _point_runner_at(stack.redis_url, lab.inventory_path)
+    from tasks.record import get_run
     from tasks.runbook import start_failover
+    from worker.watch import follow
 
     state = lab.get("/state")
     assert isinstance(state, dict)
     pool = str(state["failed_pool"])
     result = start_failover(pool)
     console.print(f"run [bold]{result.id}[/bold]: failing over {pool}")
-    run = _follow(result.id, console)
+    follow(result.id, RUN_DEADLINE_S, console, console, result)
+    run = get_run(result.id) or {"state": "refused", "error": str(result.result)}
     report: dict[str, Any] = run.get("report") or {"run_id": result.id, "state": run.get("state", "unknown")}
     report.setdefault("error", run.get("error", ""))
     verification = lab.get("/verify")
     assert isinstance(verification, dict)
     report["lab_verification"] = verification
-    _summarize(report, console)
     return report
 
 
-def _follow(run_id: str, console: Console) -> dict[str, Any]:
-    """Print each step as its state changes until the run ends; return the final record."""
-    from tasks.record import get_run
+def _show_audit(run_id: str, console: Console, report_file: Path | None) -> None:
+    """The facts the run acted on and its timeline; the whole audit into ``report_file`` if given."""
+    from worker.report_data import load_audit
+    from worker.report_html import render_html
+    from worker.report_text import ascii_bar, render_json, render_markdown, render_text
 
-    seen: dict[str, str] = {}
-    deadline = time.monotonic() + RUN_DEADLINE_S
-    while time.monotonic() < deadline:
-        run = get_run(run_id) or {}
-        for step in run.get("steps", []):
-            state = str(step.get("state"))
-            if seen.get(step["id"]) != state:
-                seen[step["id"]] = state
-                console.print(f"  {state:>9}  {step['step']:<28} {step.get('server') or ''}")
-        if run.get("state") not in (None, "running"):
-            return run
-        time.sleep(0.3)
-    return {"state": "timed out", "error": f"the run did not end within {RUN_DEADLINE_S:.0f} s"}
+    audit = load_audit(run_id)
+    if audit is None:
+        return
+    facts = Table(title="Facts the plan rested on", title_justify="left", show_header=False)
+    for label, value in audit.facts():
+        facts.add_row(label, value)
+    console.print(facts)
+    bars = audit.timeline()
+    span = max((bar.end_s for bar in bars), default=0.0) or 1.0
+    console.print("[bold]Timeline[/bold]")
+    for bar in bars:
+        line = f"{bar.start_s:6.1f}s {bar.end_s:6.1f}s {ascii_bar(bar, span)} {bar.outcome:<9} {bar.step_id}"
+        console.print(line, no_wrap=True, overflow="ellipsis", markup=False, highlight=False)
+    if report_file is not None:
+        renderers = {".html": render_html, ".md": render_markdown, ".json": render_json}
+        report_file.write_text(renderers.get(report_file.suffix, render_text)(audit), encoding="utf-8")
+        console.print(f"audit report saved to {report_file}")
 
 
 def _summarize(report: dict[str, Any], console: Console) -> None:
     verification = report["lab_verification"]
-    if report["state"] == "succeeded":
-        console.print(f"[green]run {report['run_id']} succeeded[/green]")
-    else:
-        console.print(f"[red]run {report['run_id']} {report['state']}[/red]: {report.get('error') or ''}")
     if verification["ok"]:
         console.print("[green]lab end state matches the scenario's expected end state[/green]")
     else:

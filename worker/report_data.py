@@ -88,7 +88,8 @@ class Audit:
 
     def facts(self) -> list[tuple[str, str]]:
         """The request and the facts the plan rests on, as (label, value) lines."""
-        return describe_facts(self.run.get("request") or {}, self.run.get("facts") or {})
+        facts = (self.run.get("plan") or {}).get("facts") or self.run.get("facts") or {}
+        return describe_facts(self.run.get("request") or {}, facts)
 
     def timeline(self) -> list[Bar]:
         """A bar per step that started, from its first attempt to its end (or the run's end)."""

@@ -90,7 +90,7 @@ def sections(audit: Audit) -> list[Section]:
                     f"+{bar.end_s:.1f} s",
                     bar.outcome,
                     bar.step_id,
-                    _ascii_bar(bar, span),
+                    ascii_bar(bar, span),
                 )
                 for bar in bars
             ],
@@ -157,7 +157,8 @@ def _markdown_row(cells: tuple[str, ...]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
 
 
-def _ascii_bar(bar: Bar, span: float) -> str:
+def ascii_bar(bar: Bar, span: float) -> str:
+    """The bar as text: ``|   ####    |``, ``span`` seconds wide."""
     begin = min(BAR_WIDTH - 1, int(bar.start_s / span * BAR_WIDTH))
     length = max(1, round((bar.end_s - bar.start_s) / span * BAR_WIDTH))
     return "|" + (" " * begin + "#" * length).ljust(BAR_WIDTH)[:BAR_WIDTH] + "|"

@@ -47,13 +47,20 @@ class ChildProcess:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it has not ended within the deadline."""
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
+        self.terminate()
+        self.wait()
+
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM), without waiting."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self) -> None:
+        """Wait for it to end; kill its whole process group past the deadline."""
         try:
             self.process.wait(timeout=STOP_DEADLINE_S)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
 
@@ -146,9 +153,11 @@ class WorkerSet:
             client.close()
 
     def stop(self) -> None:
-        """A warm shutdown of every worker; kill those still running after the deadline."""
+        """A warm shutdown of every worker at once; kill those still running after the deadline."""
         for child in self.children.values():
-            child.stop()
+            child.terminate()
+        for child in self.children.values():
+            child.wait()
 
 
 def start_workers(
@@ -184,6 +193,17 @@ class LabProcess:
     def get(self, path: str) -> object:
         """GET a control API path and decode its JSON."""
         with urllib.request.urlopen(self.control_url + path, timeout=10) as response:
+            return json.loads(response.read())
+
+    def post(self, path: str, body: object) -> object:
+        """POST JSON to a control API path and decode the answer."""
+        request = urllib.request.Request(
+            self.control_url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
     def queues(self) -> list[str]:
@@ -263,5 +283,7 @@ class Stack:
     def stop(self) -> None:
         """Stop every child, last started first."""
         for child in reversed(self.children):
-            child.stop()
+            child.terminate()
+        for child in reversed(self.children):
+            child.wait()
         self.children.clear()

@@ -87,7 +87,7 @@ def write_failed_run(client: redis.Redis, run_id: str = "run-0001") -> list[Step
         c.model_copy(update={"queue": "lync.site.datacenter2"}) for c in (locate, cms, edge, pool, verify)
     ]
     record.add_steps(calls[:1])
-    record.set_plan(Plan(steps=calls[1:]))
+    record.set_plan(Plan(steps=calls[1:], facts=facts))
 
     def at(seconds: float) -> str:
         return (start + timedelta(seconds=seconds)).isoformat()

@@ -20,6 +20,7 @@ def test_plan_then_run_fails_the_pool_over_and_the_report_lists_every_command(
     lab_factory: Callable[..., RunningLab], celery_workers: StartWorkers, redis_url: str
 ) -> None:
     lab = lab_factory("cms-2013-primary")
+    lab.engine.set_faults({"replication_lag_seconds": 1})
     workers = celery_workers(lab.inventory_path, lab.queues, lab.password_env)
     env = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(lab.inventory_path), **lab.password_env}
 

@@ -1,0 +1,63 @@
+"""Watch a run from its record in Redis: live step progress and journal lines until it ends."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+
+from tasks.record import get_run, read_journal
+from worker.report_console import journal_line, progress_view
+
+if TYPE_CHECKING:
+    from celery.result import AsyncResult
+
+#: Exit codes: the run failed; bad input or setup (nothing was sent); refused, declined or unknown outcome.
+EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 1, 2, 3
+#: How often the run record is reread (a UI refresh).
+REFRESH_S = 1.0
+
+
+def follow(
+    run_id: str, timeout: float, console: Console, errors: Console, launch: AsyncResult | None = None
+) -> int:
+    """Show the run's progress and journal until it ends; its exit code.
+
+    ``launch`` is the trigger's result: a refused run (another holds the pool) has no record, only that.
+    """
+    deadline = time.monotonic() + timeout
+    since = "0-0"
+    record = None
+    with Live(console=console, auto_refresh=False) as live:
+        while True:
+            record = get_run(run_id)
+            if record is None and launch is not None and launch.failed():
+                errors.print(f"[bold red]refused:[/] {escape(str(launch.result))}")
+                return EXIT_UNKNOWN
+            for entry in read_journal(run_id, since) if record is not None else []:
+                live.console.print(journal_line(entry))
+                since = entry["id"]
+            if record is not None:
+                live.update(progress_view(record), refresh=True)
+                if record.get("state") != "running":
+                    break
+            if time.monotonic() > deadline:
+                errors.print(
+                    f"Stopped watching after {timeout:.0f} s; the run goes on: lync-failover watch {run_id}"
+                )
+                return EXIT_UNKNOWN
+            time.sleep(REFRESH_S)
+    if not console.is_terminal:
+        console.line()  # a log or pipe gets the live view's last frame without its line end
+    state = record.get("state")
+    if state == "succeeded":
+        console.print(f"[bold green]Run {run_id} succeeded.[/] Report: lync-failover report {run_id}")
+        return 0
+    if state == "failed":
+        errors.print(f"[bold red]Run {run_id} failed:[/] {escape(record.get('error', ''))}")
+        return EXIT_FAILED
+    console.print(f"Run {run_id} ended {state}.")
+    return EXIT_UNKNOWN
