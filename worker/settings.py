@@ -42,6 +42,8 @@ def get_settings() -> Settings:
         redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
         inventory_path=Path(inventory) if inventory else None,
         step_timeout_s=_int_env("LYNC_FAILOVER_STEP_TIMEOUT", Settings.step_timeout_s),
+        retry_deadline_s=_int_env("LYNC_FAILOVER_RETRY_DEADLINE", Settings.retry_deadline_s),
+        lock_ttl_s=_int_env("LYNC_FAILOVER_LOCK_TTL", Settings.lock_ttl_s),
     )
 
 

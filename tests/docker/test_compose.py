@@ -25,6 +25,8 @@ SETTINGS_ENV = {
     "REDIS_URL": "redis://:sentinel@redis:6379/0",
     "LYNC_FAILOVER_INVENTORY": "/shared/inventory.json",
     "LYNC_FAILOVER_STEP_TIMEOUT": "1234",
+    "LYNC_FAILOVER_RETRY_DEADLINE": "2345",
+    "LYNC_FAILOVER_LOCK_TTL": "3456",
 }
 
 
@@ -93,7 +95,7 @@ def test_the_variables_the_workers_get_are_the_ones_the_code_reads(monkeypatch: 
 
     assert settings.redis_url == SETTINGS_ENV["REDIS_URL"]
     assert settings.inventory_path == Path(SETTINGS_ENV["LYNC_FAILOVER_INVENTORY"])
-    assert settings.step_timeout_s == 1234
+    assert (settings.step_timeout_s, settings.retry_deadline_s, settings.lock_ttl_s) == (1234, 2345, 3456)
     for name in WORKERS:
         environment = SERVICES[name]["environment"]
         assert set(environment) == set(SETTINGS_ENV) | {PASSWORD_ENV}, name

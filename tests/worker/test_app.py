@@ -60,10 +60,13 @@ def test_the_environment_sets_redis_the_step_timeout_and_the_control_queue(
     fresh_settings.setenv("LYNC_FAILOVER_INVENTORY", str(write_inventory(tmp_path, data)))
     fresh_settings.setenv("REDIS_URL", "redis://127.0.0.1:6390/3")
     fresh_settings.setenv("LYNC_FAILOVER_STEP_TIMEOUT", "60")
+    fresh_settings.setenv("LYNC_FAILOVER_RETRY_DEADLINE", "120")
+    fresh_settings.setenv("LYNC_FAILOVER_LOCK_TTL", "900")
     configured = Celery("probe")
 
     configure(configured)
 
+    assert (get_settings().retry_deadline_s, get_settings().lock_ttl_s) == (120, 900)
     assert configured.conf.broker_url == "redis://127.0.0.1:6390/3"
     assert configured.conf.task_default_queue == "lync.ops"
     assert configured.conf.broker_transport_options["visibility_timeout"] > 60
