@@ -1,4 +1,5 @@
-"""Fault injection: latency, hangs, transient failures, transport faults, servers down, replication lag."""
+"""Fault injection: latency, hangs, transient failures, transport faults, servers down, replication lag,
+and topology drift (a stale publish that points Edge pools' next hops back at a pool)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ SETTINGS = (
     "fail_next",
     "down",
     "up",
+    "next_hops",
 )
 
 
@@ -79,6 +81,7 @@ def apply_faults(
     )
     down = [_server(servers, s, "down") for s in _list(spec, "down")] if "down" in spec else []
     up = [_server(servers, s, "up") for s in _list(spec, "up")] if "up" in spec else []
+    next_hops = _next_hops(deployment, spec) if "next_hops" in spec else {}
     for key, value in update.items():
         setattr(faults, key, value)
     if lag is not None:
@@ -87,6 +90,31 @@ def apply_faults(
         deployment.set_up(server, False)
     for server in up:
         deployment.set_up(server, True)
+    if next_hops:
+        _drift(deployment, next_hops)
+
+
+def _next_hops(deployment: Deployment, spec: Mapping[str, object]) -> dict[str, str]:
+    """``{edge pool: Front End pool}``, both known to the topology (the pool may be down)."""
+    hops: dict[str, str] = {}
+    for edge, pool in _map(spec, "next_hops"):
+        if deployment.edge_pool(edge) is None:
+            known = ", ".join(e.fqdn for e in deployment.edge_pools) or "none"
+            raise ValueError(f'next_hops: "{edge}" is not an Edge pool of this lab; Edge pools: {known}')
+        if not isinstance(pool, str) or deployment.pool(pool) is None:
+            known = ", ".join(p.fqdn for p in deployment.pools)
+            raise ValueError(
+                f"next_hops of {edge}: {pool!r} is not a Front End pool of this lab; Front End pools: {known}"
+            )
+        hops[edge.lower()] = pool.lower()
+    return hops
+
+
+def _drift(deployment: Deployment, next_hops: Mapping[str, str]) -> None:
+    """Point Edge pools' next hops as a stale Topology Builder publish would: at once, unchecked."""
+    for edge in deployment.edge_pools:
+        edge.next_hop = next_hops.get(edge.fqdn, edge.next_hop)
+    deployment.publishes += 1
 
 
 def _map(spec: Mapping[str, object], key: str) -> list[tuple[str, object]]:

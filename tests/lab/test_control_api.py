@@ -123,6 +123,14 @@ def test_post_faults_answers_the_new_settings_and_get_reads_them(lab: RunningLab
             b'{"latency_scale": 0.5, "down": ["fe09.pool2.contoso.com"]}',
             '"fe09.pool2.contoso.com" is not a server',
         ),
+        (
+            b'{"latency_scale": 0.5, "next_hops": {"edge9.contoso.com": "pool2.contoso.com"}}',
+            '"edge9.contoso.com" is not an Edge pool',
+        ),
+        (
+            b'{"next_hops": {"edge1.contoso.com": "pool9.contoso.com"}}',
+            "'pool9.contoso.com' is not a Front End",
+        ),
     ],
 )
 def test_a_bad_fault_body_is_400_naming_the_problem_and_changes_nothing(
@@ -135,6 +143,19 @@ def test_a_bad_fault_body_is_400_naming_the_problem_and_changes_nothing(
     assert status == 400
     assert named in answer["error"]
     assert get(lab, "/faults") == before
+
+
+def test_post_next_hops_drifts_the_topology_and_blocks_the_failover_again(lab: RunningLab) -> None:
+    fix_the_edge_and_fail_over(lab)
+    before = get(lab, "/faults")
+
+    status, answer = call(lab, "/faults", json.dumps({"next_hops": {EDGE1: POOL1}}).encode())
+
+    assert (status, answer) == (200, before)
+    assert get(lab, "/state")["edge_next_hops"] == {EDGE1: POOL1}
+    assert (
+        f"Edge pool {EDGE1} uses {POOL1} as next hop, expected {POOL2}" in get(lab, "/verify")["differences"]
+    )
 
 
 @pytest.mark.parametrize(("path", "body"), [("/nothing", None), ("/state", b"{}")])

@@ -539,12 +539,31 @@ def test_servers_lists_every_role_and_follows_up_and_down(lab: Lab) -> None:
         ({"fail_next": {"Get-CsPool": 1.5}}, "must be a whole number"),
         ({"hang": ["Bootstrapper.exe"]}, '"Bootstrapper.exe" is not a command'),
         ({"down": ["nowhere.contoso.com"]}, '"nowhere.contoso.com" is not a server'),
+        ({"next_hops": {"edge9.contoso.com": POOL1}}, '"edge9.contoso.com" is not an Edge pool'),
+        ({"next_hops": {"edge2.contoso.com": "pool9.contoso.com"}}, "'pool9.contoso.com' is not a Front End"),
+        ({"next_hops": {"edge2.contoso.com": "edge2.contoso.com"}}, "'edge2.contoso.com' is not a Front End"),
     ],
 )
 def test_bad_fault_specs_are_refused_whole(lab: Lab, spec: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         lab.engine.set_faults({"latency_scale": 0.5, **spec})
     assert lab.engine.set_faults({})["latency_scale"] == 1.0
+    assert lab.engine.state()["edge_next_hops"] == {"edge2.contoso.com": POOL2}
+
+
+def test_next_hops_drift_points_an_edge_back_at_the_dead_pool_once() -> None:
+    lab = Lab("edge-other-site")
+    lab.run(FE_POOL2, "Set-CsEdgeServer", Identity="edge1.contoso.com", Registrar=POOL2)
+    before = lab.engine.set_faults({})
+
+    after = lab.engine.set_faults({"next_hops": {"EDGE1.contoso.com": "Pool1.contoso.com"}})
+
+    assert after == before, "a one-shot action, not a setting that stays"
+    state = lab.engine.state()
+    assert state["edge_next_hops"] == {"edge1.contoso.com": POOL1} and state["publishes"] == 1
+    blocked = lab.fails(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert blocked.message == EDGE_ERROR
+    assert [e["cmdlet"] for e in lab.engine.journal()] == ["Set-CsEdgeServer", "Invoke-CsPoolFailover"]
 
 
 def test_fail_next_gives_transient_errors_then_recovers(lab: Lab) -> None:
