@@ -60,7 +60,8 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
 @hookimpl
 def lync_failover_classify_error(step: str, error: Exception, context: Context) -> Decision | None:
     """Invoke-CsPoolFailover's next-hop error: move every Edge pool off the failed pool, then retry."""
-    if not (isinstance(error, CmdletError) and NEXT_HOP_ERROR in error.message):
+    # The message wraps over lines as the seed shows it ("specified in\ntopology"): match across them.
+    if not (isinstance(error, CmdletError) and NEXT_HOP_ERROR in " ".join(error.message.split())):
         return None
     remedy = [
         call
