@@ -7,9 +7,25 @@ itself.
 from __future__ import annotations
 
 from plugins import hookimpl
-from plugins.model import Context, NotReadyError, StepCall, StepResult, StepSpec, step_call
+from plugins.commands import send
+from plugins.model import (
+    CommandPurpose,
+    Context,
+    NotReadyError,
+    PlannedCommand,
+    StepCall,
+    StepResult,
+    StepSpec,
+    command,
+    step_call,
+)
 from plugins.remote import only_object, text, texts
 from plugins.shell import Shell
+
+#: The CMS status: ActiveMasterFqdn and ActiveFileTransferAgents (both empty = CMS unavailable).
+CMS_STATUS = command("Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=True)
+#: Every replica of the Central Management store and whether it is UpToDate.
+REPLICA_STATUS = command("Get-CsManagementStoreReplicationStatus")
 
 
 @hookimpl
@@ -30,24 +46,30 @@ def validation_calls(context: Context, server: str) -> list[StepCall]:
             "cms",
             server,
             params={"pool": pool},
+            commands=[CMS_STATUS],
             description=f"ActiveMasterFqdn and ActiveFileTransferAgents name {pool}",
         ),
         step_call(
-            "cms.wait_for_replicas", "cms", server, description="every replica on a live server is UpToDate"
+            "cms.wait_for_replicas",
+            "cms",
+            server,
+            commands=[REPLICA_STATUS],
+            description="every replica on a live server is UpToDate (polled until then)",
         ),
     ]
+
+
+def cms_service_command(purpose: CommandPurpose) -> PlannedCommand:
+    """``Get-CsService -CentralManagement``: the pool hosting the CMS, its version and whether it answers."""
+    return command("Get-CsService", purpose, CentralManagement=True)
 
 
 def validate_cms_location(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """ActiveMasterFqdn and every ActiveFileTransferAgents entry name the pool (or one of its servers)."""
     pool = str(call.params["pool"])
     accepted = {pool, *context.topology.pool(pool).servers}
-    status = only_object(
-        shell.run(
-            call.server, "Get-CsManagementStoreReplicationStatus", {"CentralManagementStoreStatus": True}
-        ),
-        "the Central Management store status",
-    )
+    (planned,) = call.commands_for("read")
+    status = only_object(send(shell, call, planned), "the Central Management store status")
     master = text(status, "ActiveMasterFqdn").lower()
     agents = [agent.lower() for agent in texts(status, "ActiveFileTransferAgents")]
     if master not in accepted or not agents or any(agent not in accepted for agent in agents):
@@ -63,7 +85,8 @@ def validate_cms_location(shell: Shell, context: Context, call: StepCall) -> Ste
 def wait_for_replicas(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Every replica outside the failed pool reports UpToDate (the failed pool's servers never will)."""
     dead = set(context.topology.pool(context.failed_pool).servers)
-    listing = shell.run(call.server, "Get-CsManagementStoreReplicationStatus").objects
+    (planned,) = call.commands_for("read")
+    listing = send(shell, call, planned).objects
     replicas = {text(r, "ReplicaFqdn").lower(): bool(r.get("UpToDate")) for r in listing}
     behind = sorted(fqdn for fqdn, current in replicas.items() if fqdn not in dead and not current)
     if behind:
@@ -77,9 +100,8 @@ def wait_for_replicas(shell: Shell, context: Context, call: StepCall) -> StepRes
 def cms_already_on_backup_pool(shell: Shell, context: Context, call: StepCall) -> str | None:
     """A check for the CMS-moving steps: the topology's CMS service already names Backup_Pool and answers."""
     pool = context.facts.cms_backup_pool or ""
-    service = only_object(
-        shell.run(call.server, "Get-CsService", {"CentralManagement": True}), "the Central Management service"
-    )
+    (planned,) = call.commands_for("check")
+    service = only_object(send(shell, call, planned), "the Central Management service")
     if text(service, "PoolFqdn").lower() == pool and bool(service.get("Active")):
         return f"the CMS is already on {pool}"
     return None

@@ -8,13 +8,17 @@ from __future__ import annotations
 import re
 
 from plugins import hookimpl
+from plugins.cms_replication import CMS_STATUS, REPLICA_STATUS, cms_service_command
+from plugins.commands import send
 from plugins.model import (
     Context,
+    PlannedCommand,
     PreconditionError,
     SqlBackEnd,
     StepCall,
     StepResult,
     StepSpec,
+    command,
     step_call,
 )
 from plugins.remote import only_object, strip_prefix, text, texts
@@ -46,27 +50,37 @@ def lync_failover_steps() -> list[StepSpec]:
 def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     """locate: the backup pool; discover: CMS location, status, Backup_Pool; inspect: Backup_Pool's SQL."""
     if phase == "locate":
-        return [step_call("discovery.find_backup_pool", phase, _locating_server(context))]
+        relationship = backup_relationship_command(context.failed_pool)
+        return [
+            step_call("discovery.find_backup_pool", phase, _locating_server(context), commands=[relationship])
+        ]
     backup_pool = context.facts.backup_pool
     if phase == "discover" and backup_pool is not None:
         server = context.topology.front_end(backup_pool)
+        whatif = command("Invoke-CsManagementServerFailover", WhatIf=True)
         return [
-            step_call("discovery.locate_cms", phase, server),
-            step_call("discovery.check_cms_status", phase, server),
+            step_call("discovery.locate_cms", phase, server, commands=[whatif, cms_service_command("read")]),
+            step_call("discovery.check_cms_status", phase, server, commands=[CMS_STATUS, REPLICA_STATUS]),
+            # Its -PoolFqdn is the CMS pool locate_cms finds in this same round: made at run time.
             step_call("discovery.find_cms_backup_pool", phase, server),
         ]
     cms_backup_pool = context.facts.cms_backup_pool
     if phase == "inspect" and context.cms_must_fail_over() and cms_backup_pool is not None:
-        return [step_call("discovery.find_backup_sql", phase, context.topology.front_end(cms_backup_pool))]
+        server = context.topology.front_end(cms_backup_pool)
+        databases = command("Get-CsService", UserDatabase=True)
+        return [step_call("discovery.find_backup_sql", phase, server, commands=[databases])]
     return []
+
+
+def backup_relationship_command(pool: str) -> PlannedCommand:
+    """``Get-CsPoolBackupRelationship -PoolFqdn <pool>``: the pool's backup pool."""
+    return command("Get-CsPoolBackupRelationship", PoolFqdn=pool)
 
 
 def find_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Seed step 2 for the failed pool: ``Get-CsPoolBackupRelationship`` names the pool that takes over."""
-    relation = only_object(
-        shell.run(call.server, "Get-CsPoolBackupRelationship", {"PoolFqdn": context.failed_pool}),
-        "the backup relationship",
-    )
+    (relationship,) = call.commands_for("read")
+    relation = only_object(send(shell, call, relationship), "the backup relationship")
     backup = text(relation, "BackupPoolFqdn").lower()
     target = context.request.target
     if target is not None and target != backup:
@@ -82,10 +96,9 @@ def find_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResu
 
 def locate_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Seed step 1 (``-WhatIf``) and step 2 (version): where the Central Management Server lives."""
-    whatif = shell.run(call.server, "Invoke-CsManagementServerFailover", {"WhatIf": True})
-    service = only_object(
-        shell.run(call.server, "Get-CsService", {"CentralManagement": True}), "the Central Management service"
-    )
+    whatif_command, service_command = call.commands_for("read")
+    whatif = send(shell, call, whatif_command)
+    service = only_object(send(shell, call, service_command), "the Central Management service")
     cms_pool = text(service, "PoolFqdn").lower()
     hosted = [match.group(1).lower() for line in whatif.information if (match := _WHATIF_HOST.search(line))]
     if hosted and hosted[0] != cms_pool:
@@ -108,17 +121,13 @@ def locate_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
 
 def check_cms_status(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Seed step 3: ActiveMasterFqdn and ActiveFileTransferAgents (both empty = CMS unavailable), replicas."""
-    status = only_object(
-        shell.run(
-            call.server, "Get-CsManagementStoreReplicationStatus", {"CentralManagementStoreStatus": True}
-        ),
-        "the Central Management store status",
-    )
+    status_command, replicas_command = call.commands_for("read")
+    status = only_object(send(shell, call, status_command), "the Central Management store status")
     master = text(status, "ActiveMasterFqdn").lower()
     agents = [agent.lower() for agent in texts(status, "ActiveFileTransferAgents")]
     replicas: dict[str, bool] = {}
     if master and agents:
-        listing = shell.run(call.server, "Get-CsManagementStoreReplicationStatus")
+        listing = send(shell, call, replicas_command)
         replicas = {text(r, "ReplicaFqdn").lower(): bool(r.get("UpToDate")) for r in listing.objects}
     summary = f"CMS status: master {master or '(none)'}, file transfer agents {agents or '(none)'}"
     return StepResult(
@@ -137,8 +146,7 @@ def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> Step
             summary=f"the CMS on {cms_pool} is healthy: no CMS failover, Backup_Pool not needed"
         )
     relation = only_object(
-        shell.run(call.server, "Get-CsPoolBackupRelationship", {"PoolFqdn": cms_pool}),
-        "the backup relationship",
+        send(shell, call, backup_relationship_command(cms_pool)), "the backup relationship"
     )
     backup = text(relation, "BackupPoolFqdn").lower()
     return StepResult(
@@ -149,7 +157,8 @@ def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> Step
 def find_backup_sql(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Backup_Pool's back-end SQL servers and instances, from ``Get-CsService -UserDatabase``."""
     pool = context.facts.cms_backup_pool or ""
-    services = shell.run(call.server, "Get-CsService", {"UserDatabase": True}).objects
+    (databases,) = call.commands_for("read")
+    services = send(shell, call, databases).objects
     for service in services:
         dependents = {strip_prefix(item) for item in texts(service, "DependentServiceList")}
         if pool in dependents:

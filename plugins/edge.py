@@ -10,14 +10,18 @@ Edge still uses the failed pool.
 from __future__ import annotations
 
 from plugins import hookimpl
+from plugins.commands import send, send_acts
 from plugins.model import (
+    CommandPurpose,
     Context,
     Decision,
     EdgeHop,
+    PlannedCommand,
     PreconditionError,
     StepCall,
     StepResult,
     StepSpec,
+    command,
     step_call,
 )
 from plugins.remote import only_object, strip_prefix, text
@@ -49,7 +53,9 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     """discover: which Edge pools use the failed pool; edge: move each one's next hop."""
     backup_pool = context.facts.backup_pool
     if phase == "discover" and backup_pool is not None:
-        return [step_call("edge.find_edges_at_risk", phase, context.topology.front_end(backup_pool))]
+        server = context.topology.front_end(backup_pool)
+        edges = command("Get-CsService", EdgeServer=True)
+        return [step_call("edge.find_edges_at_risk", phase, server, commands=[edges])]
     if phase == "edge":
         return [
             call for hop in context.facts.edges_at_risk for call in next_hop_calls(context, hop.edge_pool)
@@ -101,21 +107,45 @@ def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[Step
             server,
             key=key,
             params=params,
+            commands=[edge_service_command(edge_pool, "check"), command("Set-CsEdgeServer", "act", **params)],
             description=f"next hop of {edge_pool} -> {pool}"
             + (" (same site)" if same_site else " (other site)"),
         )
     ]
     if same_site:
         calls.append(
-            step_call("edge.publish_topology", "edge", server, key=key, description="publish the topology")
+            step_call(
+                "edge.publish_topology",
+                "edge",
+                server,
+                key=key,
+                commands=[command("Enable-CsTopology", "act")],
+                description="publish the topology",
+            )
         )
-    calls.append(step_call("edge.verify_next_hop", "edge", server, key=key, params=params))
+    calls.append(
+        step_call(
+            "edge.verify_next_hop",
+            "edge",
+            server,
+            key=key,
+            params=params,
+            commands=[edge_service_command(edge_pool, "read")],
+            description=f"{edge_pool} uses {pool} as next hop",
+        )
+    )
     return calls
+
+
+def edge_service_command(edge_pool: str, purpose: CommandPurpose) -> PlannedCommand:
+    """``Get-CsService -EdgeServer -PoolFqdn <edge>``: the Edge pool's Registrar (its next hop)."""
+    return command("Get-CsService", purpose, EdgeServer=True, PoolFqdn=edge_pool)
 
 
 def find_edges_at_risk(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Get-CsService -EdgeServer``: the Edge pools whose Registrar (next hop) is the failed pool."""
-    hops = [_hop(edge) for edge in shell.run(call.server, "Get-CsService", {"EdgeServer": True}).objects]
+    (edges,) = call.commands_for("read")
+    hops = [_hop(edge) for edge in send(shell, call, edges).objects]
     at_risk = [hop for hop in hops if hop.next_hop == context.failed_pool]
     names = ", ".join(hop.edge_pool for hop in at_risk) or "none"
     return StepResult(
@@ -127,7 +157,7 @@ def find_edges_at_risk(shell: Shell, context: Context, call: StepCall) -> StepRe
 def next_hop_in_place(shell: Shell, context: Context, call: StepCall) -> str | None:
     """Skip when the Edge already uses the new next hop, or never used the failed pool (a remedy's sweep)."""
     edge_pool, wanted = _edge_and_pool(call)
-    current = _current_hop(shell, call.server, edge_pool)
+    current = _current_hop(shell, call, "check")
     if current == wanted:
         return f"{edge_pool} already uses {wanted} as next hop"
     if current != context.failed_pool:
@@ -137,21 +167,21 @@ def next_hop_in_place(shell: Shell, context: Context, call: StepCall) -> str | N
 
 def move_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<pool>``."""
-    shell.run(call.server, "Set-CsEdgeServer", call.params)
+    send_acts(shell, call)
     edge_pool, pool = _edge_and_pool(call)
     return StepResult(summary=f"next hop of {edge_pool} set to {pool}")
 
 
 def publish_topology(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Enable-CsTopology``: the publish the seed's Topology Builder path ends with (idempotent)."""
-    shell.run(call.server, "Enable-CsTopology")
+    send_acts(shell, call)
     return StepResult(summary="topology published")
 
 
 def verify_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Get-CsService -EdgeServer``: the Edge now uses the new next hop."""
     edge_pool, wanted = _edge_and_pool(call)
-    current = _current_hop(shell, call.server, edge_pool)
+    current = _current_hop(shell, call, "read")
     if current != wanted:
         raise PreconditionError(
             f"{edge_pool} still uses {current} as next hop after Set-CsEdgeServer, not {wanted}"
@@ -163,11 +193,9 @@ def _hop(edge: RemoteObject) -> EdgeHop:
     return EdgeHop(edge_pool=text(edge, "PoolFqdn").lower(), next_hop=strip_prefix(text(edge, "Registrar")))
 
 
-def _current_hop(shell: Shell, server: str, edge_pool: str) -> str:
-    edge = only_object(
-        shell.run(server, "Get-CsService", {"EdgeServer": True, "PoolFqdn": edge_pool}),
-        f"the Edge pool {edge_pool}",
-    )
+def _current_hop(shell: Shell, call: StepCall, purpose: CommandPurpose) -> str:
+    (planned,) = call.commands_for(purpose)
+    edge = only_object(send(shell, call, planned), f"the Edge pool {planned.parameters['PoolFqdn']}")
     return _hop(edge).next_hop
 
 

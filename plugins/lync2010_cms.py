@@ -7,10 +7,20 @@ journaled in order) rather than a fan-out inside one task: a few Front Ends, sec
 from __future__ import annotations
 
 from plugins import hookimpl
-from plugins.cms_replication import cms_already_on_backup_pool, validation_calls
-from plugins.model import Context, PreconditionError, StepCall, StepResult, StepSpec, step_call
+from plugins.cms_replication import cms_already_on_backup_pool, cms_service_command, validation_calls
+from plugins.commands import send, send_acts
+from plugins.model import (
+    Context,
+    PreconditionError,
+    StepCall,
+    StepResult,
+    StepSpec,
+    command,
+    executable,
+    step_call,
+)
 from plugins.remote import is_true
-from plugins.shell import CmdletError, Shell
+from plugins.shell import Shell
 
 VERSION = 5
 #: The exports ``Move-CsManagementServer`` reads (made earlier by Export-CsConfiguration/-LisConfiguration).
@@ -39,7 +49,7 @@ def lync_failover_steps() -> list[StepSpec]:
             action=move_cms,
             check=cms_already_on_backup_pool,
         ),
-        StepSpec(name="cms2010.bootstrap", phase="cms", mutating=True, action=bootstrap),
+        StepSpec(name="cms2010.bootstrap", phase="cms", mutating=True, action=bootstrap, server_bound=True),
     ]
 
 
@@ -51,9 +61,9 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     if not context.cms_must_fail_over() or facts.cms_version != VERSION or pool is None:
         return []
     front_ends = context.topology.pool(pool).servers
-    chosen = front_ends[0]
     if phase == "inspect":
-        return [step_call("cms2010.check_exports", phase, chosen)]
+        exports = [command("Test-Path", Path=path) for path in (CONFIGURATION_FILE, LIS_CONFIGURATION_FILE)]
+        return [step_call("cms2010.check_exports", phase, front_ends[0], commands=exports)]
     if phase != "cms":
         return []
     backend = facts.cms_backend
@@ -61,34 +71,49 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
         raise PreconditionError(
             "Backup_Pool's SQL servers are unknown: discovery.find_backup_sql must run first"
         )
+    # The Front End whose export files were checked moves the CMS (another one if the first was down).
+    chosen = next(iter(facts.export_files), front_ends[0])
+    install = command(
+        "Install-CsDatabase",
+        "act",
+        CentralManagementDatabase=True,
+        Clean=True,
+        SqlServerFqdn=backend.primary_server,
+        SqlInstanceName=backend.primary_instance,
+    )
+    move = command(
+        "Move-CsManagementServer",
+        "act",
+        ConfigurationFileName=CONFIGURATION_FILE,
+        LisConfigurationFileName=LIS_CONFIGURATION_FILE,
+        Force=True,
+    )
     return [
         step_call(
             "cms2010.install_database",
             phase,
             chosen,
-            params={
-                "CentralManagementDatabase": True,
-                "Clean": True,
-                "SqlServerFqdn": backend.primary_server,
-                "SqlInstanceName": backend.primary_instance,
-            },
+            commands=[cms_service_command("check"), install],
             description=f"install a clean CMS database on {backend.primary_server}",
         ),
         step_call(
             "cms2010.move_cms",
             phase,
             chosen,
-            params={
-                "ConfigurationFileName": CONFIGURATION_FILE,
-                "LisConfigurationFileName": LIS_CONFIGURATION_FILE,
-                "Force": True,
-            },
+            commands=[cms_service_command("check"), move],
             description=f"Move-CsManagementServer to {pool}",
         ),
         *validation_calls(context, chosen),
         *(
-            step_call("cms2010.bootstrap", phase, server, description="Bootstrapper /Setup")
-            for server in front_ends[1:]
+            step_call(
+                "cms2010.bootstrap",
+                phase,
+                server,
+                commands=[executable(BOOTSTRAPPER, "/Setup")],
+                description="install the CMS service on this Front End",
+            )
+            for server in front_ends
+            if server != chosen
         ),
     ]
 
@@ -96,8 +121,8 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
 def check_exports(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Pre-flight: both export files exist on the Front End that will run Move-CsManagementServer."""
     found = {
-        path: is_true(shell.run(call.server, "Test-Path", {"Path": path}))
-        for path in (CONFIGURATION_FILE, LIS_CONFIGURATION_FILE)
+        str(planned.parameters["Path"]): is_true(send(shell, call, planned))
+        for planned in call.commands_for("read")
     }
     missing = [path for path, exists in found.items() if not exists]
     if missing:
@@ -112,25 +137,19 @@ def check_exports(shell: Shell, context: Context, call: StepCall) -> StepResult:
 
 def install_database(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Install-CsDatabase -CentralManagementDatabase -Clean`` on Backup_Pool's Back End."""
-    shell.run(call.server, "Install-CsDatabase", call.params)
-    return StepResult(summary=f"CMS database installed on {call.params['SqlServerFqdn']}")
+    (install,) = call.commands_for("act")
+    send_acts(shell, call)
+    return StepResult(summary=f"CMS database installed on {install.parameters['SqlServerFqdn']}")
 
 
 def move_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Move-CsManagementServer ... -Force`` on one Front End of Backup_Pool."""
-    shell.run(call.server, "Move-CsManagementServer", call.params)
+    send_acts(shell, call)
     pool = context.facts.cms_backup_pool
     return StepResult(summary=f"the CMS moved to {pool}", facts={"cms_pool": pool, "cms_active": True})
 
 
 def bootstrap(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Bootstrapper /Setup``: install the CMS service on this Front End (setup is idempotent)."""
-    result = shell.run_executable(call.server, BOOTSTRAPPER, ["/Setup"])
-    if result.exit_code != 0:
-        raise CmdletError(
-            call.server,
-            "Bootstrapper.exe /Setup",
-            f"exited with {result.exit_code}: {result.stderr.strip() or result.stdout.strip()}",
-            error_id="NativeCommandExitCode",
-        )
+    send_acts(shell, call)
     return StepResult(summary=f"Bootstrapper /Setup completed on {call.server}")

@@ -7,8 +7,18 @@ and ``-Force``; the seed's ``-MirrorSQLServerFqdn`` does not exist (docs/procedu
 from __future__ import annotations
 
 from plugins import hookimpl
-from plugins.cms_replication import cms_already_on_backup_pool, validation_calls
-from plugins.model import Context, PreconditionError, StepCall, StepResult, StepSpec, step_call
+from plugins.cms_replication import cms_already_on_backup_pool, cms_service_command, validation_calls
+from plugins.commands import send, send_acts
+from plugins.model import (
+    Context,
+    PlannedCommand,
+    PreconditionError,
+    StepCall,
+    StepResult,
+    StepSpec,
+    command,
+    step_call,
+)
 from plugins.remote import text
 from plugins.shell import ParameterValue, Shell
 
@@ -40,21 +50,22 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
         return []
     server = context.topology.front_end(pool)
     if phase == "inspect":
-        return [step_call("cms2013.read_mirror_state", phase, server)]
+        mirror_state = command("Get-CsDatabaseMirrorState", DatabaseType="CentralMgmt", PoolFqdn=pool)
+        return [step_call("cms2013.read_mirror_state", phase, server, commands=[mirror_state])]
     if phase == "cms":
         failover = step_call(
             "cms2013.fail_over_cms",
             phase,
             server,
-            params=failover_parameters(context),
-            description=f"Invoke-CsManagementServerFailover to {pool}",
+            commands=[cms_service_command("check"), failover_command(context)],
+            description=f"fail the CMS over to {pool}",
         )
         return [failover, *validation_calls(context, server)]
     return []
 
 
-def failover_parameters(context: Context) -> dict[str, ParameterValue]:
-    """Invoke-CsManagementServerFailover's parameters: the principal first, the other server as its mirror."""
+def failover_command(context: Context) -> PlannedCommand:
+    """Invoke-CsManagementServerFailover: the principal as backup SQL server, the other one as its mirror."""
     backend = context.facts.cms_backend
     if backend is None:
         raise PreconditionError(
@@ -74,12 +85,12 @@ def failover_parameters(context: Context) -> dict[str, ParameterValue]:
     if partner:
         parameters |= {"BackupMirrorSqlServerFqdn": partner, "BackupMirrorSqlInstanceName": partner_instance}
     parameters["Force"] = True
-    return parameters
+    return PlannedCommand(cmdlet="Invoke-CsManagementServerFailover", parameters=parameters, purpose="act")
 
 
 def fail_over_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Seed step 5, second bullet: ``Invoke-CsManagementServerFailover`` on a Front End of Backup_Pool."""
-    shell.run(call.server, "Invoke-CsManagementServerFailover", call.params)
+    send_acts(shell, call)
     pool = context.facts.cms_backup_pool
     return StepResult(summary=f"the CMS failed over to {pool}", facts={"cms_pool": pool, "cms_active": True})
 
@@ -92,9 +103,8 @@ def read_mirror_state(shell: Shell, context: Context, call: StepCall) -> StepRes
         raise PreconditionError(
             "Backup_Pool's SQL servers are unknown: discovery.find_backup_sql must run first"
         )
-    states = shell.run(
-        call.server, "Get-CsDatabaseMirrorState", {"DatabaseType": "CentralMgmt", "PoolFqdn": pool}
-    )
+    (mirror_state,) = call.commands_for("read")
+    states = send(shell, call, mirror_state)
     on_primary = {text(state, "StateOnPrimary") for state in states.objects}
     on_mirror = {text(state, "StateOnMirror") for state in states.objects}
     if on_primary == {"Principal"}:

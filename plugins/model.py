@@ -6,7 +6,7 @@ Everything here is plain data that survives a JSON round trip (Celery's only ser
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -60,6 +60,17 @@ class Topology(_Data):
         if not servers:
             raise KeyError(f'pool "{pool}" has no servers in the inventory')
         return servers[0]
+
+    def other_front_ends(self, server: str) -> list[str]:
+        """The other servers of ``server``'s Front End pool, in inventory order after it (wrapping round).
+
+        Empty when ``server`` is not in a Front End pool of the inventory.
+        """
+        pool = next((p for p in self.front_end_pools() if server.lower() in p.servers), None)
+        if pool is None:
+            return []
+        index = pool.servers.index(server.lower())
+        return pool.servers[index + 1 :] + pool.servers[:index]
 
     def front_end_pools(self) -> list[PoolInfo]:
         """The Front End pools, in inventory order."""
@@ -151,10 +162,37 @@ class Context(_Data):
         return self.model_copy(update={"facts": facts})
 
 
-class StepCall(_Data):
-    """One step of a plan: which step, on which server, with which parameters.
+#: Why a step sends a command: ``check`` (its check reads whether the effect is in place; the step is
+#: skipped when it is), ``act`` (its action changes the deployment), ``read`` (its action reads: discovery,
+#: validation, polling).
+CommandPurpose = Literal["check", "act", "read"]
 
-    ``id`` is unique in the run; ``queue`` is set by the runner from the server's site.
+
+class PlannedCommand(_Data):
+    """One remote command a step sends: a cmdlet with its exact parameters, or an executable.
+
+    An executable (``executable=True``, run through the WinRS cmd shell) keeps its arguments in
+    ``parameters["arguments"]``, as the journal records it.
+    """
+
+    cmdlet: str
+    parameters: dict[str, ParameterValue] = Field(default_factory=dict)
+    purpose: CommandPurpose = "read"
+    executable: bool = False
+
+    @property
+    def arguments(self) -> list[str]:
+        """An executable's arguments."""
+        value = self.parameters.get("arguments")
+        return [str(item) for item in value] if isinstance(value, list) else []
+
+
+class StepCall(_Data):
+    """One step of a plan: which step, on which server, with which inputs, sending which commands.
+
+    ``id`` is unique in the run; ``queue`` is set by the runner from the server's site. ``commands`` are the
+    remote commands the step sends, in order (a check's reads first); the step's check and action send
+    exactly these, so the plan shows what a run executes.
     """
 
     id: str
@@ -162,10 +200,15 @@ class StepCall(_Data):
     phase: str
     server: str
     params: dict[str, ParameterValue] = Field(default_factory=dict)
+    commands: list[PlannedCommand] = Field(default_factory=list)
     description: str = ""
     queue: str = ""
     #: How many remedies this call has been through (a remedy runs at most once per call).
     remedies: int = 0
+
+    def commands_for(self, purpose: CommandPurpose) -> list[PlannedCommand]:
+        """The planned commands sent for ``purpose``, in order."""
+        return [command for command in self.commands if command.purpose == purpose]
 
 
 class Plan(_Data):
@@ -198,6 +241,9 @@ class StepSpec(BaseModel):
     phase: str
     #: Whether the step changes the deployment (a dry run never runs one).
     mutating: bool
+    #: Whether the step is about its server itself (Bootstrapper on each Front End): when the server is
+    #: unreachable, it is never moved to another Front End of the pool.
+    server_bound: bool = False
     action: StepAction
     check: StepCheck | None = None
     description: str = ""
@@ -221,6 +267,7 @@ EventKind = Literal[
     "step.skipped",
     "step.retry",
     "step.remedy",
+    "step.moved",
     "step.failed",
     "command",
 ]
@@ -254,10 +301,29 @@ def step_call(
     *,
     key: str = "",
     params: Mapping[str, ParameterValue] | None = None,
+    commands: Sequence[PlannedCommand] = (),
     description: str = "",
 ) -> StepCall:
     """A :class:`StepCall` whose id is ``<step>@<server>`` (plus ``#<key>`` to tell repeats apart)."""
     call_id = f"{step}@{server}" + (f"#{key}" if key else "")
     return StepCall(
-        id=call_id, step=step, phase=phase, server=server, params=dict(params or {}), description=description
+        id=call_id,
+        step=step,
+        phase=phase,
+        server=server,
+        params=dict(params or {}),
+        commands=list(commands),
+        description=description,
+    )
+
+
+def command(cmdlet: str, purpose: CommandPurpose = "read", **parameters: ParameterValue) -> PlannedCommand:
+    """A planned cmdlet: ``command("Get-CsService", "check", CentralManagement=True)``."""
+    return PlannedCommand(cmdlet=cmdlet, parameters=parameters, purpose=purpose)
+
+
+def executable(path: str, *arguments: str) -> PlannedCommand:
+    """A planned executable the step's action runs: ``executable(BOOTSTRAPPER, "/Setup")``."""
+    return PlannedCommand(
+        cmdlet=path, parameters={"arguments": list(arguments)}, purpose="act", executable=True
     )

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from plugins import hookimpl
-from plugins.model import Context, Decision, NotReadyError, StepCall, StepResult, StepSpec, step_call
+from plugins.commands import send, send_acts
+from plugins.model import (
+    CommandPurpose,
+    Context,
+    Decision,
+    NotReadyError,
+    PlannedCommand,
+    StepCall,
+    StepResult,
+    StepSpec,
+    command,
+    step_call,
+)
 from plugins.remote import only_object, text
-from plugins.shell import CmdletError, ParameterValue, Shell
+from plugins.shell import CmdletError, Shell
 
 #: Invoke-CsPoolFailover's errors while the CMS is still failing over: the seed says fix and run it again.
 CMS_NOT_READY_ERRORS = (
@@ -35,24 +47,34 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     if backup_pool is None:
         return []
     server = context.topology.front_end(backup_pool)
+    pool = context.failed_pool
     if phase == "pool":
-        params: dict[str, ParameterValue] = {
-            "PoolFqdn": context.failed_pool,
-            "DisasterMode": True,
-            "Verbose": True,
-        }
+        failover = command("Invoke-CsPoolFailover", "act", PoolFqdn=pool, DisasterMode=True, Verbose=True)
         return [
             step_call(
                 "pool.fail_over",
                 phase,
                 server,
-                params=params,
-                description=f"users of {context.failed_pool} -> {backup_pool}",
+                commands=[pool_state_command(pool, "check"), failover],
+                description=f"users of {pool} -> {backup_pool}",
             )
         ]
     if phase == "verify":
-        return [step_call("pool.verify_users_serviced", phase, server)]
+        return [
+            step_call(
+                "pool.verify_users_serviced",
+                phase,
+                server,
+                commands=[pool_state_command(pool, "read")],
+                description=f"{pool} reports PoolState {FAILED_OVER}",
+            )
+        ]
     return []
+
+
+def pool_state_command(pool: str, purpose: CommandPurpose) -> PlannedCommand:
+    """``Get-CsRegistrarConfiguration -Identity Service:Registrar:<pool>``: its PoolState."""
+    return command("Get-CsRegistrarConfiguration", purpose, Identity=f"Service:Registrar:{pool}")
 
 
 @hookimpl
@@ -71,19 +93,19 @@ def lync_failover_classify_error(step: str, error: Exception, context: Context) 
 
 def pool_failed_over(shell: Shell, context: Context, call: StepCall) -> str | None:
     """Skip when the failed pool's registrar already reports PoolState FailedOver."""
-    state = _pool_state(shell, call.server, context.failed_pool)
+    state = _pool_state(shell, call, "check")
     return f"{context.failed_pool} is already failed over" if state == FAILED_OVER else None
 
 
 def fail_over_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Invoke-CsPoolFailover -PoolFqdn <failed> -DisasterMode -Verbose``."""
-    shell.run(call.server, "Invoke-CsPoolFailover", call.params)
+    send_acts(shell, call)
     return StepResult(summary=f"{context.failed_pool} failed over to {context.facts.backup_pool}")
 
 
 def verify_users_serviced(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Get-CsRegistrarConfiguration``: the failed pool's PoolState is FailedOver (users serviced)."""
-    state = _pool_state(shell, call.server, context.failed_pool)
+    state = _pool_state(shell, call, "read")
     if state != FAILED_OVER:
         raise NotReadyError(f"{context.failed_pool} reports PoolState {state or '(none)'}, not {FAILED_OVER}")
     return StepResult(
@@ -91,9 +113,9 @@ def verify_users_serviced(shell: Shell, context: Context, call: StepCall) -> Ste
     )
 
 
-def _pool_state(shell: Shell, server: str, pool: str) -> str:
+def _pool_state(shell: Shell, call: StepCall, purpose: CommandPurpose) -> str:
+    (planned,) = call.commands_for(purpose)
     config = only_object(
-        shell.run(server, "Get-CsRegistrarConfiguration", {"Identity": f"Service:Registrar:{pool}"}),
-        f"the registrar configuration of {pool}",
+        send(shell, call, planned), f"the registrar configuration {planned.parameters['Identity']}"
     )
     return text(config, "PoolState")

@@ -10,9 +10,10 @@ import pytest
 
 from plugins.errors import default_decision
 from plugins.manager import PluginLoadError, build_plugin_manager
-from plugins.model import Context, Facts, PoolInfo, Request, Topology
+from plugins.model import Context, Facts, PoolInfo, Request, StepCall, Topology
 from plugins.planning import build_plan, plan_phase
 from plugins.shell import AuthenticationError, CmdletError, TransportError
+from worker.report_data import command_line
 
 POOL1, POOL2, POOL3 = "pool1.contoso.com", "pool2.contoso.com", "pool3.contoso.com"
 FE1, FE2 = "fe01.pool2.contoso.com", "fe01.pool3.contoso.com"
@@ -80,11 +81,55 @@ def steps(pm: pluggy.PluginManager, ctx: Context) -> list[tuple[str, str]]:
     return [(call.step, call.server) for call in build_plan(pm, ctx).steps]
 
 
+def commands(call: StepCall) -> list[str]:
+    """The call's planned commands as ``purpose: Cmdlet -Param value`` lines."""
+    return [f"{c.purpose}: {command_line(c.cmdlet, c.parameters)}" for c in call.commands]
+
+
+POOL_FAILOVER = [
+    f"check: Get-CsRegistrarConfiguration -Identity Service:Registrar:{POOL1}",
+    f"act: Invoke-CsPoolFailover -PoolFqdn {POOL1} -DisasterMode -Verbose",
+]
+VERIFY_USERS = [f"read: Get-CsRegistrarConfiguration -Identity Service:Registrar:{POOL1}"]
+VALIDATION = [
+    "read: Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus",
+    "read: Get-CsManagementStoreReplicationStatus",
+]
+
+
 def test_locate_asks_the_requested_target_else_the_first_surviving_front_end_pool(
     pm: pluggy.PluginManager,
 ) -> None:
     assert [c.server for c in plan_phase(pm, "locate", context(target=POOL3))] == [FE2]
     assert [c.server for c in plan_phase(pm, "locate", context())] == [FE1]
+
+
+def test_discovery_lists_the_reads_it_sends(pm: pluggy.PluginManager) -> None:
+    (locate,) = plan_phase(pm, "locate", context())
+    assert commands(locate) == [f"read: Get-CsPoolBackupRelationship -PoolFqdn {POOL1}"]
+    discover = plan_phase(pm, "discover", context({"backup_pool": POOL2}))
+    assert {call.step: commands(call) for call in discover} == {
+        "discovery.locate_cms": [
+            "read: Invoke-CsManagementServerFailover -WhatIf",
+            "read: Get-CsService -CentralManagement",
+        ],
+        "discovery.check_cms_status": VALIDATION,
+        # Its -PoolFqdn is the CMS pool found in the same round, so it is made at run time.
+        "discovery.find_cms_backup_pool": [],
+        "edge.find_edges_at_risk": ["read: Get-CsService -EdgeServer"],
+    }
+    inspect = plan_phase(pm, "inspect", context(CMS_ON_FAILED_POOL))
+    assert [commands(call) for call in inspect] == [
+        ["read: Get-CsService -UserDatabase"],
+        [f"read: Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {POOL2}"],
+    ]
+
+
+def test_a_front_end_falls_back_to_the_next_ones_of_its_pool_only() -> None:
+    pool2 = topology()
+    assert pool2.other_front_ends("fe02.pool2.contoso.com") == ["fe03.pool2.contoso.com", FE1]
+    assert pool2.other_front_ends("fe01.pool1.contoso.com") == []
+    assert pool2.other_front_ends("edge01.edge1.contoso.com") == []
 
 
 def test_cms_on_failed_2013_pool_fails_over_to_the_primary_principal_first(pm: pluggy.PluginManager) -> None:
@@ -96,14 +141,15 @@ def test_cms_on_failed_2013_pool_fails_over_to_the_primary_principal_first(pm: p
         ("pool.fail_over", FE1),
         ("pool.verify_users_serviced", FE1),
     ]
-    assert plan.steps[0].params == {
-        "BackupSqlServerFqdn": "sql03.contoso.com",
-        "BackupSqlInstanceName": "rtc",
-        "BackupMirrorSqlServerFqdn": "sql04.contoso.com",
-        "BackupMirrorSqlInstanceName": "rtc",
-        "Force": True,
-    }
-    assert plan.steps[3].params == {"PoolFqdn": POOL1, "DisasterMode": True, "Verbose": True}
+    assert [line for call in plan.steps for line in commands(call)] == [
+        "check: Get-CsService -CentralManagement",
+        "act: Invoke-CsManagementServerFailover -BackupSqlServerFqdn sql03.contoso.com "
+        "-BackupSqlInstanceName rtc -BackupMirrorSqlServerFqdn sql04.contoso.com "
+        "-BackupMirrorSqlInstanceName rtc -Force",
+        *VALIDATION,
+        *POOL_FAILOVER,
+        *VERIFY_USERS,
+    ]
 
 
 def test_mirror_principal_becomes_the_backup_sql_server(pm: pluggy.PluginManager) -> None:
@@ -111,10 +157,10 @@ def test_mirror_principal_becomes_the_backup_sql_server(pm: pluggy.PluginManager
         **CMS_ON_FAILED_POOL,
         "cms_backend": {**CMS_ON_FAILED_POOL["cms_backend"], "principal": "mirror"},
     }
-    params = build_plan(pm, context(facts)).steps[0].params
-    assert params["BackupSqlServerFqdn"] == "sql04.contoso.com"
-    assert params["BackupMirrorSqlServerFqdn"] == "sql03.contoso.com"
-    assert "MirrorSqlServerFqdn" not in params  # the seed's name, which PowerShell rejects
+    (failover,) = build_plan(pm, context(facts)).steps[0].commands_for("act")
+    assert failover.parameters["BackupSqlServerFqdn"] == "sql04.contoso.com"
+    assert failover.parameters["BackupMirrorSqlServerFqdn"] == "sql03.contoso.com"
+    assert "MirrorSqlServerFqdn" not in failover.parameters  # the seed's name, which PowerShell rejects
 
 
 def test_cms_on_2010_pool_installs_moves_and_bootstraps_the_other_front_ends(
@@ -131,19 +177,49 @@ def test_cms_on_2010_pool_installs_moves_and_bootstraps_the_other_front_ends(
         ("cms2010.bootstrap", "fe03.pool2.contoso.com"),
         ("pool.fail_over", FE1),
     ]
-    install = build_plan(pm, ctx).steps[0].params
-    assert install == {
-        "CentralManagementDatabase": True,
-        "Clean": True,
-        "SqlServerFqdn": "sql03.contoso.com",
-        "SqlInstanceName": "rtc",
-    }
+    assert [commands(call) for call in plan_phase(pm, "inspect", ctx)] == [
+        ["read: Get-CsService -UserDatabase"],
+        [
+            "read: Test-Path -Path c:\\CsConfigurationFile.zip",
+            "read: Test-Path -Path c:\\CsLisConfigurationFile.zip",
+        ],
+    ]
+    plan = build_plan(pm, ctx).steps
+    assert [commands(call) for call in plan[:5]] == [
+        [
+            "check: Get-CsService -CentralManagement",
+            "act: Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn sql03.contoso.com "
+            "-SqlInstanceName rtc",
+        ],
+        [
+            "check: Get-CsService -CentralManagement",
+            "act: Move-CsManagementServer -ConfigurationFileName c:\\CsConfigurationFile.zip "
+            "-LisConfigurationFileName c:\\CsLisConfigurationFile.zip -Force",
+        ],
+        VALIDATION[:1],
+        VALIDATION[1:],
+        ['act: "C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe" /Setup'],
+    ]
+    assert plan[4].commands[0].executable
+
+
+def test_2010_moves_the_cms_from_the_front_end_whose_exports_were_checked(pm: pluggy.PluginManager) -> None:
+    moved = "fe02.pool2.contoso.com"
+    ctx = context({**CMS_ON_FAILED_POOL, "cms_version": 5, "export_files": {moved: {"c:\\x": True}}})
+    assert steps(pm, ctx)[:6] == [
+        ("cms2010.install_database", moved),
+        ("cms2010.move_cms", moved),
+        ("cms.validate", moved),
+        ("cms.wait_for_replicas", moved),
+        ("cms2010.bootstrap", FE1),
+        ("cms2010.bootstrap", "fe03.pool2.contoso.com"),
+    ]
 
 
 def test_healthy_cms_elsewhere_needs_no_cms_steps(pm: pluggy.PluginManager) -> None:
     ctx = context(HEALTHY_CMS)
     assert not ctx.cms_must_fail_over()
-    assert [step for step, _ in steps(pm, ctx)] == ["pool.fail_over", "pool.verify_users_serviced"]
+    assert [commands(call) for call in build_plan(pm, ctx).steps] == [POOL_FAILOVER, VERIFY_USERS]
 
 
 def test_unavailable_cms_elsewhere_must_fail_over() -> None:
@@ -160,7 +236,14 @@ def test_edge_moves_to_a_same_site_pool_with_a_publish(pm: pluggy.PluginManager)
         ("edge.publish_topology", FE2),
         ("edge.verify_next_hop", FE2),
     ]
-    assert plan[0].params == {"Identity": "EdgeServer:edge1.contoso.com", "Registrar": f"Registrar:{POOL3}"}
+    assert [commands(call) for call in plan[:3]] == [
+        [
+            "check: Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com",
+            f"act: Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:{POOL3}",
+        ],
+        ["act: Enable-CsTopology"],
+        ["read: Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com"],
+    ]
 
 
 def test_edge_moves_to_the_backup_pool_at_another_site_without_publish(pm: pluggy.PluginManager) -> None:
@@ -171,7 +254,9 @@ def test_edge_moves_to_the_backup_pool_at_another_site_without_publish(pm: plugg
         ("edge.move_next_hop", FE1),
         ("edge.verify_next_hop", FE1),
     ]
-    assert plan[0].params["Registrar"] == f"Registrar:{POOL2}"
+    assert commands(plan[0])[1] == (
+        f"act: Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:{POOL2}"
+    )
 
 
 def test_next_hop_error_is_remedied_by_moving_the_edges(pm: pluggy.PluginManager) -> None:
