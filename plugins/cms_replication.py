@@ -83,8 +83,8 @@ def validate_cms_location(shell: Shell, context: Context, call: StepCall) -> Ste
 
 
 def wait_for_replicas(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """Every replica outside the failed pool reports UpToDate (the failed pool's servers never will)."""
-    dead = set(context.topology.pool(context.failed_pool).servers)
+    """Every replica outside the failed pool and unreachable servers is UpToDate (those never will be)."""
+    dead = {*context.topology.pool(context.failed_pool).servers, *context.facts.unreachable_servers}
     (planned,) = call.commands_for("read")
     listing = send(shell, call, planned).objects
     replicas = {text(r, "ReplicaFqdn").lower(): bool(r.get("UpToDate")) for r in listing}

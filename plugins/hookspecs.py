@@ -50,7 +50,7 @@ def lync_failover_credentials(server: str, credential: str) -> Credential | None
 
 @hookspec
 def lync_failover_event(event: Event) -> None:
-    """See every event of a run: run and step start, success, skip, retry, remedy, failure, and each command.
+    """See every event of a run: run and step start, success, skip, retry, remedy, move, failure, command.
 
     Called in the worker that runs the step; keep it quick and never raise (an error here is logged and
     ignored so that notifications cannot stop a failover).

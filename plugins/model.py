@@ -130,6 +130,9 @@ class Facts(_Data):
     edges_at_risk: list[EdgeHop] = Field(default_factory=list)
     #: Lync 2010 path: for each server checked, which export files exist there.
     export_files: dict[str, dict[str, bool]] = Field(default_factory=dict)
+    #: Servers this run could not reach: their steps moved to another Front End of the pool, and their
+    #: replicas are not waited for.
+    unreachable_servers: list[str] = Field(default_factory=list)
 
     def cms_available(self) -> bool:
         """The seed's test: ActiveMasterFqdn and ActiveFileTransferAgents are both set."""

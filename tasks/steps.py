@@ -1,21 +1,26 @@
 """One Celery task per plugin step (``lync.<step>``): check, act, journal, and retry, remedy or fail.
 
-Transient errors retry with exponential backoff and jitter until ``settings.retry_deadline_s`` after the
-step's first attempt; a remedy runs at most once per step; a failure ends the run with a message naming the
-step, the server and the error.
+When the step's server is unreachable, the step moves to the next Front End of the same pool (same site, same
+queue). Transient errors retry with exponential backoff and jitter until ``settings.retry_deadline_s`` after
+the step's first attempt; a remedy runs at most once per step; a failure ends the run with a message naming
+the step, the server and the error.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 from celery import Task
 
 from plugins.errors import default_decision
 from plugins.manager import get_plugin_manager, step_registry
-from plugins.model import Context, Decision, StepCall, StepSpec
+from plugins.model import Context, Decision, StepCall, StepResult, StepSpec
+from plugins.shell import Shell, TransportError
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
 from tasks.events import emit
@@ -56,6 +61,7 @@ def run_step(
         started=now(),
     )
     details = {"step": call.step, "server": call.server, "attempt": attempt}
+    found = context.facts
     emit("step.started", context.run_id, context.failed_pool, **details)
     shell = JournaledShell(
         get_shell(),
@@ -71,25 +77,86 @@ def run_step(
             message=f"{command}: {outcome}",
         ),
     )
+
+    def moved(failed: StepCall, server: str, reason: str) -> None:
+        record.update_step(failed.model_copy(update={"server": server}), moved_from=failed.server)
+        message = f"{reason}: moved to {server}"
+        emit(
+            "step.moved",
+            context.run_id,
+            context.failed_pool,
+            **(details | {"server": server}),
+            message=message,
+        )
+
     try:
         if spec.mutating and context.request.dry_run:
             raise RuntimeError(
                 f"{call.step} changes the deployment and this is a dry run: refusing to run it"
             )
-        skip = spec.check(shell, context, call) if spec.check else None
-        result = None if skip else spec.action(shell, context, call)
+        ran = check_and_act(spec, shell, context, call, moved)
     except Exception as error:
         return _handle_error(task, context, call, error, attempt, first_started)
-    if result is None:
-        record.update_step(call, state="skipped", summary=skip, ended=now())
-        emit("step.skipped", context.run_id, context.failed_pool, message=skip or "", **details)
-        return dump_context(context)
-    context = context.with_facts(result.facts)
-    if result.facts:
+    call, details["server"] = ran.call, ran.call.server
+    context = ran.context.with_facts(ran.result.facts if ran.result else {})
+    if context.facts != found:
         record.set_facts(context.facts)
+    if ran.result is None:
+        record.update_step(call, state="skipped", summary=ran.skip, ended=now())
+        emit("step.skipped", context.run_id, context.failed_pool, message=ran.skip or "", **details)
+        return dump_context(context)
+    result = ran.result
     record.update_step(call, state="succeeded", summary=result.summary, ended=now())
     emit("step.succeeded", context.run_id, context.failed_pool, message=result.summary, **details)
     return dump_context(context)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """How a step call ran: on which server (``call``), with which context, skipped or with a result."""
+
+    call: StepCall
+    context: Context
+    skip: str | None
+    result: StepResult | None
+
+
+def check_and_act(
+    spec: StepSpec,
+    shell: Shell,
+    context: Context,
+    call: StepCall,
+    moved: Callable[[StepCall, str, str], None],
+) -> Ran:
+    """Run the step's check, then (unless it says skip) its action.
+
+    When the call's server cannot be reached (TransportError from that server), the step runs again on the
+    next Front End of its pool; servers found unreachable earlier in the run (the fact
+    ``unreachable_servers``) are tried last. ``moved(call, next_server, reason)`` is called before each move;
+    a ``server_bound`` step never moves. The error of the last Front End tried propagates.
+    """
+    others = [] if spec.server_bound else context.topology.other_front_ends(call.server)
+    unreachable = context.facts.unreachable_servers
+    servers = sorted([call.server, *others], key=lambda server: server in unreachable)
+    if servers[0] != call.server:
+        moved(call, servers[0], f"{call.server} was unreachable earlier in this run")
+    for server, following in pairwise(servers):
+        current = call.model_copy(update={"server": server})
+        try:
+            return _check_then_act(spec, shell, context, current)
+        except TransportError as error:
+            if error.server.lower() != server:
+                raise
+            moved(current, following, f"{server} is unreachable ({error.message})")
+            if server not in unreachable:
+                unreachable = [*unreachable, server]
+                context = context.with_facts({"unreachable_servers": unreachable})
+    return _check_then_act(spec, shell, context, call.model_copy(update={"server": servers[-1]}))
+
+
+def _check_then_act(spec: StepSpec, shell: Shell, context: Context, call: StepCall) -> Ran:
+    skip = spec.check(shell, context, call) if spec.check else None
+    return Ran(call, context, skip, None if skip else spec.action(shell, context, call))
 
 
 def _handle_error(

@@ -114,12 +114,23 @@ class Runner:
         )
 
 
+def planned_lines(plan: list[dict[str, Any]], purpose: str = "act") -> list[str]:
+    """The ``purpose`` commands a plan lists, in order, as ``server cmdlet params`` lines (see commands())."""
+    return [
+        _line({"server": call["server"], "cmdlet": command["cmdlet"], "parameters": command["parameters"]})
+        for call in plan
+        for command in call["commands"]
+        if command["purpose"] == purpose
+    ]
+
+
 def _line(entry: dict[str, Any]) -> str:
     server = entry["server"].removesuffix(".contoso.com")
     params = " ".join(
         f"-{name}" if value is True else f"-{name} {value}" for name, value in entry["parameters"].items()
     )
-    return f"{server} {entry['cmdlet'].rsplit(chr(92), 1)[-1]} {params}".strip()
+    program = entry["cmdlet"].strip('"').rsplit(chr(92), 1)[-1]  # Bootstrapper's quoted full path
+    return f"{server} {program} {params}".strip()
 
 
 @pytest.fixture
@@ -142,6 +153,7 @@ def start_runner(
     ) -> Runner:
         lab = lab_factory(scenario)
         lab.engine.set_faults({"replication_lag_seconds": 0, **(faults or {})})
+        lab.server.sync_endpoints()  # a server set down refuses connections, as through the control API
         events_path = tmp_path / f"events-{scenario}.jsonl"
         worker_env = {**lab.password_env, EVENTS_ENV: str(events_path), **(env or {})}
         workers = celery_workers(lab.inventory_path, lab.queues, worker_env)
