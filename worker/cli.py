@@ -192,10 +192,6 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
         )
     console.print(facts_table(report))
     console.print(plan_table(report["plan"]))
-    console.print(
-        "[dim]The plan names each step and the parameters it passes; the cmdlet a step runs is in its "
-        "plugin (the journal of a run records every command exactly).[/]"
-    )
     return report
 
 

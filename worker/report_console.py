@@ -11,7 +11,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from worker.report_data import command_line, describe_facts, duration_text, parameters_text, seconds_between
+from worker.report_data import (
+    command_line,
+    describe_facts,
+    duration_text,
+    planned_commands_text,
+    seconds_between,
+)
 
 STATE_STYLES = {
     "succeeded": "green",
@@ -37,9 +43,9 @@ def facts_table(report: dict[str, Any]) -> Table:
 
 
 def plan_table(plan: list[dict[str, Any]]) -> Table:
-    """The planned step calls in order: where each runs and the parameters it passes to its cmdlet."""
-    table = Table(title=f"Plan: {len(plan)} steps, in this order", title_justify="left")
-    for column in ("#", "step", "phase", "server", "queue", "parameters", "what it does"):
+    """The planned step calls in order: where each runs and the exact remote commands it sends."""
+    table = Table(title=f"Plan: {len(plan)} steps, in this order", title_justify="left", show_lines=True)
+    for column in ("#", "step", "phase", "server", "queue", "commands (check, act, read)", "what it does"):
         table.add_column(column, overflow="fold")
     for index, call in enumerate(plan, 1):
         table.add_row(
@@ -48,7 +54,7 @@ def plan_table(plan: list[dict[str, Any]]) -> Table:
             call["phase"],
             call["server"],
             call.get("queue", ""),
-            parameters_text(call.get("params", {})) or "-",
+            escape(planned_commands_text(call)) or "-",
             call.get("description", ""),
         )
     return table

@@ -222,12 +222,17 @@ def describe_facts(request: dict[str, Any], raw_facts: dict[str, Any]) -> list[t
         lines.append(("CMS database principal", f"{backend.principal}: {server}\\{instance}"))
     hops = ", ".join(f"{hop.edge_pool} -> {hop.next_hop}" for hop in facts.edges_at_risk)
     lines.append(("Edge pools using the failed pool", hops or "none"))
+    if facts.unreachable_servers:
+        lines.append(("Unreachable servers (steps moved)", ", ".join(facts.unreachable_servers)))
     return lines
 
 
-def parameters_text(parameters: dict[str, ParameterValue]) -> str:
-    """A step call's parameters as PowerShell arguments (``-Name value``)."""
-    return command_line("", parameters).strip()
+def planned_commands_text(call: dict[str, Any]) -> str:
+    """A planned step call's remote commands, one a line: ``check: Get-CsService -CentralManagement``."""
+    return "\n".join(
+        f"{command['purpose']}: {command_line(command['cmdlet'], command.get('parameters') or {})}"
+        for command in call.get("commands") or []
+    )
 
 
 def seconds_between(start: str, end: str) -> float:

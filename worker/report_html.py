@@ -174,8 +174,8 @@ def _table(section: Section) -> str:
 
 
 def _cell(section: Section, column: int, cell: str) -> str:
-    if section.headers[column] in ("command", "parameters"):
-        return f"<code>{escape(cell)}</code>"
+    if section.headers[column] in ("command", "commands"):
+        return "<br>".join(f"<code>{escape(line)}</code>" for line in cell.splitlines())
     return escape(cell)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 
-from worker.report_data import Audit, Bar, duration_text, parameters_text, seconds_between
+from worker.report_data import Audit, Bar, duration_text, planned_commands_text, seconds_between
 
 #: Characters of the text timeline's bar column.
 BAR_WIDTH = 40
@@ -42,7 +43,7 @@ def sections(audit: Audit) -> list[Section]:
         Section("Request and facts", ("", ""), audit.facts()),
         Section(
             "Plan",
-            ("#", "step", "phase", "server", "queue", "parameters", "description"),
+            ("#", "step", "phase", "server", "queue", "commands", "description"),
             [
                 (
                     str(index),
@@ -50,7 +51,7 @@ def sections(audit: Audit) -> list[Section]:
                     call["phase"],
                     call["server"],
                     call.get("queue", ""),
-                    parameters_text(call.get("params", {})),
+                    planned_commands_text(call),
                     call.get("description", ""),
                 )
                 for index, call in enumerate(audit.plan, 1)
@@ -134,13 +135,19 @@ def render_json(audit: Audit) -> str:
 
 
 def _aligned(section: Section) -> str:
+    """Aligned columns; a cell of several lines (a step's commands) continues on the lines below."""
     if not section.rows:
         return "  (none)"
     table = [section.headers, *section.rows] if any(section.headers) else section.rows
-    widths = [max(len(row[column]) for row in table) for column in range(len(section.headers))]
-    return "\n".join(
-        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+    lines = [
+        tuple(line or "" for line in cells)
         for row in table
+        for cells in zip_longest(*(cell.splitlines() or [""] for cell in row))
+    ]
+    widths = [max(len(line[column]) for line in lines) for column in range(len(section.headers))]
+    return "\n".join(
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
     )
 
 
@@ -154,7 +161,7 @@ def _markdown_table(section: Section) -> str:
 
 
 def _markdown_row(cells: tuple[str, ...]) -> str:
-    return "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
+    return "| " + " | ".join(cell.replace("|", "\\|").replace("\n", "<br>") for cell in cells) + " |"
 
 
 def ascii_bar(bar: Bar, span: float) -> str:

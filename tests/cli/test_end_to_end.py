@@ -24,9 +24,18 @@ def test_plan_then_run_fails_the_pool_over_and_the_report_lists_every_command(
     workers = celery_workers(lab.inventory_path, lab.queues, lab.password_env)
     env = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(lab.inventory_path), **lab.password_env}
 
-    planned = lync_failover("plan", POOL, env=env, timeout=120)
+    # A terminal wide enough for each planned command to stay on one line of the plan table.
+    planned = lync_failover("plan", POOL, env={**env, "COLUMNS": "400"}, timeout=120)
     assert planned.returncode == 0, planned.stderr + workers.logs()[-4000:]
-    assert "pool.fail_over" in planned.stdout and "-DisasterMode" in planned.stdout
+    for command in (
+        "check: Get-CsService -CentralManagement",
+        "act: Invoke-CsManagementServerFailover -BackupSqlServerFqdn sql03.contoso.com "
+        "-BackupSqlInstanceName rtc -BackupMirrorSqlServerFqdn sql04.contoso.com "
+        "-BackupMirrorSqlInstanceName rtc -Force",
+        f"check: Get-CsRegistrarConfiguration -Identity Service:Registrar:{POOL}",
+        f"act: Invoke-CsPoolFailover -PoolFqdn {POOL} -DisasterMode -Verbose",
+    ):
+        assert command in planned.stdout, planned.stdout
 
     ran = lync_failover("run", POOL, "--yes", env=env, timeout=180)
     assert ran.returncode == 0, ran.stdout + ran.stderr + workers.logs()[-4000:]

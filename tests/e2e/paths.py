@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, Literal, cast
 
 from tests.e2e.expected import expected_commands
-from tests.e2e.harness import Runner, is_read_only
+from tests.e2e.harness import Runner, is_read_only, planned_lines
 
 FAILED_POOL = "pool1.contoso.com"
 BACKUP_POOL = "pool2.contoso.com"
@@ -41,6 +41,8 @@ def check_failover(
     if edge_next_hops:
         assert {edge: state["edge_next_hops"][edge] for edge in edge_next_hops} == edge_next_hops
     assert runner.commands() == expected_commands(scenario)
+    changes = [line for line in runner.commands() if not is_read_only(line)]
+    assert changes and changes == planned_lines(report["plan"]), "the run changed what the plan did not list"
     shown = runner.celery_result(run_id)
     assert shown.returncode == 0 and run_id in shown.stdout and "succeeded" in shown.stdout, shown
 
