@@ -21,13 +21,10 @@ ROUTES = ("GET /state", "GET /journal", "GET /verify", "GET /faults", "POST /fau
 
 
 class ControlServer:
-    """Serves the control API for one engine; ``on_change`` runs after faults change servers' state."""
+    """Serves the control API for one engine."""
 
-    def __init__(
-        self, engine: LabEngine, on_change: Callable[[], None], *, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
+    def __init__(self, engine: LabEngine, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.engine = engine
-        self.on_change = on_change
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -75,9 +72,7 @@ class ControlServer:
             raise LookupError(path)
         if not isinstance(body, dict):
             raise ValueError('POST /faults takes a JSON object, e.g. {"latency_scale": 0.01}')
-        settings = self.engine.set_faults(body)
-        self.on_change()
-        return settings
+        return self.engine.set_faults(body)
 
 
 def _handler_for(control: ControlServer) -> type[BaseHTTPRequestHandler]:

@@ -64,6 +64,7 @@ class LabEngine:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._random = random.Random(state.seed)
+        self._on_change: list[Callable[[], None]] = []
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, clock: Clock | None = None) -> LabEngine:
@@ -237,7 +238,10 @@ class LabEngine:
         return {"ok": not differences, "differences": differences}
 
     def set_faults(self, spec: dict[str, object]) -> dict[str, object]:
-        """Validate and apply fault settings (``{}`` changes nothing); return the current settings."""
+        """Validate and apply fault settings (``{}`` changes nothing); return the current settings.
+
+        Then every callback given to :meth:`on_change` runs (the endpoints follow ``down``/``up``).
+        """
         known = [*(c.name for c in cmdlets.CMDLETS.values()), BOOTSTRAPPER]
         with self._lock:
             apply_faults(
@@ -247,7 +251,15 @@ class LabEngine:
                 commands=known,
                 hangable=[c.name for c in cmdlets.CMDLETS.values()],
             )
-            return self._fault_settings()
+            settings = self._fault_settings()
+        if spec:
+            for callback in self._on_change:
+                callback()
+        return settings
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each change of fault settings or of which servers are up."""
+        self._on_change.append(callback)
 
     def transport_fault(self, server: str) -> bool:
         """Whether this request to ``server`` should fail in transport (the scenario-seeded random rate)."""

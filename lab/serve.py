@@ -50,7 +50,8 @@ class LabServer:
             make_lab_tls(self.directory / "tls") if options.transport == "https" else None
         )
         self.endpoints: dict[str, WinRMEndpoint] = {}
-        self.control = ControlServer(self.engine, self.sync_endpoints, port=options.control_port)
+        self.control = ControlServer(self.engine, port=options.control_port)
+        self.engine.on_change(self.sync_endpoints)
 
     @property
     def control_url(self) -> str:

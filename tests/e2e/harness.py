@@ -153,7 +153,6 @@ def start_runner(
     ) -> Runner:
         lab = lab_factory(scenario)
         lab.engine.set_faults({"replication_lag_seconds": 0, **(faults or {})})
-        lab.server.sync_endpoints()  # a server set down refuses connections, as through the control API
         events_path = tmp_path / f"events-{scenario}.jsonl"
         worker_env = {**lab.password_env, EVENTS_ENV: str(events_path), **(env or {})}
         workers = celery_workers(lab.inventory_path, lab.queues, worker_env)
