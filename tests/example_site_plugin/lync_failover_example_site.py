@@ -11,7 +11,8 @@ import os
 
 import pluggy
 
-from plugins.model import Context, Event, StepCall, StepResult, StepSpec, step_call
+from plugins.commands import send
+from plugins.model import Context, Event, StepCall, StepResult, StepSpec, command, step_call
 from plugins.shell import Shell
 
 hookimpl = pluggy.HookimplMarker("lync_failover")
@@ -30,7 +31,8 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     pool = context.facts.backup_pool
     if phase != "verify" or pool is None or not os.environ.get(EVENTS_ENV):
         return []
-    return [step_call("site.notify_helpdesk", phase, context.topology.front_end(pool))]
+    read_pool = command("Get-CsPool", "read", Identity=pool)
+    return [step_call("site.notify_helpdesk", phase, context.topology.front_end(pool), commands=[read_pool])]
 
 
 @hookimpl
@@ -43,7 +45,8 @@ def lync_failover_event(event: Event) -> None:
 
 
 def notify_helpdesk(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """Read the pool now servicing the users (a harmless ``Get-CsPool``) and say so to the helpdesk."""
+    """Read the pool now servicing the users (the planned, harmless ``Get-CsPool``), tell the helpdesk."""
+    for planned in call.commands_for("read"):
+        send(shell, call, planned)
     pool = context.facts.backup_pool or ""
-    shell.run(call.server, "Get-CsPool", {"Identity": pool})
     return StepResult(summary=f"helpdesk told: users of {context.failed_pool} are now on {pool}")

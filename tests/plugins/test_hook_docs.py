@@ -28,3 +28,11 @@ def documented_signatures() -> dict[str, str]:
 
 def test_every_hook_has_a_heading_with_its_exact_signature() -> None:
     assert documented_signatures() == hook_signatures()
+
+
+def test_the_guide_s_complete_example_is_the_example_plugin_word_for_word() -> None:
+    example = DOCS.parent.parent / "tests" / "example_site_plugin"
+    guide = DOCS.read_text()
+
+    assert f"```python\n{(example / 'lync_failover_example_site.py').read_text()}```" in guide
+    assert f"```toml\n{(example / 'pyproject.toml').read_text()}```" in guide
