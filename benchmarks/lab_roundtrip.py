@@ -11,6 +11,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pypsrp.powershell import PowerShell, RunspacePool
@@ -25,7 +26,7 @@ def main() -> None:
     parser.add_argument("--opens", type=int, default=10, help="runspace pool opens to time")
     parser.add_argument("--transport", choices=("http", "https"), default="http")
     args = parser.parse_args()
-    auth = "ntlm" if args.transport == "http" else "basic"
+    auth: Literal["ntlm", "basic"] = "ntlm" if args.transport == "http" else "basic"
     with tempfile.TemporaryDirectory() as directory:
         lab = LabServer(LabOptions("cms-2013-primary", Path(directory), transport=args.transport, auth=auth))
         lab.start()
@@ -42,7 +43,7 @@ def main() -> None:
                     auth=auth,
                     username=lab.engine.administrator,
                     password=lab.password,
-                    cert_validation=str(lab.tls.ca_path) if lab.tls else False,
+                    cert_validation=str(lab.tls.ca_path) if lab.tls else False,  # type: ignore[arg-type]  # a CA path
                 )
 
             opens = []
