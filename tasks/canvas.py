@@ -14,7 +14,7 @@ from celery.canvas import Signature
 from plugins.model import Context, StepCall
 from tasks.context import dump_context
 from tasks.record import RunRecord
-from worker.app import app
+from worker.celery_app import app
 from worker.inventory import get_inventory
 
 

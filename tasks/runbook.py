@@ -20,7 +20,7 @@ from tasks.lock import acquire
 from tasks.outcome import RunRefused, finish_run
 from tasks.record import RunRecord, redis_client
 from tasks.requests import validate_request
-from worker.app import app
+from worker.celery_app import app
 from worker.inventory import get_inventory
 from worker.settings import get_settings
 

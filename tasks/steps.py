@@ -27,7 +27,7 @@ from tasks.events import emit
 from tasks.journaled_shell import JournaledShell
 from tasks.outcome import fail_run
 from tasks.record import RunRecord, now
-from worker.app import app
+from worker.celery_app import app
 from worker.executor import get_shell
 from worker.settings import get_settings
 

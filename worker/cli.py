@@ -92,7 +92,7 @@ def run(
     if not yes and not sys.stdin.isatty():
         fail("no terminal to confirm on: run this interactively, or pass --yes once you have read the plan")
     report = dry_run(pool, target, plan_timeout)
-    from worker.app import app as celery_app
+    from worker.celery_app import app as celery_app
 
     preflight.workers_listening(
         celery_app, sorted({preflight.inventory().control_queue} | {call["queue"] for call in report["plan"]})
@@ -174,7 +174,7 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
     from celery.exceptions import TimeoutError as CeleryTimeout
 
     from tasks.runbook import start_failover
-    from worker.app import app as celery_app
+    from worker.celery_app import app as celery_app
 
     preflight.workers_listening(celery_app, preflight.queues_before_discovery(inventory, request.pool))
     result = start_failover(request.pool, request.target, dry_run=True)

@@ -212,7 +212,7 @@ def _point_runner_at(redis_url: str, inventory: Path) -> None:
     """Configure this process's Celery client for the drill's Redis and inventory."""
     os.environ["REDIS_URL"] = redis_url
     os.environ["LYNC_FAILOVER_INVENTORY"] = str(inventory)
-    from worker.app import app, configure
+    from worker.celery_app import app, configure
     from worker.inventory import get_inventory
     from worker.settings import get_settings
 

@@ -63,7 +63,7 @@ class Runner:
 
     def wait(self, run_id: str) -> Any:
         """The run's final result: the report, or the exception that stopped it."""
-        from worker.app import app
+        from worker.celery_app import app
 
         try:
             return app.AsyncResult(run_id).get(timeout=RESULT_DEADLINE_S, propagate=True)
@@ -144,7 +144,7 @@ def start_runner(
 ) -> Iterator[Callable[..., Runner]]:
     """``start_runner("cms-2013-primary", faults={...}, env={...})``: lab, workers, and this process's app."""
     from tasks.record import redis_client as record_client
-    from worker.app import app, configure
+    from worker.celery_app import app, configure
     from worker.inventory import get_inventory
     from worker.settings import get_settings
 

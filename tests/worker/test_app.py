@@ -15,7 +15,7 @@ from celery import Celery
 from tests.fixtures_celery import StartWorkers
 from tests.worker.inventory_data import inventory_data, write_inventory
 from worker import app
-from worker.app import configure
+from worker.celery_app import configure
 from worker.inventory import get_inventory
 from worker.routing import route_task
 from worker.settings import get_settings
