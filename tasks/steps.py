@@ -16,10 +16,12 @@ from itertools import pairwise
 from typing import Any
 
 from celery import Task
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from plugins.errors import default_decision
 from plugins.manager import get_plugin_manager, step_registry
-from plugins.model import Context, Decision, StepCall, StepResult, StepSpec
+from plugins.model import Context, Decision, PreconditionError, StepCall, StepResult, StepSpec
 from plugins.shell import Shell, TransportError
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
@@ -98,7 +100,7 @@ def run_step(
     except Exception as error:
         return _handle_error(task, context, call, error, attempt, first_started)
     call, details["server"] = ran.call, ran.call.server
-    context = ran.context.with_facts(ran.result.facts if ran.result else {})
+    context = ran.context
     if context.facts != found:
         record.set_facts(context.facts)
     if ran.result is None:
@@ -154,9 +156,31 @@ def check_and_act(
     return _check_then_act(spec, shell, context, call.model_copy(update={"server": servers[-1]}))
 
 
+def with_result_facts(context: Context, call: StepCall, result: StepResult) -> Context:
+    """The context with the facts ``result`` reports; PreconditionError naming each key Facts rejects."""
+    try:
+        return context.with_facts(result.facts)
+    except ValidationError as error:
+        problems = "; ".join(_fact_problem(problem) for problem in error.errors())
+        raise PreconditionError(
+            f"step {call.step} returned facts the run cannot keep ({problems}): StepResult.facts accepts "
+            "only Facts fields (plugins.model.Facts). Its action has run: fix the plugin, then run again"
+        ) from None
+
+
 def _check_then_act(spec: StepSpec, shell: Shell, context: Context, call: StepCall) -> Ran:
     skip = spec.check(shell, context, call) if spec.check else None
-    return Ran(call, context, skip, None if skip else spec.action(shell, context, call))
+    if skip:
+        return Ran(call, context, skip, None)
+    result = spec.action(shell, context, call)
+    return Ran(call, with_result_facts(context, call, result), None, result)
+
+
+def _fact_problem(problem: ErrorDetails) -> str:
+    key = ".".join(str(part) for part in problem["loc"])
+    if problem["type"] == "extra_forbidden":
+        return f"{key!r} is not a Facts field"
+    return f"{key!r}: {problem['msg']}"
 
 
 def _handle_error(

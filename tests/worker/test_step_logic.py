@@ -1,0 +1,81 @@
+"""How one step call runs (tasks.steps.check_and_act): which server it uses, and what it lets fail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from plugins.model import (
+    Context,
+    PoolInfo,
+    PreconditionError,
+    Request,
+    StepCall,
+    StepResult,
+    StepSpec,
+    Topology,
+    step_call,
+)
+from plugins.shell import CmdletResult, ExecutableResult, ParameterValue, Shell
+from tasks.steps import check_and_act
+
+SERVERS = ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "fe03.pool2.contoso.com"]
+
+
+class RecordingShell:
+    """Answers every command with nothing; records (server, command)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def run(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        self.sent.append((server, cmdlet))
+        return CmdletResult()
+
+    def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
+        self.sent.append((server, executable))
+        return ExecutableResult(exit_code=0)
+
+
+def _context() -> Context:
+    topology = Topology(
+        pools=[PoolInfo(fqdn="pool2.contoso.com", site="Datacenter2", role="FrontEnd", servers=SERVERS)]
+    )
+    return Context(run_id="run", request=Request(pool="pool1.contoso.com"), topology=topology)
+
+
+def _never_moved(call: StepCall, server: str, reason: str) -> None:
+    raise AssertionError(f"{call.id} moved to {server}: {reason}")
+
+
+def test_an_unknown_fact_fails_the_step_naming_it() -> None:
+    def act(shell: Shell, context: Context, call: StepCall) -> StepResult:
+        shell.run(call.server, "Invoke-CsPoolFailover")
+        return StepResult(summary="failed over", facts={"helpdesk_ticket": "T1", "backup_pool": "x"})
+
+    spec = StepSpec(name="site.ticket", phase="verify", mutating=True, action=act)
+    shell = RecordingShell()
+
+    with pytest.raises(PreconditionError) as raised:
+        check_and_act(spec, shell, _context(), step_call(spec.name, "verify", SERVERS[0]), _never_moved)
+
+    message = str(raised.value)
+    assert "site.ticket" in message and "'helpdesk_ticket' is not a Facts field" in message
+    assert "only Facts fields" in message
+    assert shell.sent == [(SERVERS[0], "Invoke-CsPoolFailover")]
+
+
+def test_known_facts_reach_the_context() -> None:
+    def act(shell: Shell, context: Context, call: StepCall) -> StepResult:
+        return StepResult(summary="found", facts={"backup_pool": "pool2.contoso.com"})
+
+    spec = StepSpec(name="site.find", phase="locate", mutating=False, action=act)
+
+    ran = check_and_act(
+        spec, RecordingShell(), _context(), step_call(spec.name, "locate", SERVERS[0]), _never_moved
+    )
+
+    assert ran.context.facts.backup_pool == "pool2.contoso.com"
