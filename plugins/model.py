@@ -18,7 +18,6 @@ from plugins.shell import ParameterValue, Shell
 #: built from the action phases once discovery is complete.
 DISCOVERY_PHASES = ("locate", "discover", "inspect")
 ACTION_PHASES = ("cms", "edge", "pool", "verify")
-PHASES = DISCOVERY_PHASES + ACTION_PHASES
 
 
 class _Data(BaseModel):
@@ -79,13 +78,6 @@ class Topology(_Data):
     def edge_pools(self) -> list[PoolInfo]:
         """The Edge pools, in inventory order."""
         return [pool for pool in self.pools if pool.role == "Edge"]
-
-    def pool_of(self, server: str) -> PoolInfo:
-        """The pool a server belongs to."""
-        for pool in self.pools:
-            if server.lower() in pool.servers:
-                return pool
-        raise KeyError(f'server "{server}" is not in the inventory')
 
 
 class SqlBackEnd(_Data):
@@ -249,7 +241,6 @@ class StepSpec(BaseModel):
     server_bound: bool = False
     action: StepAction
     check: StepCheck | None = None
-    description: str = ""
 
 
 class Decision(_Data):
