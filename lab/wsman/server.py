@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import socket
@@ -255,9 +256,12 @@ class _WinRMHandler(BaseHTTPRequestHandler):
 
 
 def _reset(connection: socket.socket) -> None:
-    """Abort a TCP connection with a reset, no reply: what a network failure looks like to the client."""
-    try:
+    """Abort a TCP connection with a reset, no reply: what a network failure looks like to the client.
+
+    ``shutdown`` first: ``close`` alone leaves the socket open while the handler's rfile/wfile hold it.
+    """
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         connection.close()
-    except OSError:
-        pass

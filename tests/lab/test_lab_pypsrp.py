@@ -500,6 +500,22 @@ def test_a_server_taken_down_refuses_connections_until_it_is_up_again(lab: Runni
         assert one(pool, "Get-CsPool", Identity=POOL2).extended_properties["Fqdn"] == POOL2
 
 
+@pytest.mark.parametrize("options", [{"transport": "https", "auth": "basic"}, {}], ids=["https", "http"])
+def test_a_server_taken_down_drops_the_connections_already_open(
+    lab_factory: LabFactory, options: dict[str, str]
+) -> None:
+    lab = lab_factory("cms-2013-primary", **options)
+    pool = RunspacePool(wsman_to(lab, FE02))
+    pool.open()
+    try:
+        assert one(pool, "Get-CsPool", Identity=POOL2)
+        post_faults(lab, {"down": [FE02]})
+        with pytest.raises(requests.exceptions.ConnectionError):
+            run(pool, "Get-CsPool", Identity=POOL2)
+    finally:
+        pool.connection.close()
+
+
 def test_a_transport_fault_rate_of_one_drops_every_request(lab: RunningLab) -> None:
     post_faults(lab, {"transport_fault_rate": {FE03: 1.0}})
     with pytest.raises(requests.exceptions.ConnectionError), runspace(lab, FE03):
