@@ -35,8 +35,10 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
 def lync_failover_classify_error(step: str, error: Exception, context: Context) -> Decision | None:
     """Say what to do when step ``step`` raised ``error``: retry, remediate (with remedy steps) or fail.
 
-    The first non-None answer wins; with none, the runner's default applies (transport errors and
-    :class:`plugins.model.NotReadyError` retry until the deadline, everything else fails).
+    The first non-None answer wins; with none, the runner's default applies (``plugins.errors``):
+    transport errors, transient server errors (PowerShell categories ConnectionError, ResourceUnavailable,
+    ResourceBusy, OperationTimeout) and :class:`plugins.model.NotReadyError` retry until the deadline;
+    everything else fails.
     """
 
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from plugins import hookspecs
+from plugins.errors import TRANSIENT_CATEGORIES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -28,6 +29,14 @@ def documented_signatures() -> dict[str, str]:
 
 def test_every_hook_has_a_heading_with_its_exact_signature() -> None:
     assert documented_signatures() == hook_signatures()
+
+
+def test_the_retried_error_categories_are_listed_in_the_hookspec_and_the_guide() -> None:
+    hookspec = " ".join((hookspecs.lync_failover_classify_error.__doc__ or "").split())
+    guide = " ".join(DOCS.read_text().split("### lync_failover_classify_error", 1)[1].split("###")[0].split())
+
+    assert [category for category in sorted(TRANSIENT_CATEGORIES) if category not in hookspec] == []
+    assert [category for category in sorted(TRANSIENT_CATEGORIES) if category not in guide] == []
 
 
 def test_the_guide_s_complete_example_is_the_example_plugin_word_for_word() -> None:
