@@ -8,6 +8,7 @@ against the scenario's expected end state, ``GET /faults`` and ``POST /faults`` 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lab.engine import LabEngine
 
+log = logging.getLogger(__name__)
 ROUTES = ("GET /state", "GET /journal", "GET /verify", "GET /faults", "POST /faults", "GET /health")
 
 
@@ -104,6 +106,12 @@ def _handler_for(control: ControlServer) -> type[BaseHTTPRequestHandler]:
                 )
             except ValueError as error:
                 self._send(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+            except Exception as error:
+                log.exception("the control API failed on %s %s", self.command, self.path)
+                self._send(
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    {"error": f"the lab failed: {error!r}; its log has the traceback"},
+                )
 
         def _send(self, status: HTTPStatus, payload: Any) -> None:
             data = json.dumps(payload, default=str).encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -50,6 +51,7 @@ class LabServer:
             make_lab_tls(self.directory / "tls") if options.transport == "https" else None
         )
         self.endpoints: dict[str, WinRMEndpoint] = {}
+        self._sync_lock = threading.Lock()
         self.control = ControlServer(self.engine, port=options.control_port)
         self.engine.on_change(self.sync_endpoints)
 
@@ -94,13 +96,17 @@ class LabServer:
             self.engine.save(self.options.state)
 
     def sync_endpoints(self) -> None:
-        """Make each endpoint's listener match its server: a server that is down refuses connections."""
-        for fqdn, endpoint in self.endpoints.items():
-            up = self.engine.is_up(fqdn)
-            if up and not endpoint.running:
-                endpoint.start()
-            elif not up and endpoint.running:
-                endpoint.stop()
+        """Make each endpoint's listener match its server: a server that is down refuses connections.
+
+        One sync at a time, each reading the engine afresh: concurrent changes end with the last state.
+        """
+        with self._sync_lock:
+            for fqdn, endpoint in self.endpoints.items():
+                up = self.engine.is_up(fqdn)
+                if up and not endpoint.running:
+                    endpoint.start()
+                elif not up and endpoint.running:
+                    endpoint.stop()
 
     def inventory(self) -> dict[str, object]:
         """The inventory document for the runner."""

@@ -57,31 +57,35 @@ class WinRMEndpoint:
         self._host = host
         self._port = port
         self._httpd: _LabHTTPServer | None = None
+        #: Serialises start and stop: a restart binds the port the last stop released.
+        self._lifecycle = threading.Lock()
 
     def start(self) -> int:
         """Listen and serve on daemon threads; returns the port, the same one on every restart."""
-        if self._httpd is not None:
+        with self._lifecycle:
+            if self._httpd is not None:
+                return self._port
+            httpd = _LabHTTPServer((self._host, self._port), _WinRMHandler, self._settings, self._tls)
+            self._port = httpd.server_address[1]
+            threading.Thread(
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": _STOP_POLL_SECONDS},
+                name=f"winrm-{self._port}",
+                daemon=True,
+            ).start()
+            self._httpd = httpd
             return self._port
-        httpd = _LabHTTPServer((self._host, self._port), _WinRMHandler, self._settings, self._tls)
-        self._port = httpd.server_address[1]
-        threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": _STOP_POLL_SECONDS},
-            name=f"winrm-{self._port}",
-            daemon=True,
-        ).start()
-        self._httpd = httpd
-        return self._port
 
     def stop(self) -> None:
         """Close the listener, drop open connections and shells: clients now get connection refused."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        httpd.abort_connections()
-        self._settings.service.close_all()
+        with self._lifecycle:
+            httpd, self._httpd = self._httpd, None
+            if httpd is None:
+                return
+            httpd.shutdown()
+            httpd.server_close()
+            httpd.abort_connections()
+            self._settings.service.close_all()
 
     def close(self) -> None:
         """Stop and remove the private NTLM user file."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
@@ -165,3 +166,29 @@ def test_an_unknown_route_is_404_listing_the_routes(lab: RunningLab, path: str, 
     assert status == 404
     for route in ("GET /state", "GET /journal", "GET /verify", "GET /faults", "POST /faults", "GET /health"):
         assert route in answer["error"]
+
+
+def test_concurrent_downs_and_ups_all_answer_and_leave_engine_and_endpoint_agreeing(lab: RunningLab) -> None:
+    server = "fe02.pool2.contoso.com"
+    bodies = [json.dumps({"down" if i % 2 else "up": [server]}).encode() for i in range(40)]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = [status for status, _answer in pool.map(lambda body: call(lab, "/faults", body), bodies)]
+
+    assert statuses == [200] * len(bodies)
+    assert lab.server.endpoints[server].running == lab.engine.is_up(server)
+    call(lab, "/faults", json.dumps({"up": [server]}).encode())
+    with runspace(lab, server) as runspace_pool:
+        assert run(runspace_pool, "Get-CsPool")[0]
+
+
+def test_an_unexpected_failure_is_500_with_a_json_error(lab: RunningLab) -> None:
+    def broken() -> None:
+        raise RuntimeError("the endpoint could not restart")
+
+    lab.engine.on_change(broken)
+
+    status, answer = call(lab, "/faults", json.dumps({"down": ["fe02.pool2.contoso.com"]}).encode())
+
+    assert status == 500
+    assert "the endpoint could not restart" in answer["error"]
