@@ -149,6 +149,13 @@ def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> Step
         send(shell, call, backup_relationship_command(cms_pool)), "the backup relationship"
     )
     backup = text(relation, "BackupPoolFqdn").lower()
+    if backup == context.failed_pool:
+        raise PreconditionError(
+            f"the CMS on {cms_pool} must fail over but has no surviving backup pool: its backup pool is "
+            f"{backup}, the pool being failed over. Bring {cms_pool}'s Front Ends and SQL back so the CMS "
+            f"answers (then it need not fail over), or move the CMS by hand to a surviving pool, then "
+            "run again"
+        )
     return StepResult(
         summary=f"Backup_Pool (backup of {cms_pool}) is {backup}", facts={"cms_backup_pool": backup}
     )

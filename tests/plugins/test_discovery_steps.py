@@ -1,0 +1,29 @@
+"""Discovery steps over scripted cmdlet answers: what they conclude, what they refuse, what they ask."""
+
+from __future__ import annotations
+
+import pytest
+
+from plugins.discovery import find_cms_backup_pool
+from plugins.model import PreconditionError, step_call
+from tests.plugins.scripted_shell import ScriptedShell
+from tests.plugins.test_planning import FE1, POOL1, POOL2, context
+
+#: The CMS is on the surviving pool2, and it does not answer.
+CMS_UNAVAILABLE_ON_POOL2 = {"backup_pool": POOL2, "cms_pool": POOL2, "cms_version": 6, "cms_active": False}
+
+
+def find_cms_backup(shell: ScriptedShell, facts: dict[str, object]) -> dict[str, object]:
+    call = step_call("discovery.find_cms_backup_pool", "discover", FE1)
+    return find_cms_backup_pool(shell, context(facts), call).facts
+
+
+def test_a_cms_whose_only_backup_is_the_failed_pool_is_refused() -> None:
+    shell = ScriptedShell({"Get-CsPoolBackupRelationship": [{"PoolFqdn": POOL2, "BackupPoolFqdn": POOL1}]})
+
+    with pytest.raises(PreconditionError) as refused:
+        find_cms_backup(shell, CMS_UNAVAILABLE_ON_POOL2)
+
+    message = str(refused.value)
+    for part in ("no surviving backup pool", POOL1, POOL2, "run again"):
+        assert part in message, message
