@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from plugins.model import Context, StepCall
+from plugins.model import Context, PreconditionError, StepCall
 from tasks.events import emit
 from tasks.lock import release
 from tasks.record import RunRecord, get_run, now, redis_client
@@ -59,15 +59,33 @@ def finish_run(context: Context, state: str) -> dict[str, Any]:
 
 def fail_run(context: Context, call: StepCall, reason: str) -> NoReturn:
     """Record the failed step and the run's end, release the lock, tell the plugins, and raise RunFailed."""
-    record = RunRecord(context.run_id)
-    record.update_step(call, state="failed", error=reason, ended=now())
-    message = f"run {context.run_id} stopped at step {call.step} on {call.server}: {reason}"
-    record.finish("failed", report(context, "failed", message), error=message)
-    release(redis_client(), context.failed_pool, context.run_id)
+    RunRecord(context.run_id).update_step(call, state="failed", error=reason, ended=now())
     emit(
         "step.failed", context.run_id, context.failed_pool, step=call.step, server=call.server, message=reason
     )
-    emit(
-        "run.failed", context.run_id, context.failed_pool, step=call.step, server=call.server, message=message
-    )
+    message = f"run {context.run_id} stopped at step {call.step} on {call.server}: {reason}"
+    _stop(context, message, step=call.step, server=call.server)
+
+
+def fail_planning(context: Context, phase: str, error: Exception) -> NoReturn:
+    """Planning ``phase`` raised ``error``: record the run's end, release the lock, tell the plugins, raise.
+
+    A PreconditionError's message is the plugin's word on what to do; any other error is named by type.
+    """
+    if isinstance(error, PreconditionError):
+        reason = str(error)
+    else:
+        text = error.args[0] if isinstance(error, KeyError) and error.args else error
+        reason = (
+            f"{type(error).__name__}: {text}. This run changed nothing: check that the inventory lists every "
+            "pool and server of the deployment (docs/inventory.md) and that site plugins are up to date, "
+            "then run again"
+        )
+    _stop(context, f"run {context.run_id} stopped while planning the {phase} phase: {reason}")
+
+
+def _stop(context: Context, message: str, **details: str) -> NoReturn:
+    RunRecord(context.run_id).finish("failed", report(context, "failed", message), error=message)
+    release(redis_client(), context.failed_pool, context.run_id)
+    emit("run.failed", context.run_id, context.failed_pool, message=message, **details)
     raise RunFailed(message)

@@ -5,19 +5,20 @@ the run's last task: ``celery -A worker result <id>`` is the report, or the erro
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Task
 from celery.result import AsyncResult
 
 from plugins.manager import get_plugin_manager
-from plugins.model import DISCOVERY_PHASES, Context
+from plugins.model import ACTION_PHASES, DISCOVERY_PHASES, Context
 from plugins.planning import build_plan, plan_phase
 from tasks.canvas import build_chain, control_signature
 from tasks.context import dump_context, load_context, routed, topology
 from tasks.events import emit
 from tasks.lock import acquire
-from tasks.outcome import RunRefused, finish_run
+from tasks.outcome import RunRefused, fail_planning, finish_run
 from tasks.record import RunRecord, redis_client
 from tasks.requests import validate_request
 from worker.celery_app import app
@@ -26,6 +27,10 @@ from worker.settings import get_settings
 
 #: The stage after the last discovery phase: build the plan.
 PLAN_STAGE = "plan"
+#: How a planning failure after discovery names where it happened.
+ACTION_STAGE = "/".join(ACTION_PHASES)
+
+log = logging.getLogger(__name__)
 
 
 def start_failover(pool: str, target: str | None = None, dry_run: bool = False) -> AsyncResult:
@@ -68,20 +73,29 @@ def finish(self: Task, context: dict[str, Any]) -> dict[str, Any]:
 def continue_run(task: Task, context: Context, phase: str) -> Any:
     """Replace ``task`` with the next discovery round and ``lync.plan``; after discovery, with the plan.
 
-    A dry run stops after discovery and returns the report holding the plan a real run would execute.
+    A dry run stops after discovery and returns the report holding the plan a real run would execute. Any
+    error while planning ends the run (fail_planning): recorded, lock released, RunFailed naming the phase.
     """
     pm = get_plugin_manager()
     record = RunRecord(context.run_id)
     record.set_facts(context.facts)
     rounds = DISCOVERY_PHASES[DISCOVERY_PHASES.index(phase) :] if phase in DISCOVERY_PHASES else ()
     for index, current in enumerate(rounds):
-        calls = [routed(call) for call in plan_phase(pm, current, context)]
+        try:
+            calls = [routed(call) for call in plan_phase(pm, current, context)]
+        except Exception as error:
+            log.exception("run %s: planning the %s phase failed", context.run_id, current)
+            fail_planning(context, current, error)
         if calls:
             following = rounds[index + 1] if index + 1 < len(rounds) else PLAN_STAGE
             tail = control_signature("lync.plan", phase=following)
             return task.replace(build_chain(record, context, calls, tail, task.request.id))
-    planned = build_plan(pm, context)
-    the_plan = planned.model_copy(update={"steps": [routed(call) for call in planned.steps]})
+    try:
+        planned = build_plan(pm, context)
+        the_plan = planned.model_copy(update={"steps": [routed(call) for call in planned.steps]})
+    except Exception as error:
+        log.exception("run %s: building the plan failed", context.run_id)
+        fail_planning(context, ACTION_STAGE, error)
     record.set_plan(the_plan)
     emit("run.planned", context.run_id, context.failed_pool, message=f"{len(the_plan.steps)} steps")
     if context.request.dry_run:
