@@ -95,10 +95,11 @@ class LabEngine:
         return cls(LabState.model_validate_json(Path(path).read_text(encoding="utf-8")), clock)
 
     def save(self, path: str | Path) -> None:
-        """Write the whole state (deployment, faults, journal) as JSON, atomically."""
+        """Write the whole state (deployment, faults, journal) as JSON, atomically; makes the directory."""
         path = Path(path)
         with self._lock:
             text = self._state.model_dump_json(indent=2)
+        path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(text, encoding="utf-8")
         temporary.replace(path)

@@ -88,12 +88,15 @@ class LabServer:
         write_inventory(self.inventory_path, self.inventory())
 
     def stop(self) -> None:
-        """Stop every endpoint and the control API; save the state when a state file was given."""
-        self.control.stop()
-        for endpoint in self.endpoints.values():
-            endpoint.close()
-        if self.options.state is not None:
-            self.engine.save(self.options.state)
+        """Stop every endpoint and the control API; save the state when a state file was given (even when
+        stopping them fails)."""
+        try:
+            self.control.stop()
+            for endpoint in self.endpoints.values():
+                endpoint.close()
+        finally:
+            if self.options.state is not None:
+                self.engine.save(self.options.state)
 
     def sync_endpoints(self) -> None:
         """Make each endpoint's listener match its server: a server that is down refuses connections.

@@ -260,3 +260,16 @@ def test_sigterm_saves_the_state_and_a_restart_resumes_it(
         get_cs_pool(second, "fe02.pool2.contoso.com", password)
     assert len(get_cs_pool(second, "fe01.pool2.contoso.com", password)) == 3
     assert second.terminate()[0] == 0
+
+
+def test_a_state_file_in_a_directory_not_yet_made_is_saved_on_sigterm(
+    serve: Callable[..., ServedLab], tmp_path: Path
+) -> None:
+    state = tmp_path / "not" / "yet" / "lab-state.json"
+    lab = serve("--scenario", "edge-other-site", "--state", str(state))
+
+    code, output = lab.terminate()
+
+    assert code == 0, output
+    assert f"lab stopped; state saved to {state}" in output
+    assert json.loads(state.read_text())["scenario"] == "edge-other-site"
