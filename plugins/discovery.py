@@ -10,6 +10,7 @@ import re
 from plugins import hookimpl
 from plugins.cms_replication import CMS_STATUS, REPLICA_STATUS, cms_service_command
 from plugins.commands import send
+from plugins.lync2010_cms import VERSION as LYNC_2010
 from plugins.model import (
     Context,
     PlannedCommand,
@@ -137,13 +138,23 @@ def check_cms_status(shell: Shell, context: Context, call: StepCall) -> StepResu
 
 
 def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """Seed step 2 for CMS_Pool: its backup pool (Backup_Pool), asked only when the CMS must fail over."""
+    """Seed step 2 for CMS_Pool: its backup pool (Backup_Pool), asked only when the CMS must fail over.
+
+    The seed asks ``Get-CsPoolBackupRelationship`` only for a Lync 2013 CMS_Pool: Lync 2010 pools have no
+    backup pairing, so a Lync 2010 CMS moves to the failover target (the backup pool of the failed pool).
+    """
     cms_pool = context.facts.cms_pool
     if cms_pool is None:
         raise PreconditionError("the CMS pool is not known: discovery.locate_cms must run first")
     if not context.cms_must_fail_over():
         return StepResult(
             summary=f"the CMS on {cms_pool} is healthy: no CMS failover, Backup_Pool not needed"
+        )
+    target = context.facts.backup_pool
+    if context.facts.cms_version == LYNC_2010 and target is not None:
+        return StepResult(
+            summary=f"Backup_Pool is the failover target {target} (Lync 2010 pools have no backup pairing)",
+            facts={"cms_backup_pool": target},
         )
     relation = only_object(
         send(shell, call, backup_relationship_command(cms_pool)), "the backup relationship"

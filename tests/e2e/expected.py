@@ -47,8 +47,8 @@ EXPECTED = {
     + EDGES
     + cms_2013("fe01.pool2", "pool2", "sql04", "sql03")
     + POOL,
+    # A Lync 2010 CMS_Pool has no backup pairing to ask for: Backup_Pool is the failover target, pool2.
     "cms-2010": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com\n"
     + EDGES
     + """
 fe01.pool2 Get-CsService -UserDatabase

@@ -27,3 +27,12 @@ def test_a_cms_whose_only_backup_is_the_failed_pool_is_refused() -> None:
     message = str(refused.value)
     for part in ("no surviving backup pool", POOL1, POOL2, "run again"):
         assert part in message, message
+
+
+def test_a_lync_2010_cms_moves_to_the_failover_target_without_asking_for_a_backup_pairing() -> None:
+    shell = ScriptedShell()  # Lync 2010 pools have no backup pairing to ask for
+
+    found = find_cms_backup(shell, {"backup_pool": POOL2, "cms_pool": POOL1, "cms_version": 5})
+
+    assert found == {"cms_backup_pool": POOL2}
+    assert shell.sent == []
