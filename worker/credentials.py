@@ -38,7 +38,15 @@ def _from_plugins(plugin_manager: Any, server: str, credential: str) -> Credenti
     hook = getattr(plugin_manager.hook, "lync_failover_credentials", None)
     if hook is None:
         return None
-    found = hook(server=server, credential=credential)
+    try:
+        found = hook(server=server, credential=credential)
+    except Exception as error:
+        names = ", ".join(sorted({plugin_manager.get_name(impl.plugin) for impl in hook.get_hookimpls()}))
+        raise CredentialError(
+            f'the lync_failover_credentials hook (plugin {names}) failed for credential "{credential}" '
+            f"(for {server}): {describe(error)}. Check that the vault it reads is reachable from this worker "
+            f'and holds an entry for "{credential}"'
+        ) from None
     if found is not None and not isinstance(found, Credential):
         raise CredentialError(
             f"the lync_failover_credentials hook returned a {type(found).__name__} for credential "
@@ -64,3 +72,10 @@ def _from_file(entry: CredentialEntry, name: str) -> str | None:
             f"({error.strerror or error}); create it (mode 0600) or fix the path in the inventory"
         ) from None
     return password or None
+
+
+def describe(error: BaseException) -> str:
+    """An error as ``Type: first line of its message`` (a KeyError without its quotes)."""
+    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    lines = text.strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__

@@ -29,7 +29,7 @@ from plugins.shell import (
     RemoteError,
     TransportError,
 )
-from worker.credentials import CredentialError, resolve_credential
+from worker.credentials import CredentialError, describe, resolve_credential
 from worker.inventory import Inventory, ServerEntry, get_inventory
 from worker.remote_values import error_category, record_message, to_remote_object
 from worker.settings import get_settings
@@ -122,10 +122,12 @@ class PsrpShell:
     @contextmanager
     def _session(self, entry: ServerEntry, command: str) -> Iterator[_Session]:
         """The open session for ``entry``, with remote failures mapped; a session that failed is dropped."""
-        key: _Key = (os.getpid(), entry.fqdn, "")
         try:
-            credential = self._credentials(entry)
-            key = (os.getpid(), entry.fqdn, credential.username)
+            credential = self._credential(entry)
+        except CredentialError as error:
+            raise AuthenticationError(entry.fqdn, command, str(error)) from None
+        key: _Key = (os.getpid(), entry.fqdn, credential.username)
+        try:
             session = self._open_session(key, entry, credential, command)
             with session.lock:
                 yield session
@@ -134,11 +136,22 @@ class PsrpShell:
             raise
         except CmdletError:
             raise
-        except CredentialError as error:
-            raise AuthenticationError(entry.fqdn, command, str(error)) from None
         except Exception as error:
             self._drop(key)
             raise _remote_error(entry, command, error) from error
+
+    def _credential(self, entry: ServerEntry) -> Credential:
+        """The server's credential; CredentialError naming it when the lookup fails in any way."""
+        try:
+            return self._credentials(entry)
+        except CredentialError:
+            raise
+        except Exception as error:
+            raise CredentialError(
+                f'looking up credential "{entry.credential}" for {entry.fqdn} failed: {describe(error)}. '
+                "Check the site plugin that implements lync_failover_credentials (is its vault reachable, "
+                "does it hold this entry?) or the credential's password_env / password_file"
+            ) from None
 
     def _open_session(self, key: _Key, entry: ServerEntry, credential: Credential, command: str) -> _Session:
         with self._sessions_lock:

@@ -108,3 +108,21 @@ def test_a_credential_without_sources_points_at_the_environment_and_the_hook(
         CredentialError, match=r'credential "lab" \(for fe01.pool1.contoso.com\) has no password'
     ):
         resolve_credential(inventory.server(SERVER), inventory=inventory, plugin_manager=_plugin_manager())
+
+
+class _VaultDown:
+    @hookimpl
+    def lync_failover_credentials(self, server: str, credential: str) -> Credential | None:
+        raise ConnectionError("HTTPSConnectionPool(host='vault.contoso.com'): Max retries exceeded")
+
+
+def test_a_failing_vault_plugin_is_named_with_the_credential(inventory: Inventory) -> None:
+    manager = _plugin_manager()
+    manager.register(_VaultDown(), name="contoso-vault")
+
+    with pytest.raises(CredentialError) as raised:
+        resolve_credential(inventory.server(SERVER), inventory=inventory, plugin_manager=manager)
+
+    message = str(raised.value)
+    assert 'plugin contoso-vault) failed for credential "lab"' in message
+    assert "ConnectionError: HTTPSConnectionPool" in message and "vault it reads is reachable" in message

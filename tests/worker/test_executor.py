@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from lab.wsman import WinRMEndpoint, make_lab_tls
 from plugins.shell import AuthenticationError, CmdletError, Credential, TransportError
@@ -113,6 +114,27 @@ def test_a_wrong_password_is_an_authentication_error(tmp_path: Path, endpoint: W
 
     assert "credential 'lab'" in raised.value.message and "check its password" in raised.value.message
     assert "wrong" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [requests.exceptions.ConnectionError("vault.contoso.com: Max retries exceeded"), KeyError("lync/lab")],
+    ids=["vault-down", "entry-missing"],
+)
+def test_a_failing_credential_lookup_is_an_authentication_error_naming_it(
+    tmp_path: Path, endpoint: WinRMEndpoint, engine: EngineDouble, failure: Exception
+) -> None:
+    def vault(_server: ServerEntry) -> Credential:
+        raise failure
+
+    psrp = PsrpShell(_inventory(tmp_path, endpoint), credentials=vault)
+
+    with pytest.raises(AuthenticationError) as raised:
+        psrp.run(SERVER, "Get-CsPool")
+
+    assert 'credential "lab"' in raised.value.message and "lync_failover_credentials" in raised.value.message
+    assert type(failure).__name__ in raised.value.message and "cannot reach" not in raised.value.message
+    assert engine.names() == []
 
 
 def test_a_stopped_server_is_a_transport_error_and_a_restart_heals(
