@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lab.engine import StateFileError
 from lab.scenario import ScenarioError
 from lab.serve import LabOptions, LabServer
 
@@ -56,7 +57,7 @@ def serve(
     )
     try:
         lab = LabServer(options)
-    except ScenarioError as error:
+    except (ScenarioError, StateFileError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error
     stop = threading.Event()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from lab import cmdlets, lync_facts
 from lab.api import CallContext, CommandCall, ExecResult, PipelineOutput, PowerShellError
@@ -41,6 +41,16 @@ class JournalEntry(Model):
     error: str | None = None
     started: datetime
     ended: datetime | None = None
+
+
+class StateFileError(ValueError):
+    """A state file the lab cannot resume (unreadable, corrupt, or from an older lab)."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(
+            f"{path}: cannot resume the lab from it ({problem}): it is corrupt or from an older lab; "
+            "delete it to start the scenario afresh"
+        )
 
 
 class LabState(Model):
@@ -91,8 +101,14 @@ class LabEngine:
 
     @classmethod
     def load(cls, path: str | Path, clock: Clock | None = None) -> LabEngine:
-        """Resume a lab saved by :meth:`save`."""
-        return cls(LabState.model_validate_json(Path(path).read_text(encoding="utf-8")), clock)
+        """Resume a lab saved by :meth:`save`; :class:`StateFileError` when the file cannot be resumed."""
+        try:
+            state = LabState.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise StateFileError(path, error.strerror or str(error)) from error
+        except (ValidationError, UnicodeDecodeError) as error:
+            raise StateFileError(path, _first_problem(error)) from error
+        return cls(state, clock)
 
     def save(self, path: str | Path) -> None:
         """Write the whole state (deployment, faults, journal) as JSON, atomically; makes the directory."""
@@ -377,6 +393,15 @@ def _json_value(value: object) -> object:
     if isinstance(value, timedelta):
         return value.total_seconds()
     return str(value)
+
+
+def _first_problem(error: ValidationError | UnicodeDecodeError) -> str:
+    """The first thing wrong with a state file, e.g. ``deployment: Field required``."""
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8 text"
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
 
 
 def _differences(state: LabState, now: datetime) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lab.api import CallContext, CommandCall, PowerShellError, PSValue
-from lab.engine import LabEngine
+from lab.engine import LabEngine, StateFileError
 from lab.scenario import load_scenario
 
 ADMIN = "CONTOSO\\lyncadmin"
@@ -513,6 +513,25 @@ def test_save_and_load_resume_the_lab(lab: Lab, tmp_path: Path) -> None:
     assert resumed.state() == lab.engine.state()
     assert resumed.journal() == lab.engine.journal()
     assert resumed.set_faults({})["latency"] == {"Invoke-CsPoolFailover": 900.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("{not json", "Invalid JSON"), ('{"scenario": "cms-2013-primary", "version": 1}', "administrator")],
+    ids=["corrupt", "older-format"],
+)
+def test_a_corrupt_or_older_state_file_is_refused_naming_the_file_and_what_to_do(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "lab-state.json"
+    path.write_text(text)
+
+    with pytest.raises(StateFileError) as refused:
+        LabEngine.load(path)
+
+    assert str(path) in str(refused.value)
+    assert problem in str(refused.value)
+    assert "delete it" in str(refused.value)
 
 
 def test_servers_lists_every_role_and_follows_up_and_down(lab: Lab) -> None:

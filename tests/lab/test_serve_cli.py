@@ -273,3 +273,14 @@ def test_a_state_file_in_a_directory_not_yet_made_is_saved_on_sigterm(
     assert code == 0, output
     assert f"lab stopped; state saved to {state}" in output
     assert json.loads(state.read_text())["scenario"] == "edge-other-site"
+
+
+def test_a_corrupt_state_file_exits_2_naming_it(tmp_path: Path) -> None:
+    state = tmp_path / "lab-state.json"
+    state.write_text('{"scenario": "edge-other-site"')
+
+    code, output = run_to_exit(tmp_path, "--scenario", "edge-other-site", "--state", str(state))
+
+    assert code == 2
+    assert f"{state}: cannot resume" in output
+    assert "Traceback" not in output
