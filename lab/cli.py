@@ -14,11 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.engine import StateFileError
-from lab.scenario import ScenarioError
+from lab.scenario import DEFAULT_SCENARIO, ScenarioError
 from lab.serve import LabOptions, LabServer
 
 _Choice = TypeVar("_Choice", bound=str)
-DEFAULT_SCENARIO = "cms-2013-primary"
 app = typer.Typer(help="The Lync lab: a simulated Lync Server deployment that speaks WinRM/PSRP on loopback.")
 # Wide and unwrapped when not on a terminal, so endpoints and paths stay whole in logs.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -31,9 +30,13 @@ def main() -> None:
 
 @app.command()
 def serve(
-    scenario: Annotated[str, typer.Option(help="A scenario name (lab/scenarios/NAME.yaml) or a path.")] = (
-        DEFAULT_SCENARIO
-    ),
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help=f"A scenario name (lab/scenarios/NAME.yaml) or a path (default: {DEFAULT_SCENARIO}, or the "
+            "--state file's scenario when resuming)."
+        ),
+    ] = None,
     inventory: Annotated[
         Path | None, typer.Option(help="Where to write the inventory (default: DIRECTORY/inventory.json).")
     ] = None,

@@ -12,7 +12,7 @@ from typing import Literal
 from lab.control import ControlServer
 from lab.engine import LabEngine
 from lab.inventory import PASSWORD_ENV, ServedServer, build_inventory, write_inventory
-from lab.scenario import load_scenario
+from lab.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 from lab.wsman import LabTls, WinRMEndpoint, make_lab_tls
 
 Transport = Literal["http", "https"]
@@ -24,9 +24,12 @@ PASSWORD_FILE = "lab.password"
 
 @dataclass(frozen=True)
 class LabOptions:
-    """How to serve a lab. ``directory`` receives the inventory, the password file and the TLS files."""
+    """How to serve a lab. ``directory`` receives the inventory, the password file and the TLS files.
 
-    scenario: str
+    ``scenario`` None: the state file's when resuming, else :data:`lab.scenario.DEFAULT_SCENARIO`.
+    """
+
+    scenario: str | None
     directory: Path
     inventory: Path | None = None
     transport: Transport = "http"
@@ -44,8 +47,9 @@ class LabServer:
         self.inventory_path = options.inventory or options.directory / "inventory.json"
         if options.state is not None and options.state.exists():
             self.engine = LabEngine.load(options.state)
+            _check_same_scenario(self.engine.scenario, options.scenario, options.state)
         else:
-            self.engine = LabEngine.from_scenario(load_scenario(options.scenario))
+            self.engine = LabEngine.from_scenario(load_scenario(options.scenario or DEFAULT_SCENARIO))
         self.password, self.password_file = _lab_password(self.inventory_path.parent)
         self.tls: LabTls | None = (
             make_lab_tls(self.directory / "tls") if options.transport == "https" else None
@@ -134,6 +138,19 @@ class LabServer:
         if bundle.resolve() != self.tls.ca_path.resolve():
             bundle.write_bytes(self.tls.ca_path.read_bytes())
         return bundle
+
+
+def _check_same_scenario(resumed: str, requested: str | None, state: Path) -> None:
+    """Refuse to resume a state file of another scenario than the one asked for."""
+    if requested is None:
+        return
+    wanted = load_scenario(requested).name
+    if wanted != resumed:
+        raise ScenarioError(
+            f'{state} holds a lab of scenario "{resumed}", not "{wanted}": drop --state to serve "{wanted}" '
+            f'afresh, drop --scenario to resume "{resumed}", or delete {state} to start "{wanted}" '
+            "and save it there"
+        )
 
 
 def _lab_password(directory: Path) -> tuple[str, Path | None]:

@@ -24,7 +24,8 @@ import requests
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from lab.scenario import scenario_names
+from lab.engine import LabEngine
+from lab.scenario import load_scenario, scenario_names
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60.0
@@ -284,3 +285,27 @@ def test_a_corrupt_state_file_exits_2_naming_it(tmp_path: Path) -> None:
     assert code == 2
     assert f"{state}: cannot resume" in output
     assert "Traceback" not in output
+
+
+def test_resuming_a_state_of_another_scenario_exits_2_naming_both(tmp_path: Path) -> None:
+    state = tmp_path / "lab-state.json"
+    LabEngine.from_scenario(load_scenario("cms-2010")).save(state)
+
+    code, output = run_to_exit(tmp_path, "--scenario", "edge-same-site", "--state", str(state))
+
+    assert code == 2
+    assert '"cms-2010"' in output and '"edge-same-site"' in output
+    assert "drop --state" in output and f"delete {state}" in output
+    assert not (tmp_path / "lab" / "inventory.json").exists()
+
+
+def test_resuming_without_scenario_serves_the_state_files_scenario(
+    serve: Callable[..., ServedLab], tmp_path: Path
+) -> None:
+    state = tmp_path / "lab-state.json"
+    LabEngine.from_scenario(load_scenario("edge-other-site")).save(state)
+
+    lab = serve("--state", str(state))
+
+    assert get_json(lab.control_url + "/health")["scenario"] == "edge-other-site"
+    assert lab.terminate()[0] == 0
