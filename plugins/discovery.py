@@ -23,7 +23,7 @@ from plugins.model import (
     step_call,
 )
 from plugins.remote import only_object, strip_prefix, text, texts
-from plugins.shell import Shell
+from plugins.shell import RemoteObject, Shell
 
 _WHATIF_HOST = re.compile(r'currently hosted on pool "([^"]+)"')
 
@@ -107,10 +107,11 @@ def locate_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
             f"-WhatIf says the CMS is on {hosted[0]} but Get-CsService says {cms_pool}: "
             "the topology is inconsistent; check it in Topology Builder before failing over"
         )
-    version = int(str(service.get("Version", 0)))
+    version = _version(service)
     active = bool(service.get("Active", False))
     return StepResult(
-        summary=f"CMS on {cms_pool} (version {version}, {'active' if active else 'not answering'})",
+        summary=f"CMS on {cms_pool} (version {'unknown' if version is None else version}, "
+        f"{'active' if active else 'not answering'})",
         facts={
             "cms_pool": cms_pool,
             "cms_version": version,
@@ -196,6 +197,19 @@ def find_backup_sql(shell: Shell, context: Context, call: StepCall) -> StepResul
                 facts={"cms_backend": backend.model_dump()},
             )
     raise PreconditionError(f"no user database serves {pool} in the topology (Get-CsService -UserDatabase)")
+
+
+def _version(service: RemoteObject) -> int | None:
+    """The CMS service's Version (5 = Lync 2010, 6 = 2013, ...); None when it wrote none."""
+    version = text(service, "Version").strip()
+    if not version:
+        return None
+    if not version.isdigit():
+        raise PreconditionError(
+            f'Get-CsService -CentralManagement wrote Version "{version}", not a number: check the CMS '
+            "service in Topology Builder"
+        )
+    return int(version)
 
 
 def _locating_server(context: Context) -> str:

@@ -19,6 +19,9 @@ from plugins.shell import ParameterValue, Shell
 DISCOVERY_PHASES = ("locate", "discover", "inspect")
 ACTION_PHASES = ("cms", "edge", "pool", "verify")
 
+#: The CMS versions (``Get-CsService -CentralManagement`` Version) the built-in plugins fail over.
+CMS_VERSIONS = {5: "Lync Server 2010", 6: "Lync Server 2013", 7: "Skype for Business Server 2015"}
+
 
 class _Data(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -103,7 +106,8 @@ class Facts(_Data):
 
     #: The backup pool of the failed pool: where its users go (seed: Pool2).
     backup_pool: str | None = None
-    #: The pool hosting the Central Management Server (seed: CMS_Pool), its version and whether it answers.
+    #: The pool hosting the Central Management Server (seed: CMS_Pool), its version (None when
+    #: Get-CsService -CentralManagement wrote none) and whether it answers.
     cms_pool: str | None = None
     cms_version: int | None = None
     cms_active: bool | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pluggy
 
-from plugins.model import ACTION_PHASES, Context, Plan, StepCall
+from plugins.model import ACTION_PHASES, CMS_VERSIONS, Context, Plan, PreconditionError, StepCall
 
 
 def plan_phase(pm: pluggy.PluginManager, phase: str, context: Context) -> list[StepCall]:
@@ -14,11 +14,32 @@ def plan_phase(pm: pluggy.PluginManager, phase: str, context: Context) -> list[S
 
 
 def build_plan(pm: pluggy.PluginManager, context: Context) -> Plan:
-    """The plan of a run for these facts: every action phase in order. A dry run returns this same plan."""
+    """The plan of a run for these facts: every action phase in order. A dry run returns this same plan.
+
+    PreconditionError when the CMS must fail over and no plugin plans it (a CMS version none handles).
+    """
     calls = [call for phase in ACTION_PHASES for call in plan_phase(pm, phase, context)]
+    if context.cms_must_fail_over() and not any(call.phase == "cms" for call in calls):
+        raise PreconditionError(_unhandled_cms(context))
     seen: set[str] = set()
     for call in calls:
         if call.id in seen:
             raise ValueError(f'two planned steps share the id "{call.id}": a plugin must make its ids unique')
         seen.add(call.id)
     return Plan(steps=calls, facts=context.facts)
+
+
+def _unhandled_cms(context: Context) -> str:
+    """Why no CMS step is planned: the version found, the versions handled, what to do."""
+    version = context.facts.cms_version
+    found = (
+        f"version {version}"
+        if version is not None
+        else "an unknown version (Get-CsService -CentralManagement wrote no Version)"
+    )
+    handled = ", ".join(f"{number} = {name}" for number, name in CMS_VERSIONS.items())
+    return (
+        f"the CMS on {context.facts.cms_pool} must fail over, but no plugin fails over a CMS of {found}; "
+        f"the built-in plugins handle {handled}. Fail the CMS over by hand (the seed's step 5 or 6) or "
+        "install a site plugin that plans it, then run again: completed steps are skipped"
+    )

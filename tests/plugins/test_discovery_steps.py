@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pluggy
 import pytest
 
-from plugins.discovery import find_cms_backup_pool
+from plugins.discovery import find_cms_backup_pool, locate_cms
 from plugins.model import PreconditionError, step_call
+from plugins.planning import plan_phase
 from tests.plugins.scripted_shell import ScriptedShell
 from tests.plugins.test_planning import FE1, POOL1, POOL2, context
 
@@ -36,3 +38,11 @@ def test_a_lync_2010_cms_moves_to_the_failover_target_without_asking_for_a_backu
 
     assert found == {"cms_backup_pool": POOL2}
     assert shell.sent == []
+
+
+def test_a_cms_service_without_a_version_leaves_the_version_unknown_not_0(pm: pluggy.PluginManager) -> None:
+    ctx = context({"backup_pool": POOL2})
+    locate = next(c for c in plan_phase(pm, "discover", ctx) if c.step == "discovery.locate_cms")
+    shell = ScriptedShell({"Get-CsService": [{"PoolFqdn": POOL1, "Active": False}]})
+
+    assert locate_cms(shell, ctx, locate).facts["cms_version"] is None

@@ -10,7 +10,16 @@ import pytest
 
 from plugins.errors import default_decision
 from plugins.manager import PluginLoadError, build_plugin_manager
-from plugins.model import Context, Facts, PoolInfo, Request, StepCall, Topology
+from plugins.model import (
+    CMS_VERSIONS,
+    Context,
+    Facts,
+    PoolInfo,
+    PreconditionError,
+    Request,
+    StepCall,
+    Topology,
+)
 from plugins.planning import build_plan, plan_phase
 from plugins.shell import AuthenticationError, CmdletError, TransportError
 from worker.report_data import command_line
@@ -70,11 +79,6 @@ HEALTHY_CMS: dict[str, Any] = {
     "active_master": POOL3,
     "active_file_transfer_agents": [POOL3],
 }
-
-
-@pytest.fixture(scope="module")
-def pm() -> pluggy.PluginManager:
-    return build_plugin_manager([])
 
 
 def steps(pm: pluggy.PluginManager, ctx: Context) -> list[tuple[str, str]]:
@@ -314,3 +318,31 @@ def test_a_broken_site_plugin_fails_start_up_naming_it() -> None:
     broken = EntryPoint(name="acme_vault", value="acme_vault_does_not_exist", group="lync_failover")
     with pytest.raises(PluginLoadError, match='site plugin "acme_vault"'):
         build_plugin_manager([broken])
+
+
+@pytest.mark.parametrize(
+    ("version", "found"), [(8, "version 8"), (4, "version 4"), (None, "wrote no Version")]
+)
+def test_a_cms_failover_no_plugin_handles_stops_the_plan_naming_the_versions_handled(
+    pm: pluggy.PluginManager, version: int | None, found: str
+) -> None:
+    with pytest.raises(PreconditionError) as refused:
+        build_plan(pm, context({**CMS_ON_FAILED_POOL, "cms_version": version}))
+
+    message = str(refused.value)
+    for part in (
+        found,
+        "5 = Lync Server 2010",
+        "6 = Lync Server 2013",
+        "7 = Skype for Business",
+        "run again",
+    ):
+        assert part in message, message
+
+
+@pytest.mark.parametrize("version", sorted(CMS_VERSIONS))
+def test_the_built_in_plugins_plan_a_cms_failover_for_every_version_they_name(
+    pm: pluggy.PluginManager, version: int
+) -> None:
+    plan = build_plan(pm, context({**CMS_ON_FAILED_POOL, "cms_version": version}))
+    assert any(call.phase == "cms" for call in plan.steps)
