@@ -43,7 +43,13 @@ def lync_failover_steps() -> list[StepSpec]:
             action=move_next_hop,
             check=next_hop_in_place,
         ),
-        StepSpec(name="edge.publish_topology", phase="edge", mutating=True, action=publish_topology),
+        StepSpec(
+            name="edge.publish_topology",
+            phase="edge",
+            mutating=True,
+            action=publish_topology,
+            check=not_moved_here,
+        ),
         StepSpec(name="edge.verify_next_hop", phase="edge", mutating=False, action=verify_next_hop),
     ]
 
@@ -69,6 +75,13 @@ def lync_failover_classify_error(step: str, error: Exception, context: Context) 
     # The message wraps over lines as the seed shows it ("specified in\ntopology"): match across them.
     if not (isinstance(error, CmdletError) and NEXT_HOP_ERROR in " ".join(error.message.split())):
         return None
+    if not context.topology.edge_pools():
+        return Decision(
+            action="fail",
+            reason=f"an Edge pool uses {context.failed_pool} as its next hop, but there is no Edge pool in "
+            "the inventory to move: add the Edge pools to the inventory (or move the next hop with "
+            "Set-CsEdgeServer by hand), then run again",
+        )
     remedy = [
         call
         for edge in context.topology.edge_pools()
@@ -119,7 +132,8 @@ def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[Step
                 "edge",
                 server,
                 key=key,
-                commands=[command("Enable-CsTopology", "act")],
+                params=params,
+                commands=[edge_service_command(edge_pool, "check"), command("Enable-CsTopology", "act")],
                 description="publish the topology",
             )
         )
@@ -131,7 +145,7 @@ def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[Step
             key=key,
             params=params,
             commands=[edge_service_command(edge_pool, "read")],
-            description=f"{edge_pool} uses {pool} as next hop",
+            description=f"{edge_pool} no longer uses {context.failed_pool} as next hop",
         )
     )
     return calls
@@ -165,6 +179,14 @@ def next_hop_in_place(shell: Shell, context: Context, call: StepCall) -> str | N
     return None
 
 
+def not_moved_here(shell: Shell, context: Context, call: StepCall) -> str | None:
+    """Skip the publish unless the Edge now uses the new next hop (no move, nothing to publish)."""
+    edge_pool, wanted = _edge_and_pool(call)
+    if _current_hop(shell, call, "check") != wanted:
+        return f"{edge_pool} was not moved to {wanted}: nothing to publish"
+    return None
+
+
 def move_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<pool>``."""
     send_acts(shell, call)
@@ -179,14 +201,15 @@ def publish_topology(shell: Shell, context: Context, call: StepCall) -> StepResu
 
 
 def verify_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """``Get-CsService -EdgeServer``: the Edge now uses the new next hop."""
-    edge_pool, wanted = _edge_and_pool(call)
+    """``Get-CsService -EdgeServer``: the Edge no longer uses the failed pool (whichever pool it uses)."""
+    edge_pool, _ = _edge_and_pool(call)
     current = _current_hop(shell, call, "read")
-    if current != wanted:
+    if current == context.failed_pool:
         raise PreconditionError(
-            f"{edge_pool} still uses {current} as next hop after Set-CsEdgeServer, not {wanted}"
+            f"{edge_pool} still uses the failed pool {current} as next hop after Set-CsEdgeServer: "
+            "check the Edge pool's next hop in Topology Builder, then run again"
         )
-    return StepResult(summary=f"{edge_pool} uses {wanted} as next hop")
+    return StepResult(summary=f"{edge_pool} uses {current} as next hop, not the failed pool")
 
 
 def _hop(edge: RemoteObject) -> EdgeHop:

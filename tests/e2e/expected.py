@@ -78,6 +78,7 @@ fe03.pool2 Bootstrapper.exe -arguments ['/Setup']
     + """
 fe01.pool3 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 fe01.pool3 Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:pool3.contoso.com
+fe01.pool3 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 fe01.pool3 Enable-CsTopology
 fe01.pool3 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 """

@@ -245,7 +245,7 @@ def test_edge_moves_to_a_same_site_pool_with_a_publish(pm: pluggy.PluginManager)
             "check: Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com",
             f"act: Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:{POOL3}",
         ],
-        ["act: Enable-CsTopology"],
+        ["check: Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com", "act: Enable-CsTopology"],
         ["read: Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com"],
     ]
 
