@@ -1,9 +1,10 @@
 """One Celery task per plugin step (``lync.<step>``): check, act, journal, and retry, remedy or fail.
 
-When the step's server is unreachable, the step moves to the next Front End of the same pool (same site, same
-queue). Transient errors retry with exponential backoff and jitter until ``settings.retry_deadline_s`` after
-the step's first attempt; a remedy runs at most once per step; a failure ends the run with a message naming
-the step, the server and the error.
+When the step's server is unreachable (cannot connect), the step moves to the next Front End of the same pool
+(same site, same queue); a command that reached its server and did not complete retries there. Transient
+errors retry with exponential backoff and jitter until ``settings.retry_deadline_s`` after the step's first
+attempt; one attempt may take ``settings.step_timeout_s`` in all. A remedy runs at most once per step; a
+failure ends the run with a message naming the step, the server it ran on and the error.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tasks.journaled_shell import JournaledShell
 from tasks.outcome import fail_run
 from tasks.record import RunRecord, now
 from worker.celery_app import app
-from worker.executor import get_shell
+from worker.executor import CommandInterrupted, get_shell, step_deadline
 from worker.settings import get_settings
 
 BACKOFF_BASE_S = 0.5
@@ -80,8 +81,12 @@ def run_step(
         ),
     )
 
+    ran_on = call  # the call with the server the step is running on: where it fails, if it fails
+
     def moved(failed: StepCall, server: str, reason: str) -> None:
-        record.update_step(failed.model_copy(update={"server": server}), moved_from=failed.server)
+        nonlocal ran_on
+        ran_on = failed.model_copy(update={"server": server})
+        record.update_step(ran_on, moved_from=failed.server)
         message = f"{reason}: moved to {server}"
         emit(
             "step.moved",
@@ -96,9 +101,10 @@ def run_step(
             raise RuntimeError(
                 f"{call.step} changes the deployment and this is a dry run: refusing to run it"
             )
-        ran = check_and_act(spec, shell, context, call, moved)
+        with step_deadline(get_settings().step_timeout_s):
+            ran = check_and_act(spec, shell, context, call, moved)
     except Exception as error:
-        return _handle_error(task, context, call, error, attempt, first_started)
+        return _handle_error(task, context, ran_on, error, attempt, first_started)
     call, details["server"] = ran.call, ran.call.server
     context = ran.context
     if context.facts != found:
@@ -132,10 +138,12 @@ def check_and_act(
 ) -> Ran:
     """Run the step's check, then (unless it says skip) its action.
 
-    When the call's server cannot be reached (TransportError from that server), the step runs again on the
-    next Front End of its pool; servers found unreachable earlier in the run (the fact
+    When the call's server cannot be reached (TransportError from that server: nothing was sent), the step
+    runs again on the next Front End of its pool; servers found unreachable earlier in the run (the fact
     ``unreachable_servers``) are tried last. ``moved(call, next_server, reason)`` is called before each move;
-    a ``server_bound`` step never moves. The error of the last Front End tried propagates.
+    a ``server_bound`` step never moves. A command that reached its server and did not complete
+    (CommandInterrupted, e.g. a timeout) never moves: it may have taken effect, so the step retries on the
+    same server, check first. The error of the last Front End tried propagates.
     """
     others = [] if spec.server_bound else context.topology.other_front_ends(call.server)
     unreachable = context.facts.unreachable_servers
@@ -147,7 +155,7 @@ def check_and_act(
         try:
             return _check_then_act(spec, shell, context, current)
         except TransportError as error:
-            if error.server.lower() != server:
+            if isinstance(error, CommandInterrupted) or error.server.lower() != server:
                 raise
             moved(current, following, f"{server} is unreachable ({error.message})")
             if server not in unreachable:

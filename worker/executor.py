@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import requests
@@ -18,6 +20,7 @@ from pypsrp.exceptions import WinRMTransportError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.shell import CommandState, Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
+from urllib3.exceptions import NewConnectionError
 
 from plugins.shell import (
     AuthenticationError,
@@ -42,6 +45,30 @@ OPERATION_TIMEOUT_S = 20
 READ_TIMEOUT_S = 30
 
 
+class CommandInterrupted(TransportError):
+    """The request reached the server but the command did not complete (pipeline stopped, the connection
+    broke after sending, HTTP 5xx, a WS-Management fault): it may have had its effect. Retry it on the same
+    server, where the step's check runs first; never resend it to another server."""
+
+
+class CommandTimeout(CommandInterrupted):
+    """The command did not finish before its deadline (the step's, ``LYNC_FAILOVER_STEP_TIMEOUT``); it was
+    stopped on the server, possibly after taking effect."""
+
+
+_step_deadline: ContextVar[float | None] = ContextVar("step_deadline", default=None)
+
+
+@contextmanager
+def step_deadline(seconds: float) -> Iterator[None]:
+    """One deadline, ``seconds`` from now, for every command sent in this block: a step's time budget."""
+    token = _step_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _step_deadline.reset(token)
+
+
 @dataclass
 class _Session:
     """A live connection to one server: its WSMan transport and open runspace pool."""
@@ -52,6 +79,14 @@ class _Session:
 
 
 _Key = tuple[int, str, str]
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """When a command was sent and when it must be done (``time.monotonic()``)."""
+
+    started: float
+    at: float
 
 
 class PsrpShell:
@@ -91,12 +126,13 @@ class PsrpShell:
         entry = self._server(server)
         with self._session(entry, executable) as session, WinRS(session.wsman) as cmd_shell:
             process = Process(cmd_shell, executable, list(arguments))
+            deadline = self._deadline(entry, executable)
             process.begin_invoke()
-            for poll_timeout in self._polls(entry, executable, lambda: process.state == CommandState.DONE):
-                process.poll_invoke(timeout=poll_timeout)
+            for poll_timeout in _polls(deadline, lambda: process.state == CommandState.DONE):
+                process.poll_invoke(timeout=min(poll_timeout, self._operation_timeout_s))
             if process.state != CommandState.DONE:
                 process.signal(SignalCode.TERMINATE)
-                raise self._timed_out(entry, executable)
+                raise _timed_out(entry, executable, deadline)
         return ExecutableResult(
             exit_code=process.rc if process.rc is not None else -1,
             stdout=process.stdout.decode("utf-8", errors="replace"),
@@ -113,7 +149,7 @@ class PsrpShell:
 
     @property
     def command_timeout_s(self) -> float:
-        """The per-command deadline: stop the pipeline and fail with TransportError when it passes."""
+        """The longest one command may run (the step's deadline, when one is set, may end it sooner)."""
         return self._command_timeout_s or get_settings().step_timeout_s
 
     def _server(self, server: str) -> ServerEntry:
@@ -190,30 +226,30 @@ class PsrpShell:
         return session
 
     def _invoke(self, shell: PowerShell, entry: ServerEntry, command: str) -> None:
-        """Run the pipeline to its end, or stop it at the deadline and raise TransportError."""
+        """Run the pipeline to its end, or stop it at the deadline and raise CommandTimeout."""
+        deadline = self._deadline(entry, command)
         shell.begin_invoke()
-        for poll_timeout in self._polls(entry, command, lambda: shell.state != PSInvocationState.RUNNING):
-            shell.poll_invoke(timeout=poll_timeout)
+        for poll_timeout in _polls(deadline, lambda: shell.state != PSInvocationState.RUNNING):
+            shell.poll_invoke(timeout=min(poll_timeout, self._operation_timeout_s))
         if shell.state == PSInvocationState.RUNNING:
             shell.stop()
-            raise self._timed_out(entry, command)
+            raise _timed_out(entry, command, deadline)
         if shell.state == PSInvocationState.STOPPED:
-            raise TransportError(entry.fqdn, command, "the server stopped the pipeline before it finished")
+            raise CommandInterrupted(
+                entry.fqdn, command, "the server stopped the pipeline before it finished"
+            )
 
-    def _polls(self, entry: ServerEntry, command: str, finished: Callable[[], bool]) -> Iterator[int]:
-        """Receive timeouts (whole seconds) until ``finished()`` or the command's deadline passes."""
-        deadline = time.monotonic() + self.command_timeout_s
-        while not finished():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            yield max(1, min(self._operation_timeout_s, math.ceil(remaining)))
-
-    def _timed_out(self, entry: ServerEntry, command: str) -> TransportError:
-        log.warning("%s on %s timed out after %s s; stopped it", command, entry.fqdn, self.command_timeout_s)
-        return TransportError(
-            entry.fqdn, command, f"timed out after {self.command_timeout_s:g} s; the pipeline was stopped"
-        )
+    def _deadline(self, entry: ServerEntry, command: str) -> _Deadline:
+        """When ``command`` must be done: its own timeout, or the step's deadline if sooner; CommandTimeout
+        (nothing sent) when the step's deadline has already passed."""
+        started = time.monotonic()
+        step = _step_deadline.get()
+        deadline = _Deadline(started, started + self.command_timeout_s)
+        if step is not None and step < deadline.at:
+            deadline = _Deadline(started, step)
+        if deadline.at <= started:
+            raise CommandTimeout(entry.fqdn, command, "the step's time ran out before it was sent")
+        return deadline
 
     def _drop(self, key: _Key) -> None:
         with self._sessions_lock:
@@ -239,6 +275,26 @@ def close_all() -> None:
     """Close the runspace pools this process opened (and forget any inherited from a parent process)."""
     if _shell is not None:
         _shell.close_all()
+
+
+def _polls(deadline: _Deadline, finished: Callable[[], bool]) -> Iterator[int]:
+    """Receive timeouts (whole seconds) until ``finished()`` or the deadline passes."""
+    while not finished():
+        remaining = deadline.at - time.monotonic()
+        if remaining <= 0:
+            return
+        yield max(1, math.ceil(remaining))
+
+
+def _timed_out(entry: ServerEntry, command: str, deadline: _Deadline) -> CommandTimeout:
+    allowed = f"{deadline.at - deadline.started:.0f}"
+    log.warning("%s on %s timed out after %s s; stopped it", command, entry.fqdn, allowed)
+    return CommandTimeout(
+        entry.fqdn,
+        command,
+        f"timed out after {allowed} s (LYNC_FAILOVER_STEP_TIMEOUT bounds the whole step); the pipeline was "
+        "stopped, possibly after it took effect",
+    )
 
 
 def _result_of(shell: PowerShell, server: str, cmdlet: str) -> CmdletResult:
@@ -284,17 +340,31 @@ def _remote_error(entry: ServerEntry, command: str, error: Exception) -> RemoteE
             f"the TLS certificate of {entry.endpoint} could not be verified ({_first_line(error)}): "
             "set ca_bundle for this server in the inventory to the CA that issued it",
         )
-    if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout | OSError):
+    if never_sent(error):
         return TransportError(server, command, f"cannot reach {entry.endpoint}: {_first_line(error)}")
+    if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout | OSError):
+        return CommandInterrupted(
+            server, command, f"the connection to {entry.endpoint} broke after sending: {_first_line(error)}"
+        )
     if isinstance(error, WinRMTransportError):
         if error.code >= 500:
-            return TransportError(server, command, f"{entry.endpoint} answered HTTP {error.code}")
+            return CommandInterrupted(server, command, f"{entry.endpoint} answered HTTP {error.code}")
         return RemoteError(
             server, command, f"{entry.endpoint} answered HTTP {error.code}: check its URL in the inventory"
         )
     if isinstance(error, WSManFaultError):
-        return TransportError(server, command, f"WS-Management fault {error.code:#x}: {error.reason}")
-    return TransportError(server, command, f"{type(error).__name__}: {_first_line(error)}")
+        return CommandInterrupted(server, command, f"WS-Management fault {error.code:#x}: {error.reason}")
+    return CommandInterrupted(server, command, f"{type(error).__name__}: {_first_line(error)}")
+
+
+def never_sent(error: BaseException) -> bool:
+    """Whether the connection failed before the server could accept a request: refused, name not
+    resolved, connect timeout. Only then may the command safely go to another server."""
+    if isinstance(error, requests.exceptions.ConnectTimeout | ConnectionRefusedError | socket.gaierror):
+        return True
+    if isinstance(error, requests.exceptions.ConnectionError) and error.args:
+        return isinstance(getattr(error.args[0], "reason", None), NewConnectionError)
+    return False
 
 
 def _close_quietly(session: _Session, server: str) -> None:

@@ -13,7 +13,7 @@ from lab.wsman import WinRMEndpoint, make_lab_tls
 from plugins.shell import AuthenticationError, CmdletError, Credential, TransportError
 from tests.worker.engine_double import EngineDouble
 from tests.worker.inventory_data import inventory_data, write_inventory
-from worker.executor import PsrpShell
+from worker.executor import CommandTimeout, PsrpShell, step_deadline
 from worker.inventory import Inventory, ServerEntry, load_inventory
 
 SERVER = "fe01.pool1.contoso.com"
@@ -156,11 +156,22 @@ def test_a_command_past_its_deadline_is_stopped_on_the_server(
 ) -> None:
     psrp = PsrpShell(_inventory(tmp_path, endpoint), credentials=_credentials(), command_timeout_s=1)
 
-    with pytest.raises(TransportError, match="timed out after 1 s"):
+    with pytest.raises(CommandTimeout, match="timed out after 1 s"):
         psrp.run(SERVER, "Wait-CsStop")
 
     assert engine.stopped.wait(10), "the server never saw the pipeline stopped"
     assert psrp.run(SERVER, "Get-CsPool").objects
+
+
+def test_the_step_deadline_bounds_all_its_commands_together(shell: PsrpShell, engine: EngineDouble) -> None:
+    with step_deadline(2), pytest.raises(CommandTimeout, match="bounds the whole step"):
+        shell.run(SERVER, "Get-CsPool")
+        shell.run(SERVER, "Wait-CsStop")
+
+    assert engine.stopped.wait(10), "the server never saw the pipeline stopped"
+    with step_deadline(0), pytest.raises(CommandTimeout, match="time ran out before it was sent"):
+        shell.run(SERVER, "Get-CsPool")
+    assert engine.names() == ["Import-Module", "Get-CsPool", "Wait-CsStop"]
 
 
 def test_an_executable_runs_in_the_cmd_shell(shell: PsrpShell, engine: EngineDouble) -> None:

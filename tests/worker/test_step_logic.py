@@ -17,8 +17,9 @@ from plugins.model import (
     Topology,
     step_call,
 )
-from plugins.shell import CmdletResult, ExecutableResult, ParameterValue, Shell
+from plugins.shell import CmdletResult, ExecutableResult, ParameterValue, Shell, TransportError
 from tasks.steps import check_and_act
+from worker.executor import CommandInterrupted, CommandTimeout
 
 SERVERS = ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "fe03.pool2.contoso.com"]
 
@@ -79,3 +80,62 @@ def test_known_facts_reach_the_context() -> None:
     )
 
     assert ran.context.facts.backup_pool == "pool2.contoso.com"
+
+
+class FailingShell(RecordingShell):
+    """Raises ``errors[server]`` for every command sent to that server."""
+
+    def __init__(self, errors: Mapping[str, Exception]) -> None:
+        super().__init__()
+        self.errors = errors
+
+    def run(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        self.sent.append((server, cmdlet))
+        if server in self.errors:
+            raise self.errors[server]
+        return CmdletResult()
+
+
+def _fail_over(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    shell.run(call.server, "Invoke-CsPoolFailover")
+    return StepResult(summary="failed over")
+
+
+FAIL_OVER = StepSpec(name="pool.fail_over", phase="pool", mutating=True, action=_fail_over)
+
+
+def test_a_server_that_cannot_be_reached_moves_the_step() -> None:
+    shell = FailingShell({SERVERS[0]: TransportError(SERVERS[0], "Invoke-CsPoolFailover", "refused")})
+    moves: list[str] = []
+
+    ran = check_and_act(
+        FAIL_OVER,
+        shell,
+        _context(),
+        step_call(FAIL_OVER.name, "pool", SERVERS[0]),
+        lambda call, server, reason: moves.append(server),
+    )
+
+    assert ran.call.server == SERVERS[1] and moves == [SERVERS[1]]
+    assert ran.context.facts.unreachable_servers == [SERVERS[0]]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CommandTimeout(SERVERS[0], "Invoke-CsPoolFailover", "timed out after 3 s"),
+        CommandInterrupted(SERVERS[0], "Invoke-CsPoolFailover", "answered HTTP 500"),
+    ],
+    ids=["timeout", "interrupted"],
+)
+def test_a_command_that_reached_its_server_is_never_resent_elsewhere(error: Exception) -> None:
+    shell = FailingShell({SERVERS[0]: error})
+
+    with pytest.raises(CommandInterrupted):
+        check_and_act(
+            FAIL_OVER, shell, _context(), step_call(FAIL_OVER.name, "pool", SERVERS[0]), _never_moved
+        )
+
+    assert shell.sent == [(SERVERS[0], "Invoke-CsPoolFailover")]
