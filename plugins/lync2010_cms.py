@@ -1,7 +1,9 @@
 """Built-in plugin: move the Central Management store to Backup_Pool when it ran on Lync 2010 (seed step 6).
 
 Bootstrapper runs as one step per remaining Front End (a linear chain, each step routed to its site and
-journaled in order) rather than a fan-out inside one task: a few Front Ends, seconds each.
+journaled in order) rather than a fan-out inside one task: a few Front Ends, seconds each. A re-run after a
+run that stopped past the move finds the CMS already on Backup_Pool and plans Bootstrapper again, on every
+Front End there; each is skipped once the failed pool is failed over, which a run does only after them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from plugins.cms_replication import cms_already_on_backup_pool, cms_service_comm
 from plugins.commands import send, send_acts
 from plugins.model import (
     Context,
+    PlannedCommand,
     PreconditionError,
     StepCall,
     StepResult,
@@ -19,6 +22,7 @@ from plugins.model import (
     executable,
     step_call,
 )
+from plugins.pool import pool_failed_over, pool_state_command
 from plugins.remote import is_true
 from plugins.shell import Shell
 
@@ -49,16 +53,34 @@ def lync_failover_steps() -> list[StepSpec]:
             action=move_cms,
             check=cms_already_on_backup_pool,
         ),
-        StepSpec(name="cms2010.bootstrap", phase="cms", mutating=True, action=bootstrap, server_bound=True),
+        StepSpec(
+            name="cms2010.bootstrap",
+            phase="cms",
+            mutating=True,
+            action=bootstrap,
+            check=pool_already_failed_over,
+            server_bound=True,
+        ),
     ]
 
 
 @hookimpl
 def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
-    """inspect: export files; cms: install, move, validate, replicas, Bootstrapper on the other Front Ends."""
+    """inspect: export files; cms: install, move, validate, replicas, Bootstrapper on the other Front Ends.
+
+    When the CMS is already on Backup_Pool (an earlier run moved it), cms: Bootstrapper on its Front Ends.
+    """
     facts = context.facts
     pool = facts.cms_backup_pool
-    if not context.cms_must_fail_over() or facts.cms_version != VERSION or pool is None:
+    if facts.cms_version != VERSION:
+        return []
+    if not context.cms_must_fail_over():
+        # Backup_Pool of a Lync 2010 CMS is the failover target (discovery.find_cms_backup_pool).
+        moved_to = facts.backup_pool
+        if phase != "cms" or moved_to is None or facts.cms_pool != moved_to:
+            return []
+        return bootstrap_calls(context, context.topology.pool(moved_to).servers)
+    if pool is None:
         return []
     front_ends = context.topology.pool(pool).servers
     if phase == "inspect":
@@ -104,17 +126,25 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
             description=f"Move-CsManagementServer to {pool}",
         ),
         *validation_calls(context, chosen),
-        *(
-            step_call(
-                "cms2010.bootstrap",
-                phase,
-                server,
-                commands=[executable(BOOTSTRAPPER, "/Setup")],
-                description="install the CMS service on this Front End",
-            )
-            for server in front_ends
-            if server != chosen
-        ),
+        *bootstrap_calls(context, [server for server in front_ends if server != chosen]),
+    ]
+
+
+def bootstrap_calls(context: Context, servers: list[str]) -> list[StepCall]:
+    """``Bootstrapper /Setup`` on each server, skipped once the failed pool is failed over."""
+    commands: list[PlannedCommand] = [
+        pool_state_command(context.failed_pool, "check"),
+        executable(BOOTSTRAPPER, "/Setup"),
+    ]
+    return [
+        step_call(
+            "cms2010.bootstrap",
+            "cms",
+            server,
+            commands=commands,
+            description="install the CMS service on this Front End",
+        )
+        for server in servers
     ]
 
 
@@ -147,6 +177,17 @@ def move_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     send_acts(shell, call)
     pool = context.facts.cms_backup_pool
     return StepResult(summary=f"the CMS moved to {pool}", facts={"cms_pool": pool, "cms_active": True})
+
+
+def pool_already_failed_over(shell: Shell, context: Context, call: StepCall) -> str | None:
+    """Skip once the failed pool is failed over: a run does that only after Bootstrapper ran everywhere.
+
+    No read cmdlet tells whether Bootstrapper ran on one server (the replicas are up to date without it),
+    so the pool's PoolState marks the CMS phase as done.
+    """
+    if pool_failed_over(shell, context, call) is None:
+        return None
+    return f"{context.failed_pool} is already failed over: Bootstrapper ran before that"
 
 
 def bootstrap(shell: Shell, context: Context, call: StepCall) -> StepResult:

@@ -62,7 +62,9 @@ fe01.pool2 Move-CsManagementServer -ConfigurationFileName c:\\CsConfigurationFil
 -LisConfigurationFileName c:\\CsLisConfigurationFile.zip -Force
 fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 fe01.pool2 Get-CsManagementStoreReplicationStatus
+fe02.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
 fe02.pool2 Bootstrapper.exe -arguments ['/Setup']
+fe03.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
 fe03.pool2 Bootstrapper.exe -arguments ['/Setup']
 """
     + POOL,

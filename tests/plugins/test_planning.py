@@ -202,9 +202,28 @@ def test_cms_on_2010_pool_installs_moves_and_bootstraps_the_other_front_ends(
         ],
         VALIDATION[:1],
         VALIDATION[1:],
-        ['act: "C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe" /Setup'],
+        BOOTSTRAP,
     ]
-    assert plan[4].commands[0].executable
+    assert plan[4].commands[1].executable
+
+
+BOOTSTRAP = [
+    f"check: Get-CsRegistrarConfiguration -Identity Service:Registrar:{POOL1}",
+    'act: "C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe" /Setup',
+]
+
+
+def test_a_2010_cms_already_on_backup_pool_still_gets_bootstrapper_on_every_front_end(
+    pm: pluggy.PluginManager,
+) -> None:
+    # A re-run after a run that stopped past Move-CsManagementServer: the CMS answers on pool2 now.
+    moved = {**HEALTHY_CMS, "cms_pool": POOL2, "cms_version": 5, "active_master": POOL2}
+    plan = build_plan(pm, context({**moved, "active_file_transfer_agents": [POOL2]})).steps
+    assert [(call.step, call.server) for call in plan[:3]] == [
+        ("cms2010.bootstrap", server) for server in topology().pool(POOL2).servers
+    ]
+    assert [commands(call) for call in plan[:3]] == [BOOTSTRAP] * 3
+    assert [call.step for call in plan[3:]] == ["pool.fail_over", "pool.verify_users_serviced"]
 
 
 def test_2010_moves_the_cms_from_the_front_end_whose_exports_were_checked(pm: pluggy.PluginManager) -> None:

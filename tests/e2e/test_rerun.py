@@ -1,0 +1,39 @@
+"""A re-run finishes what a failed run left: a Lync 2010 CMS moved, the run stopped before Bootstrapper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.e2e.harness import Runner
+from tests.e2e.paths import FAILED_POOL
+
+BOOTSTRAP = "Bootstrapper.exe -arguments ['/Setup']"
+#: Replication that never catches up within the run: cms.wait_for_replicas gives up after the move.
+STUCK_REPLICATION = {"replication_lag_seconds": 3600}
+
+
+def test_a_re_run_after_a_2010_run_stopped_past_the_move_runs_bootstrapper_on_the_front_ends(
+    start_runner: Callable[..., Runner],
+) -> None:
+    runner = start_runner("cms-2010", faults=STUCK_REPLICATION, env={"LYNC_FAILOVER_RETRY_DEADLINE": "2"})
+
+    first = runner.wait(runner.call(pool=FAILED_POOL))
+
+    assert type(first).__name__ == "RunFailed" and "cms.wait_for_replicas" in str(first), first
+    sent = runner.commands()
+    assert any(" Move-CsManagementServer " in line for line in sent), sent
+    assert not any(BOOTSTRAP in line for line in sent), sent
+
+    runner.lab.engine.set_faults({"replication_lag_seconds": 0})
+    seen = len(runner.lab.engine.journal())
+    again = runner.wait(runner.call(pool=FAILED_POOL))
+
+    assert isinstance(again, dict) and again["state"] == "succeeded", again
+    rerun = runner.commands(seen)
+    # The move is not repeated; Bootstrapper runs on every Front End of pool2 (the mover is not known any
+    # more; setup is idempotent there), then the pool fails over.
+    assert not any(" Move-CsManagementServer " in line or " Install-CsDatabase " in line for line in rerun)
+    assert [line for line in rerun if BOOTSTRAP in line] == [
+        f"fe0{number}.pool2 {BOOTSTRAP}" for number in (1, 2, 3)
+    ]
+    assert runner.lab.engine.verify() == {"ok": True, "differences": []}
