@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from http.client import RemoteDisconnected
+from typing import TypeVar
 
 import requests
 from pypsrp.complex_objects import PSInvocationState, RunspacePoolState
@@ -20,7 +22,7 @@ from pypsrp.exceptions import WinRMTransportError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.shell import CommandState, Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from plugins.shell import (
     AuthenticationError,
@@ -43,6 +45,9 @@ log = logging.getLogger(__name__)
 OPERATION_TIMEOUT_S = 20
 #: The HTTP read timeout: above the operation timeout.
 READ_TIMEOUT_S = 30
+HTTP_UNAUTHORIZED = 401
+#: ERROR_WSMAN_UNEXPECTED_SELECTORS: the server has no shell with this id (it restarted or reaped it).
+WSMAN_SHELL_NOT_FOUND = 0x8033805B
 
 
 class CommandInterrupted(TransportError):
@@ -76,9 +81,16 @@ class _Session:
     wsman: WSMan
     pool: RunspacePool
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Whether the session served an earlier command (the server may have forgotten it since).
+    reused: bool = False
+
+
+class _StaleSession(Exception):
+    """A reused session's first request of a command failed: the server no longer knows the session."""
 
 
 _Key = tuple[int, str, str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -114,25 +126,34 @@ class PsrpShell:
     ) -> CmdletResult:
         """Run one cmdlet with named parameters (``True`` alone is a switch); RemoteError if it fails."""
         entry = self._server(server)
-        with self._session(entry, cmdlet) as session:
-            shell = PowerShell(session.pool).add_cmdlet(cmdlet)
-            for name, value in (parameters or {}).items():
-                shell.add_parameter(name, value)
-            self._invoke(shell, entry, cmdlet)
-        return _result_of(shell, entry.fqdn, cmdlet)
+
+        def send() -> PowerShell:
+            with self._session(entry, cmdlet) as session:
+                shell = PowerShell(session.pool).add_cmdlet(cmdlet)
+                for name, value in (parameters or {}).items():
+                    shell.add_parameter(name, value)
+                self._invoke(shell, entry, cmdlet, session)
+            return shell
+
+        return _result_of(_again_if_stale(send), entry.fqdn, cmdlet)
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run an executable through the WinRS cmd shell and return its exit code and output."""
         entry = self._server(server)
-        with self._session(entry, executable) as session, WinRS(session.wsman) as cmd_shell:
-            process = Process(cmd_shell, executable, list(arguments))
-            deadline = self._deadline(entry, executable)
-            process.begin_invoke()
-            for poll_timeout in _polls(deadline, lambda: process.state == CommandState.DONE):
-                process.poll_invoke(timeout=min(poll_timeout, self._operation_timeout_s))
-            if process.state != CommandState.DONE:
-                process.signal(SignalCode.TERMINATE)
-                raise _timed_out(entry, executable, deadline)
+
+        def send() -> Process:
+            with self._session(entry, executable) as session, _opened(session, WinRS(session.wsman)) as cmd:
+                process = Process(cmd, executable, list(arguments))
+                deadline = self._deadline(entry, executable)
+                process.begin_invoke()
+                for poll_timeout in _polls(deadline, lambda: process.state == CommandState.DONE):
+                    process.poll_invoke(timeout=min(poll_timeout, self._operation_timeout_s))
+                if process.state != CommandState.DONE:
+                    process.signal(SignalCode.TERMINATE)
+                    raise _timed_out(entry, executable, deadline)
+            return process
+
+        process = _again_if_stale(send)
         return ExecutableResult(
             exit_code=process.rc if process.rc is not None else -1,
             stdout=process.stdout.decode("utf-8", errors="replace"),
@@ -167,6 +188,9 @@ class PsrpShell:
             session = self._open_session(key, entry, credential, command)
             with session.lock:
                 yield session
+        except _StaleSession:
+            self._drop(key)
+            raise
         except (TransportError, AuthenticationError):
             self._drop(key)
             raise
@@ -193,6 +217,7 @@ class PsrpShell:
         with self._sessions_lock:
             session = self._sessions.get(key)
             if session is not None and session.pool.state == RunspacePoolState.OPENED:
+                session.reused = True
                 return session
             self._sessions.pop(key, None)
         log.info("opening a runspace pool on %s (%s) as %s", entry.fqdn, entry.endpoint, credential.username)
@@ -215,7 +240,7 @@ class PsrpShell:
             pool.open()
             self.pools_opened += 1
             load_lync = PowerShell(pool).add_cmdlet("Import-Module").add_parameter("Name", "Lync")
-            self._invoke(load_lync, entry, "Import-Module")
+            self._invoke(load_lync, entry, "Import-Module", session)
             if load_lync.had_errors:
                 raise _cmdlet_error(load_lync, entry.fqdn, "Import-Module")
         except BaseException:
@@ -225,10 +250,10 @@ class PsrpShell:
             self._sessions[key] = session
         return session
 
-    def _invoke(self, shell: PowerShell, entry: ServerEntry, command: str) -> None:
+    def _invoke(self, shell: PowerShell, entry: ServerEntry, command: str, session: _Session) -> None:
         """Run the pipeline to its end, or stop it at the deadline and raise CommandTimeout."""
         deadline = self._deadline(entry, command)
-        shell.begin_invoke()
+        _start(session, shell.begin_invoke)
         for poll_timeout in _polls(deadline, lambda: shell.state != PSInvocationState.RUNNING):
             shell.poll_invoke(timeout=min(poll_timeout, self._operation_timeout_s))
         if shell.state == PSInvocationState.RUNNING:
@@ -255,7 +280,7 @@ class PsrpShell:
         with self._sessions_lock:
             session = self._sessions.pop(key, None)
         if session is not None:
-            session.wsman.close()
+            _close_quietly(session, key[1])
 
 
 _shell: PsrpShell | None = None
@@ -364,6 +389,52 @@ def never_sent(error: BaseException) -> bool:
         return True
     if isinstance(error, requests.exceptions.ConnectionError) and error.args:
         return isinstance(getattr(error.args[0], "reason", None), NewConnectionError)
+    return False
+
+
+def _again_if_stale(send: Callable[[], T]) -> T:
+    """``send()``; once more, on a new session, when the reused one turned out stale (nothing was run)."""
+    try:
+        return send()
+    except _StaleSession as stale:
+        log.info("reopening: %s", stale.__cause__)
+        return send()
+
+
+def _start(session: _Session, begin: Callable[[], object]) -> None:
+    """``begin()``, the first request of a command; _StaleSession when it shows a reused session stale."""
+    try:
+        begin()
+    except Exception as error:
+        if session.reused and _is_stale(error):
+            raise _StaleSession(str(error)) from error
+        raise
+
+
+@contextmanager
+def _opened(session: _Session, cmd_shell: WinRS) -> Iterator[WinRS]:
+    """The WinRS cmd shell, opened on ``session`` (stale check as for a pipeline) and closed after use."""
+    _start(session, cmd_shell.open)
+    try:
+        yield cmd_shell
+    finally:
+        cmd_shell.close()
+
+
+def _is_stale(error: BaseException) -> bool:
+    """Whether the first request on a reused session failed because the server dropped what it knew: the
+    connection was refused, or closed or reset with no answer (a restart, WinRM's idle timeout), the logon
+    is asked again (HTTP 401), or the shell is unknown. The command cannot have run on that session."""
+    if never_sent(error) or isinstance(error, PsrpAuthenticationError):
+        return True
+    if isinstance(error, WinRMTransportError):
+        return bool(error.code == HTTP_UNAUTHORIZED)
+    if isinstance(error, WSManFaultError):
+        return bool(error.code == WSMAN_SHELL_NOT_FOUND)
+    if isinstance(error, requests.exceptions.ConnectionError) and error.args:
+        reason = error.args[0]
+        dropped = RemoteDisconnected | ConnectionResetError | BrokenPipeError
+        return isinstance(reason, ProtocolError) and any(isinstance(arg, dropped) for arg in reason.args)
     return False
 
 

@@ -36,6 +36,11 @@ def _credentials(password: str = PASSWORD) -> Callable[[ServerEntry], Credential
     return lookup
 
 
+def _open_shells(endpoint: WinRMEndpoint) -> int:
+    """How many shells (runspace pools) the endpoint holds open: the lab's own bookkeeping."""
+    return len(endpoint._settings.service._shells)
+
+
 @pytest.fixture
 def engine() -> EngineDouble:
     return EngineDouble()
@@ -151,6 +156,18 @@ def test_a_stopped_server_is_a_transport_error_and_a_restart_heals(
     assert shell.pools_opened == 2
 
 
+def test_a_restarted_server_is_reconnected_to_without_an_error(
+    shell: PsrpShell, endpoint: WinRMEndpoint, engine: EngineDouble
+) -> None:
+    shell.run(SERVER, "Get-CsPool")
+    endpoint.stop()
+    endpoint.start()
+
+    assert shell.run(SERVER, "Get-CsPool").objects
+    assert shell.pools_opened == 2
+    assert engine.names() == ["Import-Module", "Get-CsPool", "Import-Module", "Get-CsPool"]
+
+
 def test_a_command_past_its_deadline_is_stopped_on_the_server(
     tmp_path: Path, endpoint: WinRMEndpoint, engine: EngineDouble
 ) -> None:
@@ -160,6 +177,7 @@ def test_a_command_past_its_deadline_is_stopped_on_the_server(
         psrp.run(SERVER, "Wait-CsStop")
 
     assert engine.stopped.wait(10), "the server never saw the pipeline stopped"
+    assert _open_shells(endpoint) == 0, "the timed-out session's runspace pool was left open on the server"
     assert psrp.run(SERVER, "Get-CsPool").objects
 
 
