@@ -22,12 +22,17 @@ log = logging.getLogger(__name__)
 ROUTES = ("GET /state", "GET /journal", "GET /verify", "GET /faults", "POST /faults", "GET /health")
 
 
+class _ControlHTTPServer(ThreadingHTTPServer):
+    #: Room for a burst of concurrent requests (socketserver's default backlog is 5).
+    request_queue_size = 128
+
+
 class ControlServer:
     """Serves the control API for one engine."""
 
     def __init__(self, engine: LabEngine, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.engine = engine
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _ControlHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
