@@ -84,6 +84,7 @@ class LabServer:
                 auth=self.options.auth,
                 tls=context,
                 transport_fault=self.engine.transport_fault,
+                user_file_directory=self.directory,
             )
             endpoint.start()
             self.endpoints[server.fqdn] = endpoint

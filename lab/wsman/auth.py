@@ -1,8 +1,9 @@
 """Who is calling: the lab's user directory, HTTP Basic, and Negotiate/NTLM through pyspnego.
 
 pyspnego's NTLM acceptor reads its credentials from the file named by the process-wide ``NTLM_USER_FILE``
-variable. Each endpoint keeps a private (0600) user file, and each NTLM step runs under one process lock with
-the variable pointing at that file, so endpoints with different users do not see each other's.
+variable. Each endpoint keeps a private (0600) user file (in the lab's directory when it has one), and each
+NTLM step runs under one process lock with the variable pointing at that file, so endpoints with different
+users do not see each other's. The file holds the caller's password only during a step: emptied right after.
 """
 
 from __future__ import annotations
@@ -98,28 +99,34 @@ class NegotiateAcceptor:
 
     @contextmanager
     def _credentials(self, login: tuple[str, str] | None, user: str | None) -> Iterator[None]:
+        """The user's line in the user file for the length of one step only (emptied right after)."""
         with _USER_FILE_LOCK:
             if login is not None and user is not None:
                 domain, name = login
                 password = self._directory.password(user) or ""
-                with open(self._user_file, "w", encoding="utf-8") as user_file:
-                    user_file.write(f"{domain}:{name}:{password}\n")
+                _write(self._user_file, f"{domain}:{name}:{password}\n")
             previous = os.environ.get(_USER_FILE_ENV)
             os.environ[_USER_FILE_ENV] = self._user_file
             try:
                 yield
             finally:
+                _write(self._user_file, "")
                 if previous is None:
                     os.environ.pop(_USER_FILE_ENV, None)
                 else:
                     os.environ[_USER_FILE_ENV] = previous
 
 
-def private_user_file() -> str:
-    """Create an empty 0600 file for an endpoint's NTLM credentials."""
-    handle, path = tempfile.mkstemp(prefix="lab-ntlm-", suffix=".users")
+def private_user_file(directory: str | os.PathLike[str] | None = None) -> str:
+    """Create an empty 0600 file for an endpoint's NTLM credentials, in ``directory`` (default: $TMPDIR)."""
+    handle, path = tempfile.mkstemp(prefix="lab-ntlm-", suffix=".users", dir=directory)
     os.close(handle)
     return path
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as user_file:
+        user_file.write(text)
 
 
 def _bare_name(login: str) -> str:

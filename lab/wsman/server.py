@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Literal
 
 from lab.api import Engine
@@ -43,7 +44,9 @@ class WinRMEndpoint:
         transport_fault: Callable[[str], bool] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        user_file_directory: Path | None = None,
     ) -> None:
+        """``user_file_directory``: where the NTLM user file goes (default: $TMPDIR); removed by close()."""
         if auth not in ("basic", "ntlm", "any"):
             raise ValueError(f"auth must be 'basic', 'ntlm' or 'any', not {auth!r}")
         self._settings = _Settings(
@@ -51,7 +54,7 @@ class WinRMEndpoint:
             directory=UserDirectory(users),
             auth=auth,
             transport_fault=transport_fault or (lambda _server: False),
-            user_file=private_user_file(),
+            user_file=private_user_file(user_file_directory),
         )
         self._tls = tls
         self._host = host

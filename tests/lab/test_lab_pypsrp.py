@@ -428,6 +428,20 @@ def test_ntlm_with_message_encryption_over_http(lab_factory: LabFactory) -> None
     assert str(lab.engine.journal()[-1]["user"]).lower() == lab.engine.administrator.lower()
 
 
+def test_the_ntlm_user_file_is_in_the_labs_directory_and_holds_no_password_after_a_logon(
+    lab_factory: LabFactory,
+) -> None:
+    lab = lab_factory("cms-2013-primary", transport="http", auth="ntlm")
+    with runspace(lab) as pool:
+        assert one(pool, "Get-CsPool", Identity=POOL2)
+        user_files = list(lab.server.directory.glob("lab-ntlm-*.users"))
+
+        assert len(user_files) == len(lab.server.endpoints)
+        assert all(lab.server.password not in f.read_text() for f in user_files)
+    lab.server.stop()
+    assert not list(lab.server.directory.glob("lab-ntlm-*.users"))
+
+
 @pytest.mark.parametrize(("transport", "auth"), [("https", "basic"), ("http", "ntlm")])
 def test_a_wrong_password_is_an_authentication_error(
     lab_factory: LabFactory, transport: str, auth: str
