@@ -101,6 +101,11 @@ NOT_CMS_PRINCIPAL = (
     'SQL Server "{sql}" is not the principal for the Central Management database. '
     "Use the server that Get-CsDatabaseMirrorState reports as Principal."
 )  # [I]
+NO_CMS_DATABASE_IN_POOL = (
+    'Pool "{pool}" has no Central Management database. The Central Management Server fails over only to '
+    'the backup pool of the pool hosting it ("{cms_pool}"): {backup}.'
+)  # [I]
+NO_BACKUP_POOL_ASSIGNED = "it has none assigned"  # [I]
 CMS_SOURCE_UNREACHABLE = (
     "Cannot reach the current Central Management store to make it read-only. "
     "Use -Force to fail over without the source."

@@ -59,6 +59,8 @@ def invoke_management_server_failover(inv: Invocation) -> None:
     target = d.pool_of_front_end(inv.server)
     if target is None or sql not in (s.fqdn for s in target.backend.servers()):
         raise inv.error(lync_facts.WRONG_BACKEND_SERVER.format(sql=sql), "WrongServer", target=sql)
+    if not any(s.cms_database for s in target.backend.servers()):
+        raise inv.error(_no_cms_database(d, target), "NoCentralManagementDatabase", target=target.fqdn)
     principal = target.backend.principal_server()
     if sql != principal.fqdn or not principal.cms_database or not d.is_up(sql):
         raise inv.error(lync_facts.NOT_CMS_PRINCIPAL.format(sql=sql), "NotPrincipal", target=sql)
@@ -106,6 +108,15 @@ def _restore(inv: Invocation) -> None:
     if not d.pool_is_up(pool) or not pool.backend.principal_server().cms_database:
         raise inv.error(lync_facts.CMS_RESTORE_UNREACHABLE.format(pool=previous), "RestoreTargetUnavailable")
     _move_cms(d, pool, service_on=pool.front_ends, now=inv.now)
+
+
+def _no_cms_database(d: Deployment, target: FrontEndPool) -> str:
+    backup = d.cms_pool().backup_pool
+    return lync_facts.NO_CMS_DATABASE_IN_POOL.format(
+        pool=target.fqdn,
+        cms_pool=d.cms.pool,
+        backup=f'"{backup}"' if backup else lync_facts.NO_BACKUP_POOL_ASSIGNED,
+    )
 
 
 def _require_source_or_force(inv: Invocation) -> None:

@@ -223,6 +223,23 @@ def test_cms_failover_must_run_in_the_pool_of_its_back_end(lab: Lab) -> None:
     )
 
 
+def test_cms_failover_to_a_pool_without_a_cms_database_names_the_backup_pool_to_use() -> None:
+    lab = Lab("edge-same-site")
+
+    error = lab.fails(
+        "fe01.pool3.contoso.com",
+        "Invoke-CsManagementServerFailover",
+        BackupSqlServerFqdn="sql05.contoso.com",
+        Force=True,
+    )
+
+    assert error.message == (
+        'Pool "pool3.contoso.com" has no Central Management database. The Central Management Server fails '
+        'over only to the backup pool of the pool hosting it ("pool2.contoso.com"): "pool1.contoso.com".'
+    )
+    assert error.error_id == "NoCentralManagementDatabase,Invoke-CsManagementServerFailover"
+
+
 def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
     lab = Lab("cms-2010")
     assert only(lab.run(FE_POOL2, "Get-CsService", CentralManagement=True)).properties["Version"] == 5
