@@ -611,6 +611,32 @@ def test_fail_next_gives_transient_errors_then_recovers(lab: Lab) -> None:
     assert lab.run(FE_POOL2, "Get-CsPool").values()
 
 
+def test_whatif_takes_no_time_and_never_hangs_but_fail_next_still_applies(lab: Lab) -> None:
+    failover = "Invoke-CsManagementServerFailover"
+    lab.engine.set_faults({"hang": [failover], "latency": {failover: 3600}, "fail_next": {failover: 1}})
+    output = Capture()
+    failures: list[PowerShellError] = []
+
+    def what_if_twice() -> None:
+        for _ in range(2):
+            try:
+                lab.engine.invoke(
+                    CallContext(FE_POOL2, ADMIN), [CommandCall(failover, (("WhatIf", True),))], output
+                )
+            except PowerShellError as error:
+                failures.append(error)
+
+    worker = threading.Thread(target=what_if_twice)
+    worker.start()
+    worker.join(10)
+    output.stopping.set()
+    worker.join()
+
+    assert [e.error_id for e in failures] == [f"TransientFault,{failover}"]
+    assert [e["outcome"] for e in lab.engine.journal()] == ["error", "ok"]
+    assert output.information[0].startswith("What if: The Central Management Server is currently hosted")
+
+
 def stop_while_running(lab: Lab, cmdlet: str) -> PowerShellError:
     """Start the cmdlet on a thread, stop its pipeline once it runs, and return how it ended."""
     output = Capture()
