@@ -15,6 +15,7 @@ from worker.report_data import (
     command_line,
     describe_facts,
     duration_text,
+    first_line,
     planned_commands_text,
     seconds_between,
 )
@@ -84,7 +85,8 @@ def progress_view(run: dict[str, Any]) -> RenderableType:
 
 
 def journal_line(entry: dict[str, str]) -> str:
-    """One journal entry as a console line (rich markup): time, server, command, outcome."""
+    """One journal entry as a console line (rich markup): time, server, command, outcome, and for a command
+    that did not succeed the first line of its output (the error)."""
     try:
         parameters = json.loads(entry.get("parameters") or "{}")
     except ValueError:
@@ -93,7 +95,9 @@ def journal_line(entry: dict[str, str]) -> str:
     style = "green" if outcome == "ok" else "red"
     time = entry.get("ended", "")[11:19]
     line = command_line(entry.get("command", ""), parameters)
-    return f"[dim]{time}[/] {entry.get('server', '')}: {escape(line)} [{style}]{outcome}[/]"
+    text = f"[dim]{time}[/] {entry.get('server', '')}: {escape(line)} [{style}]{outcome}[/]"
+    error = first_line(entry.get("output", "")) if outcome != "ok" else ""
+    return f"{text}: {escape(error)}" if error else text
 
 
 def runs_table(runs: list[dict[str, Any]]) -> Table:

@@ -44,6 +44,11 @@ class Command:
         """How long it took."""
         return seconds_between(self.started, self.ended)
 
+    @property
+    def error(self) -> str:
+        """The first line of the output of a command that did not succeed ("" when it did)."""
+        return first_line(self.output) if self.outcome != "ok" else ""
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -233,6 +238,11 @@ def planned_commands_text(call: dict[str, Any]) -> str:
         f"{command['purpose']}: {command_line(command['cmdlet'], command.get('parameters') or {})}"
         for command in call.get("commands") or []
     )
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped ("" when there is none)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def seconds_between(start: str, end: str) -> float:

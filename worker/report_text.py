@@ -76,9 +76,18 @@ def sections(audit: Audit) -> list[Section]:
         ),
         Section(
             "Commands",
-            ("#", "started", "server", "command", "outcome", "took", "step"),
+            ("#", "started", "server", "command", "outcome", "error", "took", "step"),
             [
-                (str(index), c.started, c.server, c.line, c.outcome, duration_text(c.seconds), c.step)
+                (
+                    str(index),
+                    c.started,
+                    c.server,
+                    c.line,
+                    c.outcome,
+                    c.error,
+                    duration_text(c.seconds),
+                    c.step,
+                )
                 for index, c in enumerate(audit.commands, 1)
             ],
         ),
