@@ -17,7 +17,7 @@ from plugins.planning import build_plan, plan_phase
 from tasks.canvas import build_chain, control_signature
 from tasks.context import dump_context, load_context, routed, topology
 from tasks.events import emit
-from tasks.lock import acquire
+from tasks.lock import acquire, keep
 from tasks.outcome import RunRefused, fail_planning, finish_run
 from tasks.record import RunRecord, redis_client
 from tasks.requests import validate_request
@@ -76,6 +76,7 @@ def continue_run(task: Task, context: Context, phase: str) -> Any:
     A dry run stops after discovery and returns the report holding the plan a real run would execute. Any
     error while planning ends the run (fail_planning): recorded, lock released, RunFailed naming the phase.
     """
+    keep(context.failed_pool, context.run_id)
     pm = get_plugin_manager()
     record = RunRecord(context.run_id)
     record.set_facts(context.facts)

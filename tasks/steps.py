@@ -28,6 +28,7 @@ from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
 from tasks.events import emit
 from tasks.journaled_shell import JournaledShell
+from tasks.lock import keep
 from tasks.outcome import fail_run
 from tasks.record import RunRecord, now
 from worker.celery_app import app
@@ -50,6 +51,7 @@ def run_step(
     """Run one step call: skip it when its effect is in place, else act; return the updated context."""
     context = load_context(context_data)
     call = StepCall.model_validate(call_data)
+    keep(context.failed_pool, context.run_id)
     record = RunRecord(context.run_id)
     previous = record.step(call.id)
     attempt = int(previous.get("attempts", 0)) + 1

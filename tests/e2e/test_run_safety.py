@@ -6,6 +6,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
+
+from tasks.lock import acquire, extend, lock_key
 from tests.e2e.harness import Runner, is_read_only
 from tests.e2e.paths import FAILED_POOL
 
@@ -118,3 +121,34 @@ def test_one_run_per_pool_and_bad_requests_run_nothing(start_runner: Callable[..
     kinds = [event["kind"] for event in runner.events() if event["run_id"] == first]
     assert kinds[0] == "run.started" and kinds[-1] == "run.succeeded"
     assert {"run.planned", "step.started", "step.succeeded", "command"} <= set(kinds)
+
+
+def test_a_run_longer_than_the_lock_ttl_keeps_its_pool(start_runner: Callable[..., Runner]) -> None:
+    runner = start_runner(
+        SCENARIO,
+        faults={"latency": {"Get-CsDatabaseMirrorState": 2.0}},
+        env={"LYNC_FAILOVER_LOCK_TTL": "1"},
+    )
+    lock = lock_key(FAILED_POOL)
+    first = runner.api(pool=FAILED_POOL)
+    wait_for(lambda: '"state": "running"' in str(runner.redis.hvals(f"lync:run:{first}:steps")), "a step")
+
+    assert int(runner.redis.ttl(lock)) > 60, "the lock kept the launcher's 1 s lifetime"
+    refused = runner.wait(runner.api(pool=FAILED_POOL))
+    assert type(refused).__name__ == "RunRefused" and first in str(refused), refused
+    assert runner.wait(first)["state"] == "succeeded"
+    assert runner.redis.get(lock) is None
+
+
+def test_only_the_run_holding_the_lock_extends_it(redis_client: redis.Redis) -> None:
+    assert acquire(redis_client, FAILED_POOL, "run-1", 5) is None
+
+    assert extend(redis_client, FAILED_POOL, "run-2", 100) is False
+    assert int(redis_client.ttl(lock_key(FAILED_POOL))) <= 5
+    assert extend(redis_client, FAILED_POOL, "run-1", 100) is True
+    assert int(redis_client.ttl(lock_key(FAILED_POOL))) > 5
+    assert extend(redis_client, FAILED_POOL, "run-1", 1) is True, "a shorter extension never shortens it"
+    assert int(redis_client.ttl(lock_key(FAILED_POOL))) > 5
+    redis_client.delete(lock_key(FAILED_POOL))
+    assert extend(redis_client, FAILED_POOL, "run-1", 100) is False
+    assert redis_client.get(lock_key(FAILED_POOL)) is None
