@@ -59,7 +59,7 @@ def render_html(audit: Audit) -> str:
 <title>lync-failover run {escape(audit.run_id)}</title>
 <style>{STYLE}</style></head>
 <body>
-<h1>Failover of {escape(str(run.get("pool", "?")))}
+<h1>{_heading(audit)}
 <span class="state" style="background:{colour}">{escape(state)}</span></h1>
 <div class="meta">run {escape(audit.run_id)} &middot; started {escape(str(run.get("started", "")))}</div>
 {error}
@@ -70,6 +70,11 @@ def render_html(audit: Audit) -> str:
 {tables}
 </body></html>
 """
+
+
+def _heading(audit: Audit) -> str:
+    pool = escape(str(audit.run.get("pool", "?")))
+    return f"Dry run of {pool}" if (audit.run.get("request") or {}).get("dry_run") else f"Failover of {pool}"
 
 
 def not_run(audit: Audit) -> list[str]:

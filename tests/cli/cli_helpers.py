@@ -40,11 +40,11 @@ def lync_failover(
     )
 
 
-def write_failed_run(client: redis.Redis, run_id: str = "run-0001") -> list[StepCall]:
+def write_failed_run(client: redis.Redis, run_id: str = "run-0001", dry_run: bool = False) -> list[StepCall]:
     """A run of pool1 as the runner records it: discovery, a CMS failover that needed a retry, a skipped
     Edge move, a pool failover that failed, and a verification never reached. Returns the step calls."""
     record = RunRecord(run_id, client)
-    record.create(Request(pool=FAILED_POOL))
+    record.create(Request(pool=FAILED_POOL, dry_run=dry_run))
     start = datetime.fromisoformat(str(client.hget(record.key, "started")))  # the steps follow it
     facts = Facts(
         backup_pool=BACKUP_POOL,
