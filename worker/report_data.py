@@ -16,8 +16,11 @@ from plugins.model import Facts
 from plugins.shell import ParameterValue
 from tasks.record import get_run, read_journal
 
-#: How each step ended, for colours and the legend: a succeeded step that needed several attempts is retried.
+#: How each step ended, for colours and the legend: a succeeded step that needed several attempts is retried,
+#: unless it only waited (a polling step such as cms.wait_for_replicas): that is a normal success.
 OUTCOMES = ("succeeded", "retried", "skipped", "failed", "unfinished")
+#: How the runner's default error decision (plugins/errors.py) words the retry of a NotReadyError: a wait.
+WAIT_REASON = "not ready yet:"
 CMS_VERSIONS = {5: "Lync Server 2010", 6: "Lync Server 2013", 7: "Skype for Business Server 2015"}
 
 
@@ -58,6 +61,8 @@ class Bar:
     server: str
     outcome: str
     attempts: int
+    #: The step's extra attempts were waits for a state (NotReadyError), not failures.
+    waited: bool
     start_s: float
     end_s: float
     #: (seconds from the run's start, outcome) of each of the step's commands.
@@ -115,6 +120,7 @@ class Audit:
                     server=step.get("server", ""),
                     outcome=outcome(step),
                     attempts=int(step.get("attempts", 0)),
+                    waited=waited(step),
                     start_s=seconds_between(origin, begun),
                     end_s=max(seconds_between(origin, end), seconds_between(origin, begun)),
                     commands=commands,
@@ -171,10 +177,15 @@ def outcome(step: dict[str, Any]) -> str:
     """One of OUTCOMES for a step's entry."""
     state = step.get("state")
     if state == "succeeded":
-        return "retried" if int(step.get("attempts", 1)) > 1 else "succeeded"
+        return "retried" if int(step.get("attempts", 1)) > 1 and not waited(step) else "succeeded"
     if state in ("skipped", "failed"):
         return str(state)
     return "unfinished"
+
+
+def waited(step: dict[str, Any]) -> bool:
+    """Whether the step's last retry (its recorded reason) was a wait for a state, not a failure."""
+    return str(step.get("error", "")).startswith(WAIT_REASON)
 
 
 def command_line(command: str, parameters: dict[str, ParameterValue]) -> str:

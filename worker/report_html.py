@@ -16,7 +16,7 @@ COLOURS = {
     "unfinished": "#64b5f6",
 }
 LEGEND = {
-    "succeeded": "succeeded",
+    "succeeded": "succeeded (a waiting step: after N checks)",
     "retried": "succeeded after retries",
     "skipped": "skipped (already in place)",
     "failed": "failed",
@@ -109,12 +109,13 @@ def timeline_svg(bars: list[Bar], waiting: list[str]) -> str:
         if index % 2:
             parts.append(f'<rect x="0" y="{top}" width="{WIDTH}" height="{ROW}" fill="#f7f9fb"/>')
         parts.append(f'<text x="10" y="{top + 14}">{escape(_short(bar.step_id))}</text>')
-        parts.append(f'<text class="server" x="10" y="{top + 26}">{escape(bar.server)}</text>')
+        tries = _tries(bar)
+        server = f"{bar.server} · {tries}" if tries else bar.server
+        parts.append(f'<text class="server" x="10" y="{top + 26}">{escape(server)}</text>')
         left = x(bar.start_s)
         width = max(4.0, x(bar.end_s) - left)
-        tries = f", {bar.attempts} attempts" if bar.attempts > 1 else ""
         tooltip = (
-            f"{bar.step_id} on {bar.server}: {bar.outcome}{tries}, "
+            f"{bar.step_id} on {bar.server}: {bar.outcome}{', ' + tries if tries else ''}, "
             f"+{bar.start_s:.1f} s to +{bar.end_s:.1f} s ({duration_text(bar.end_s - bar.start_s)})"
         )
         parts.append(
@@ -129,11 +130,6 @@ def timeline_svg(bars: list[Bar], waiting: list[str]) -> str:
                 f'<line class="command" x1="{x(seconds):.1f}" y1="{top + 9}" x2="{x(seconds):.1f}" '
                 f'y2="{top + ROW - 9}" stroke="{stroke}" stroke-width="2" opacity="0.85"/>'
             )
-        if bar.attempts > 1:
-            parts.append(
-                f'<text class="server" x="{left + width + 6:.1f}" y="{top + 19}">'
-                f"{bar.attempts} attempts</text>"
-            )
     for index, step_id in enumerate(waiting, len(bars)):
         top = AXIS + index * ROW
         parts.append(
@@ -145,6 +141,13 @@ def timeline_svg(bars: list[Bar], waiting: list[str]) -> str:
         parts.append(f'<text x="10" y="{AXIS + 18}">no step has started</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _tries(bar: Bar) -> str:
+    """``3 attempts``, or ``3 checks`` for a step that waited; "" for a step done at the first go."""
+    if bar.attempts <= 1:
+        return ""
+    return f"{bar.attempts} checks" if bar.waited else f"{bar.attempts} attempts"
 
 
 def _legend() -> str:
