@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import sys as _sys
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -133,8 +134,22 @@ def _flag_env(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise FlowerConfigError(f"{name}={raw!r} must be true or false")
 
 
-_require_authentication(os.environ)
+def _settings(environ: Mapping[str, str]) -> tuple[int, bool]:
+    """(max_tasks, persistent) from the environment; a bad environment is a message on stderr and exit 2,
+    not a traceback (Flower would print this error's traceback before the message)."""
+    try:
+        _require_authentication(environ)
+        return (
+            _positive_int_env(environ, "FLOWER_MAX_TASKS", 10000),
+            _flag_env(environ, "FLOWER_PERSISTENT", False),
+        )
+    except FlowerConfigError as error:
+        print(f"flower: {error}", file=_sys.stderr)
+        raise SystemExit(2) from None
+
+
+_max_tasks, _persistent = _settings(os.environ)
 #: Tasks Flower keeps in memory (an LRU); the run record in Redis is the durable history.
-max_tasks: int = _positive_int_env(os.environ, "FLOWER_MAX_TASKS", 10000)
+max_tasks: int = _max_tasks
 #: Off: Flower's state lives in memory only. On: it is saved to FLOWER_DB (default ``flower``) on shutdown.
-persistent: bool = _flag_env(os.environ, "FLOWER_PERSISTENT", False)
+persistent: bool = _persistent

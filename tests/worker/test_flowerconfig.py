@@ -143,3 +143,19 @@ def test_a_malformed_basic_auth_entry_is_named_without_echoing_the_password() ->
     assert done.returncode != 0
     assert "FLOWER_BASIC_AUTH entry 2 is not user:password" in done.stderr
     assert "secretvalue" not in done.stderr
+
+
+def test_celery_flower_without_authentication_prints_only_the_reason_and_exits_2() -> None:
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("FLOWER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "flower", f"--conf={CONFIG}", "--address=127.0.0.1"],
+        env={**clean, "REDIS_URL": "redis://127.0.0.1:1/0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "set FLOWER_BASIC_AUTH=user:password in the environment" in done.stderr
