@@ -35,7 +35,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(soft_wrap=not sys.stdout.isatty())
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 Pool = Annotated[str, typer.Argument(help="The FQDN of the Front End pool to fail over (seed: Pool1).")]
 Target = Annotated[
