@@ -153,7 +153,12 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to list."
     if not recent:
         console.print(f"No runs recorded in Redis at {preflight.redacted_url(url)}.")
         return
-    console.print(runs_table(recent))
+    console.print(runs_table([run | {"dry_run": _is_dry_run(run["run_id"])} for run in recent]))
+
+
+def _is_dry_run(run_id: str) -> bool:
+    run = get_run(run_id)
+    return bool(run and (run.get("request") or {}).get("dry_run"))
 
 
 @app.command(

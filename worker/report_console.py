@@ -31,6 +31,8 @@ STATE_STYLES = {
     "planned": "green",
 }
 DONE_STATES = ("succeeded", "skipped", "failed")
+#: Under a dry run's state in the list of runs, so a failed plan does not read as a failed failover.
+DRY_RUN_MARK = "(dry run)"
 
 
 def facts_table(report: dict[str, Any]) -> Table:
@@ -101,19 +103,24 @@ def journal_line(entry: dict[str, str]) -> str:
 
 
 def runs_table(runs: list[dict[str, Any]]) -> Table:
-    """Recent runs: id, pool, state, start, duration."""
+    """Recent runs: id (never cut: `watch` and `report` need it whole), pool, state (a dry run's marked),
+    start, duration. A run with ``dry_run`` true is a dry run."""
     table = Table(title="Recent runs, newest first", title_justify="left")
-    for column in ("run id", "pool", "state", "started", "duration"):
-        table.add_column(column)
+    table.add_column("run id", no_wrap=True, min_width=36)
+    table.add_column("pool")
+    table.add_column("state", min_width=len(DRY_RUN_MARK))
+    table.add_column("started")
+    table.add_column("duration")
     for run in runs:
         state = run.get("state") or "?"
+        kind = f"\n{DRY_RUN_MARK}" if run.get("dry_run") else ""
         ended = run.get("ended") or ""
         started = run.get("started") or ""
         took = duration_text(seconds_between(started, ended)) if ended else "(running)"
         table.add_row(
             run["run_id"],
             run.get("pool") or "",
-            f"[{STATE_STYLES.get(state, '')}]{state}[/]",
+            f"[{STATE_STYLES.get(state, '')}]{state}[/]{kind}",
             started[:19].replace("T", " "),
             took,
         )
