@@ -27,6 +27,7 @@ from lab.scenario import Expected, Scenario
 Clock = Callable[[], datetime]
 BOOTSTRAPPER = "Bootstrapper.exe"
 STOPPED_ERROR_ID = "PipelineStopped"
+LAB_STOPPED = "The lab stopped while the program ran; it did nothing."
 
 
 class JournalEntry(Model):
@@ -73,6 +74,9 @@ class LabEngine:
         self._state = state
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
+        #: Notified on every fault or up/down change, and on close(): waits on a server watch it.
+        self._changed = threading.Condition(self._lock)
+        self._closed = False
         self._random = random.Random(state.seed)
         self._on_change: list[Callable[[], None]] = []
 
@@ -178,16 +182,28 @@ class LabEngine:
     def execute(self, context: CallContext, executable: str, arguments: Sequence[str]) -> ExecResult:
         """Run ``Bootstrapper.exe /Setup`` (any other program is unknown to cmd)."""
         name = BOOTSTRAPPER if is_bootstrapper(executable) else executable
+        server = context.server.lower()
         entry = self._open(context, name, {"arguments": list(arguments)})
         try:
-            self._delay(name, None)
+            seconds, _hang = self._faults_for(name)
         except PowerShellError as error:
             self._close(entry, "error", error.message)
             return ExecResult(1, stderr=error.message)
-        with self._lock:
-            result = run_bootstrapper(self._state.deployment, context.server.lower(), executable, arguments)
+        with self._changed:
+            if not self._wait_while_up(server, seconds):
+                stopped = self._closed
+                message = LAB_STOPPED if stopped else lync_facts.SETUP_SERVER_DOWN.format(server=server)
+                self._close(entry, "stopped" if stopped else "error", message)
+                return ExecResult(1, stderr=message)
+            result = run_bootstrapper(self._state.deployment, server, executable, arguments)
         self._close(entry, "ok" if result.exit_code == 0 else "error", result.stderr or None)
         return result
+
+    def close(self) -> None:
+        """End the waits of programs in progress (exit 1, journal ``stopped``): the lab is stopping."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
 
     # --- inspection and control ------------------------------------------------------------------------
 
@@ -269,6 +285,7 @@ class LabEngine:
                 hangable=[c.name for c in cmdlets.CMDLETS.values()],
             )
             settings = self._fault_settings()
+            self._changed.notify_all()
         if spec:
             for callback in self._on_change:
                 callback()
@@ -293,17 +310,14 @@ class LabEngine:
         settings["down"] = sorted(self._state.deployment.down)
         return settings
 
-    def _delay(self, command: str, stopping: threading.Event | None, *, timed: bool = True) -> None:
-        """Apply ``fail_next``, then (when ``timed``) latency and hang; wait outside the lock, ending early
-        when stopped."""
+    def _faults_for(self, command: str) -> tuple[float, bool]:
+        """Apply ``fail_next`` (raising the transient error); return the latency and whether it hangs."""
         with self._lock:
             faults = self._state.faults
             transient = faults.fail_next.get(command, 0) > 0
             if transient:
                 faults.fail_next[command] -= 1
             seconds, hang = faults.delay(command), command in faults.hang
-        if not timed:
-            seconds, hang = 0.0, False
         if transient:
             raise PowerShellError(
                 lync_facts.TRANSIENT_FAULT,
@@ -311,9 +325,24 @@ class LabEngine:
                 category="ConnectionError",
                 command=command,
             )
-        if stopping is None:
-            time.sleep(seconds)
-            return
+        return seconds, hang
+
+    def _wait_while_up(self, server: str, seconds: float) -> bool:
+        """Wait ``seconds`` (``_changed`` held); False as soon as the server is down or the lab closes."""
+        deadline = time.monotonic() + seconds
+        while self._state.deployment.is_up(server) and not self._closed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            self._changed.wait(remaining)
+        return False
+
+    def _delay(self, command: str, stopping: threading.Event, *, timed: bool = True) -> None:
+        """Apply ``fail_next``, then (when ``timed``) latency and hang; wait outside the lock, ending early
+        when stopped."""
+        seconds, hang = self._faults_for(command)
+        if not timed:
+            seconds, hang = 0.0, False
         stopped = stopping.wait() if hang else stopping.wait(seconds) if seconds > 0 else False
         if stopped:
             raise PowerShellError(

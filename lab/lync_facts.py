@@ -193,4 +193,8 @@ BOOTSTRAPPER_NOTHING = (
     'No Central Management Server role is assigned to "{server}".',
     "Bootstrapper completed successfully.",
 )  # [I]
+SETUP_SERVER_DOWN = (
+    "Bootstrapper.exe failed: {server} went down during setup; the Central Management service was not "
+    "installed. Start the server and run Bootstrapper.exe /Setup again."
+)  # [I]
 BOOTSTRAPPER_USAGE = "Usage: Bootstrapper.exe /Setup\nUnknown switch: {switch}"  # [I]

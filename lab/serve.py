@@ -95,6 +95,7 @@ class LabServer:
     def stop(self) -> None:
         """Stop every endpoint and the control API; save the state when a state file was given (even when
         stopping them fails)."""
+        self.engine.close()
         try:
             self.control.stop()
             for endpoint in self.endpoints.values():

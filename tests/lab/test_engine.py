@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.api import CallContext, CommandCall, PowerShellError, PSValue
+from lab.api import CallContext, CommandCall, ExecResult, PowerShellError, PSValue
 from lab.engine import LabEngine, StateFileError
+from lab.scenario import SCENARIO_DIRECTORY as SCENARIOS
 from lab.scenario import load_scenario
 
 ADMIN = "CONTOSO\\lyncadmin"
@@ -297,6 +298,54 @@ def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
         "Bootstrapper.exe",
         "Invoke-CsPoolFailover",
     ]
+
+
+def bootstrap_interrupted(lab: Lab, server: str, interrupt: Callable[[], None]) -> ExecResult:
+    """Run Bootstrapper with an hour of latency on a thread, ``interrupt`` once it runs; how it ended."""
+    lab.engine.set_faults({"latency": {"Bootstrapper.exe": 3600}})
+    results: list[ExecResult] = []
+    context = CallContext(server, ADMIN)
+    worker = threading.Thread(
+        target=lambda: results.append(lab.engine.execute(context, "Bootstrapper.exe", ["/Setup"]))
+    )
+    worker.start()
+    wait_until(lambda: any(e["outcome"] is None for e in lab.engine.journal()))
+    interrupt()
+    worker.join(10)
+    assert not worker.is_alive(), "Bootstrapper did not end when interrupted"
+    return results[0]
+
+
+def test_bootstrapper_on_a_server_taken_down_during_setup_exits_1_and_installs_nothing(
+    tmp_path: Path,
+) -> None:
+    shipped = (SCENARIOS / "edge-same-site.yaml").read_text()
+    one_service = "cms:\n  pool: pool2.contoso.com\n  service_on: [fe01.pool2.contoso.com]\n"
+    scenario = tmp_path / "edge-same-site-one-cms-service.yaml"
+    scenario.write_text(shipped.replace("cms:\n  pool: pool2.contoso.com\n", one_service))
+    lab = Lab(str(scenario))
+    server = "fe02.pool2.contoso.com"
+    assert server not in lab.engine.state()["cms"]["service_on"]  # type: ignore[index]
+
+    result = bootstrap_interrupted(lab, server, lambda: lab.engine.set_server_up(server, False))
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Bootstrapper.exe failed: {server} went down during setup; the Central Management service was not "
+        "installed. Start the server and run Bootstrapper.exe /Setup again."
+    )
+    assert server not in lab.engine.state()["cms"]["service_on"]  # type: ignore[index]
+    assert lab.engine.journal()[-1]["outcome"] == "error"
+
+
+def test_bootstrapper_ends_when_the_lab_stops() -> None:
+    lab = Lab("cms-2010")
+
+    result = bootstrap_interrupted(lab, "fe01.pool2.contoso.com", lab.engine.close)
+
+    assert result.exit_code == 1
+    assert "The lab stopped" in result.stderr
+    assert lab.engine.journal()[-1]["outcome"] == "stopped"
 
 
 def test_bootstrapper_rejects_unknown_switches_and_cmd_unknown_programs() -> None:
