@@ -162,6 +162,12 @@ class _References:
         self._unique()
         for i, pool in enumerate(s.pools):
             self._site(pool.site, ("pools", i, "site"))
+            self._require(
+                pool.backend.principal == "primary" or pool.backend.mirror is not None,
+                ("pools", i, "backend", "principal"),
+                f'the principal of pool "{pool.fqdn}" is its mirror, but its back end has no mirror: '
+                'add one, or make the principal "primary"',
+            )
             if pool.backup_pool is not None:
                 self._front_end_pool(pool.backup_pool, ("pools", i, "backup_pool"), "backup pool")
                 self._require(

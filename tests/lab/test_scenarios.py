@@ -131,3 +131,17 @@ def test_unknown_down_server_and_bad_value_are_named(tmp_path: Path) -> None:
 def test_unknown_name_lists_the_shipped_ones() -> None:
     with pytest.raises(ScenarioError, match="cms-2013-primary"):
         load_scenario("no-such-scenario")
+
+
+def test_a_mirror_principal_without_a_mirror_names_file_line_and_pool(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "      primary: {fqdn: sql03.contoso.com, cms_database: true}\n",
+        "      primary: {fqdn: sql03.contoso.com, cms_database: true}\n      principal: mirror\n",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, text))
+    line = line_of(text, "principal: mirror")
+    assert str(caught.value) == (
+        f'pool1.yaml, line {line}: the principal of pool "pool2.contoso.com" is its mirror, but its back end '
+        'has no mirror: add one, or make the principal "primary"'
+    )
