@@ -49,15 +49,19 @@ def serve(
     ] = None,
 ) -> None:
     """Serve a scenario until SIGTERM or Ctrl-C."""
-    options = LabOptions(
-        scenario=scenario,
-        directory=directory,
-        inventory=inventory,
-        transport=_choice(transport, ("http", "https"), "--transport"),
-        auth=_choice(auth, ("basic", "ntlm", "any"), "--auth"),
-        control_port=control_port,
-        state=state,
-    )
+    try:
+        options = LabOptions(
+            scenario=scenario,
+            directory=directory,
+            inventory=inventory,
+            transport=_choice(transport, ("http", "https"), "--transport"),
+            auth=_choice(auth, ("basic", "ntlm", "any"), "--auth"),
+            control_port=control_port,
+            state=state,
+        )
+    except ValueError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
     try:
         lab = LabServer(options)
     except (ScenarioError, StateFileError) as error:

@@ -37,6 +37,13 @@ class LabOptions:
     control_port: int = 0
     state: Path | None = None
 
+    def __post_init__(self) -> None:
+        if self.auth == "basic" and self.transport == "http":
+            raise ValueError(
+                "Basic sends the password and every message in clear, and Windows refuses it over http: "
+                "use --auth basic with --transport https, or --auth ntlm (message encryption) over http"
+            )
+
 
 class LabServer:
     """A running lab. ``start()`` brings every endpoint up; ``stop()`` takes them down and saves the state."""

@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 
 AuthMode = Literal["basic", "ntlm", "any"]
 _SOAP = "application/soap+xml;charset=UTF-8"
+#: What the lab answers to a plain SOAP body over http when unencrypted messages are not allowed. [I]
+_UNENCRYPTED_REFUSED = SoapFault(
+    5,
+    "w:AccessDenied",
+    "The WinRM service refuses unencrypted messages over HTTP (AllowUnencrypted is false): "
+    "use NTLM/Negotiate with message encryption, or HTTPS.",
+)
 #: How often the accept loop checks for stop(): a server going down (or the lab stopping) waits this long.
 _STOP_POLL_SECONDS = 0.02
 
@@ -45,8 +52,11 @@ class WinRMEndpoint:
         host: str = "127.0.0.1",
         port: int = 0,
         user_file_directory: Path | None = None,
+        allow_unencrypted: bool = False,
     ) -> None:
-        """``user_file_directory``: where the NTLM user file goes (default: $TMPDIR); removed by close()."""
+        """``user_file_directory``: where the NTLM user file goes (default: $TMPDIR); removed by close().
+        ``allow_unencrypted``: accept plain SOAP bodies over http, as WinRM's ``AllowUnencrypted=true``
+        does; by default only messages with WinRM message encryption are accepted without TLS."""
         if auth not in ("basic", "ntlm", "any"):
             raise ValueError(f"auth must be 'basic', 'ntlm' or 'any', not {auth!r}")
         self._settings = _Settings(
@@ -55,6 +65,7 @@ class WinRMEndpoint:
             auth=auth,
             transport_fault=transport_fault or (lambda _server: False),
             user_file=private_user_file(user_file_directory),
+            accepts_plaintext=allow_unencrypted or tls is not None,
         )
         self._tls = tls
         self._host = host
@@ -115,6 +126,8 @@ class _Settings:
     auth: AuthMode
     transport_fault: Callable[[str], bool]
     user_file: str
+    #: Over TLS, or told to allow unencrypted messages.
+    accepts_plaintext: bool
 
 
 class _LabHTTPServer(ThreadingHTTPServer):
@@ -194,6 +207,11 @@ class _WinRMHandler(BaseHTTPRequestHandler):
                 self._send(400, b"", {})
                 return
             body = encryption.unwrap(self._acceptor, content_type, body)
+        elif body and not settings.accepts_plaintext:
+            self._send(
+                500, fault_reply("", _UNENCRYPTED_REFUSED, settings.service.server), {"Content-Type": _SOAP}
+            )
+            return
         headers = {"WWW-Authenticate": auth_reply} if auth_reply else {}
         if not body:
             self._send(200, b"", headers)

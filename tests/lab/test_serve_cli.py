@@ -309,3 +309,10 @@ def test_resuming_without_scenario_serves_the_state_files_scenario(
 
     assert get_json(lab.control_url + "/health")["scenario"] == "edge-other-site"
     assert lab.terminate()[0] == 0
+
+
+def test_basic_over_http_is_refused_with_exit_2(tmp_path: Path) -> None:
+    code, output = run_to_exit(tmp_path, "--auth", "basic", "--transport", "http")
+
+    assert code == 2
+    assert "--auth basic with --transport https" in output

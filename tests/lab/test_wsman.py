@@ -13,7 +13,7 @@ import pytest
 import requests
 from pypsrp.client import Client
 from pypsrp.complex_objects import PSInvocationState
-from pypsrp.exceptions import AuthenticationError
+from pypsrp.exceptions import AuthenticationError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
@@ -31,7 +31,7 @@ def engine() -> StubEngine:
 
 @pytest.fixture
 def endpoint(engine: StubEngine) -> Iterator[WinRMEndpoint]:
-    endpoint = WinRMEndpoint(SERVER, engine, users=USERS)
+    endpoint = WinRMEndpoint(SERVER, engine, users=USERS, allow_unencrypted=True)
     endpoint.start()
     yield endpoint
     engine.release.set()
@@ -45,7 +45,7 @@ def port_of(endpoint: WinRMEndpoint) -> int:
 
 
 def basic(endpoint: WinRMEndpoint, username: str = "admin", **options: Any) -> WSMan:
-    """A Basic-auth client over plain HTTP, as the lab allows it."""
+    """A Basic-auth client over plain HTTP, for an endpoint that allows unencrypted messages."""
     return WSMan(
         "127.0.0.1",
         port=port_of(endpoint),
@@ -176,6 +176,31 @@ def test_ntlm_with_message_encryption_over_http(engine: StubEngine, username: st
 
 
 @pytest.mark.parametrize("auth", ["basic", "ntlm"])
+def test_unencrypted_messages_over_http_are_refused_by_default_as_windows_does(
+    engine: StubEngine, auth: str
+) -> None:
+    endpoint = WinRMEndpoint(SERVER, engine, users=USERS)
+    port = endpoint.start()
+    try:
+        wsman = WSMan(
+            "127.0.0.1",
+            port=port,
+            username="admin",
+            password="Pa55w.rd",
+            ssl=False,
+            auth=auth,
+            encryption="never",
+        )
+        with pytest.raises(WSManFaultError) as refused:
+            invoke(wsman, "Get-CsPool")
+    finally:
+        endpoint.close()
+    assert refused.value.code == 5
+    assert "unencrypted" in refused.value.reason and "AllowUnencrypted" in refused.value.reason
+    assert engine.calls == []
+
+
+@pytest.mark.parametrize("auth", ["basic", "ntlm"])
 def test_wrong_password_is_an_authentication_error(endpoint: WinRMEndpoint, auth: str) -> None:
     wsman = WSMan(
         "127.0.0.1",
@@ -242,7 +267,9 @@ def test_stop_refuses_connections_and_start_serves_again_on_the_same_port(endpoi
 
 def test_transport_fault_is_a_connection_error(engine: StubEngine) -> None:
     failing = threading.Event()
-    endpoint = WinRMEndpoint(SERVER, engine, users=USERS, transport_fault=lambda server: failing.is_set())
+    endpoint = WinRMEndpoint(
+        SERVER, engine, users=USERS, transport_fault=lambda server: failing.is_set(), allow_unencrypted=True
+    )
     endpoint.start()
     try:
         with RunspacePool(basic(endpoint)) as pool:

@@ -48,7 +48,8 @@ def engine() -> EngineDouble:
 
 @pytest.fixture
 def endpoint(engine: EngineDouble) -> Iterator[WinRMEndpoint]:
-    listener = WinRMEndpoint(SERVER, engine, users=USERS, auth="ntlm")
+    # The inventory asks for encryption "never": the endpoint must allow it, as AllowUnencrypted=true would.
+    listener = WinRMEndpoint(SERVER, engine, users=USERS, auth="ntlm", allow_unencrypted=True)
     listener.start()
     yield listener
     listener.close()
