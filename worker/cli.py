@@ -22,7 +22,7 @@ from worker.report_data import load_audit
 from worker.report_html import render_html
 from worker.report_text import render_json, render_markdown, render_text
 from worker.settings import get_settings
-from worker.watch import EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, follow
+from worker.watch import EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, follow, track
 
 if TYPE_CHECKING:
     pass
@@ -41,6 +41,8 @@ Pool = Annotated[str, typer.Argument(help="The FQDN of the Front End pool to fai
 Target = Annotated[
     str | None, typer.Option(help="The pool to fail over to; default: the backup pool Lync has configured.")
 ]
+#: How long the dry run's plan may take to arrive once its record says it ended.
+RESULT_TIMEOUT_S = 30.0
 PlanTimeout = Annotated[float, typer.Option(help="Seconds to wait for the dry run's plan.")]
 WatchTimeout = Annotated[float, typer.Option(help="Seconds to watch before giving up (the run goes on).")]
 
@@ -183,14 +185,14 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
 
     preflight.workers_listening(celery_app, preflight.queues_before_discovery(inventory, request.pool))
     result = start_failover(request.pool, request.target, dry_run=True)
+    console.print(f"Dry run {result.id}: discovering {request.pool} (read-only)...")
+    ended = track(result.id, timeout, console, errors, result)
+    if isinstance(ended, int):
+        raise typer.Exit(ended)
     try:
-        with console.status(f"Dry run {result.id}: discovering {request.pool} (read-only)..."):
-            report: dict[str, Any] = result.get(timeout=timeout)
+        report: dict[str, Any] = result.get(timeout=RESULT_TIMEOUT_S)
     except CeleryTimeout:
-        fail(
-            f"no plan after {timeout:.0f} s; the dry run goes on: lync-failover watch {result.id}",
-            EXIT_UNKNOWN,
-        )
+        fail(f"the dry run {result.id} ended but its plan did not arrive: lync-failover report {result.id}")
     except Exception as error:  # the launcher's or a discovery step's error, rebuilt by Celery
         fail(
             f"the dry run {result.id} failed: {error}\nDetails: lync-failover report {result.id}", EXIT_FAILED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -22,15 +22,43 @@ REFRESH_S = 1.0
 
 
 def follow(
-    run_id: str, timeout: float, console: Console, errors: Console, launch: AsyncResult | None = None
+    run_id: str,
+    timeout: float,
+    console: Console,
+    errors: Console,
+    launch: AsyncResult | None = None,
+    report_hint: str = "",
 ) -> int:
     """Show the run's progress and journal until it ends; its exit code.
 
     ``launch`` is the trigger's result: a refused run (another holds the pool) has no record, only that.
+    ``report_hint`` says where the report is once the run succeeded (default: ``lync-failover report ID``).
+    """
+    record = track(run_id, timeout, console, errors, launch)
+    if isinstance(record, int):
+        return record
+    state = record.get("state")
+    if state == "succeeded":
+        hint = report_hint or f"Report: lync-failover report {run_id}"
+        console.print(f"[bold green]Run {run_id} succeeded.[/] {escape(hint)}")
+        return 0
+    if state == "failed":
+        errors.print(f"[bold red]Run {run_id} failed:[/] {escape(record.get('error', ''))}")
+        return EXIT_FAILED
+    console.print(f"Run {run_id} ended {state}.")
+    return EXIT_UNKNOWN
+
+
+def track(
+    run_id: str, timeout: float, console: Console, errors: Console, launch: AsyncResult | None = None
+) -> dict[str, Any] | int:
+    """Show the run's steps and each remote command (with its error) as it completes, until the run ends.
+
+    Returns the run's last record, or an exit code once ``errors`` said why watching stopped: the launch was
+    refused (another run holds the pool) or ``timeout`` seconds passed (the run goes on).
     """
     deadline = time.monotonic() + timeout
     since = "0-0"
-    record = None
     with Live(console=console, auto_refresh=False) as live:
         while True:
             record = get_run(run_id)
@@ -52,12 +80,4 @@ def follow(
             time.sleep(REFRESH_S)
     if not console.is_terminal:
         console.line()  # a log or pipe gets the live view's last frame without its line end
-    state = record.get("state")
-    if state == "succeeded":
-        console.print(f"[bold green]Run {run_id} succeeded.[/] Report: lync-failover report {run_id}")
-        return 0
-    if state == "failed":
-        errors.print(f"[bold red]Run {run_id} failed:[/] {escape(record.get('error', ''))}")
-        return EXIT_FAILED
-    console.print(f"Run {run_id} ended {state}.")
-    return EXIT_UNKNOWN
+    return record
