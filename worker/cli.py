@@ -188,6 +188,10 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
     console.print(f"Dry run {result.id}: discovering {request.pool} (read-only)...")
     ended = track(result.id, timeout, console, errors, result)
     if isinstance(ended, int):
+        if get_run(result.id) is None:  # refused: point at the run that holds the pool, not at this one
+            holder = lock_holder(request.pool)
+            if holder:
+                show_error(f"follow the run that holds {request.pool}: lync-failover watch {holder}")
         raise typer.Exit(ended)
     try:
         report: dict[str, Any] = result.get(timeout=RESULT_TIMEOUT_S)
@@ -200,6 +204,14 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
     console.print(facts_table(report))
     console.print(plan_table(report["plan"]))
     return report
+
+
+def lock_holder(pool: str) -> str:
+    """The id of the run that holds ``pool``'s lock ("" when none does)."""
+    from tasks.lock import lock_key
+    from tasks.record import redis_client
+
+    return str(redis_client().get(lock_key(pool)) or "")
 
 
 def known_run(run_id: str) -> None:

@@ -1,9 +1,13 @@
-"""``lync-failover plan`` against the lab: the operator sees discovery's commands as they run."""
+"""``lync-failover plan`` against the lab: the operator sees discovery's commands as they run, and a plan
+refused because another run holds the pool points at that run."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import redis
+
+from tasks.lock import lock_key
 from tests.cli.cli_helpers import lync_failover
 from tests.fixtures_celery import StartWorkers
 from tests.fixtures_lab import RunningLab
@@ -30,3 +34,21 @@ def test_plan_shows_each_discovery_command_and_the_error_of_one_that_failed(
     assert any(
         "Get-CsService -CentralManagement" in line and line.endswith(" ok") for line in progress.splitlines()
     )
+
+
+def test_a_refused_plan_points_at_the_run_that_holds_the_pool(
+    lab_factory: Callable[..., RunningLab],
+    celery_workers: StartWorkers,
+    redis_url: str,
+    redis_client: redis.Redis,
+) -> None:
+    lab = lab_factory("cms-2013-primary")
+    celery_workers(lab.inventory_path, lab.queues, lab.password_env)
+    env = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(lab.inventory_path), **lab.password_env}
+    redis_client.set(lock_key(POOL), "holder-run-0001")
+
+    refused = lync_failover("plan", POOL, env=env, timeout=120)
+
+    assert refused.returncode == 3, refused.stderr
+    assert "lync-failover watch holder-run-0001" in " ".join(refused.stderr.split())
+    assert "lync-failover report" not in refused.stdout + refused.stderr
