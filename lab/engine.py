@@ -40,6 +40,8 @@ class JournalEntry(Model):
     parameters: dict[str, object]
     outcome: Literal["ok", "error", "stopped"] | None = None
     error: str | None = None
+    #: Errors ``-ErrorAction SilentlyContinue``/``Ignore`` kept from the client (the outcome stays ok).
+    note: str | None = None
     started: datetime
     ended: datetime | None = None
 
@@ -152,6 +154,7 @@ class LabEngine:
         try:
             cmdlet = cmdlets.find(call.name)
             arguments = bind(cmdlet, call)
+            output.action = str(arguments.get("ErrorAction", "Continue"))
             with self._lock:
                 entry.cmdlet, entry.parameters = cmdlet.name, _json_parameters(arguments)
             # -WhatIf only describes the operation: it does not take the operation's time.
@@ -178,6 +181,9 @@ class LabEngine:
             self._close(entry, "error", "; ".join(output.errors))
         else:
             self._close(entry, "ok", None)
+        if output.hidden:
+            with self._lock:
+                entry.note = f"-ErrorAction {output.action} hid: " + "; ".join(output.hidden)
 
     def execute(self, context: CallContext, executable: str, arguments: Sequence[str]) -> ExecResult:
         """Run ``Bootstrapper.exe /Setup`` (any other program is unknown to cmd)."""
@@ -373,11 +379,15 @@ class LabEngine:
 
 
 class _ErrorsNoted:
-    """A pipeline's output that also notes the non-terminating errors written, for the journal."""
+    """A pipeline's output that notes the non-terminating errors written, for the journal, and honours
+    ``-ErrorAction``: ``Stop`` makes them terminating, ``SilentlyContinue`` and ``Ignore`` keep them from
+    the client (noted as hidden)."""
 
     def __init__(self, output: PipelineOutput) -> None:
         self._output = output
+        self.action = "Continue"
         self.errors: list[str] = []
+        self.hidden: list[str] = []
 
     @property
     def stopping(self) -> threading.Event:
@@ -387,6 +397,12 @@ class _ErrorsNoted:
         self._output.write_output(value)
 
     def write_error(self, error: PowerShellError) -> None:
+        action = self.action.lower()
+        if action == "stop":
+            raise error
+        if action in ("silentlycontinue", "ignore"):
+            self.hidden.append(error.message)
+            return
         self.errors.append(error.message)
         self._output.write_error(error)
 

@@ -22,7 +22,8 @@ class Param:
     aliases: tuple[str, ...] = ()
 
 
-#: Accepted by every cmdlet and ignored unless a cmdlet says otherwise.
+#: Accepted by every cmdlet. The engine honours ``-ErrorAction`` (``Stop``, ``SilentlyContinue``, ``Ignore``);
+#: the others are ignored unless a cmdlet says otherwise.
 COMMON_PARAMETERS = (
     Param("Verbose", switch=True),
     Param("Debug", switch=True),

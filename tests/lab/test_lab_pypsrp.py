@@ -375,6 +375,26 @@ def test_an_unknown_user_is_a_non_terminating_error(lab: RunningLab) -> None:
     assert after.extended_properties["SipAddress"] == "sip:alice@contoso.com"
 
 
+def test_error_action_stop_makes_the_error_terminating(lab: RunningLab) -> None:
+    with runspace(lab) as pool:
+        record = failure(pool, "Get-CsUser", Identity="sip:nobody@contoso.com", ErrorAction="Stop")
+    assert str(record) == 'Management object not found for identity "sip:nobody@contoso.com".'
+    assert record.fq_error == "UserNotFound,Get-CsUser"
+    assert lab.engine.journal()[-1]["outcome"] == "error"
+
+
+@pytest.mark.parametrize("action", ["SilentlyContinue", "Ignore"])
+def test_error_action_silently_continue_or_ignore_writes_no_error(lab: RunningLab, action: str) -> None:
+    with runspace(lab) as pool:
+        output, ps = run(pool, "Get-CsUser", Identity="sip:nobody@contoso.com", ErrorAction=action)
+    assert (output, ps.had_errors, ps.state, ps.streams.error) == ([], False, PSInvocationState.COMPLETED, [])
+    entry = lab.engine.journal()[-1]
+    assert entry["outcome"] == "ok" and entry["error"] is None
+    assert entry["note"] == (
+        f'-ErrorAction {action} hid: Management object not found for identity "sip:nobody@contoso.com".'
+    )
+
+
 def test_the_seeds_mirror_parameter_names_are_rejected_as_powershell_does(lab: RunningLab) -> None:
     with runspace(lab) as pool:
         record = failure(
