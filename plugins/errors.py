@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plugins.model import Decision, NotReadyError, PreconditionError
-from plugins.shell import AuthenticationError, CmdletError, TransportError
+from plugins.shell import AuthenticationError, CmdletError, CommandInterrupted, TransportError
 
 #: PowerShell error ids that mean the step itself asked the server something it does not accept.
 _CALLER_MISTAKES = {
@@ -20,6 +20,8 @@ TRANSIENT_CATEGORIES = frozenset(
 
 def default_decision(error: Exception) -> Decision:
     """Transport errors, transient server failures and not-yet-ready states retry; the rest fails."""
+    if isinstance(error, CommandInterrupted):
+        return Decision(action="retry", reason=f"the command did not complete on the server: {error}")
     if isinstance(error, TransportError):
         return Decision(action="retry", reason=f"server unreachable: {error}")
     if isinstance(error, NotReadyError):

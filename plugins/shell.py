@@ -73,6 +73,17 @@ class TransportError(RemoteError):
     """The server could not be reached or the connection broke: worth retrying."""
 
 
+class CommandInterrupted(TransportError):
+    """The request reached the server but the command did not complete (pipeline stopped, the connection
+    broke after sending, HTTP 5xx, a WS-Management fault): it may have had its effect. Retry it on the same
+    server, where the step's check runs first; never resend it to another server."""
+
+
+class CommandTimeout(CommandInterrupted):
+    """The command did not finish before its deadline (the step's, ``LYNC_FAILOVER_STEP_TIMEOUT``); it was
+    stopped on the server, possibly after taking effect."""
+
+
 class AuthenticationError(RemoteError):
     """The server refused the credential: retrying will not help; fix the credential."""
 

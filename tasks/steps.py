@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from plugins.errors import default_decision
 from plugins.manager import get_plugin_manager, step_registry
 from plugins.model import Context, Decision, PreconditionError, StepCall, StepResult, StepSpec
-from plugins.shell import Shell, TransportError
+from plugins.shell import CommandInterrupted, Shell, TransportError
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
 from tasks.events import emit
@@ -32,7 +32,7 @@ from tasks.lock import keep
 from tasks.outcome import fail_run
 from tasks.record import RunRecord, now
 from worker.celery_app import app
-from worker.executor import CommandInterrupted, get_shell, step_deadline
+from worker.executor import get_shell, step_deadline
 from worker.settings import get_settings
 
 BACKOFF_BASE_S = 0.5

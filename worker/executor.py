@@ -28,6 +28,8 @@ from plugins.shell import (
     AuthenticationError,
     CmdletError,
     CmdletResult,
+    CommandInterrupted,
+    CommandTimeout,
     Credential,
     ExecutableResult,
     ParameterValue,
@@ -48,17 +50,6 @@ READ_TIMEOUT_S = 30
 HTTP_UNAUTHORIZED = 401
 #: ERROR_WSMAN_UNEXPECTED_SELECTORS: the server has no shell with this id (it restarted or reaped it).
 WSMAN_SHELL_NOT_FOUND = 0x8033805B
-
-
-class CommandInterrupted(TransportError):
-    """The request reached the server but the command did not complete (pipeline stopped, the connection
-    broke after sending, HTTP 5xx, a WS-Management fault): it may have had its effect. Retry it on the same
-    server, where the step's check runs first; never resend it to another server."""
-
-
-class CommandTimeout(CommandInterrupted):
-    """The command did not finish before its deadline (the step's, ``LYNC_FAILOVER_STEP_TIMEOUT``); it was
-    stopped on the server, possibly after taking effect."""
 
 
 _step_deadline: ContextVar[float | None] = ContextVar("step_deadline", default=None)

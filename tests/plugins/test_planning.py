@@ -21,7 +21,7 @@ from plugins.model import (
     Topology,
 )
 from plugins.planning import build_plan, plan_phase
-from plugins.shell import AuthenticationError, CmdletError, TransportError
+from plugins.shell import AuthenticationError, CmdletError, CommandTimeout, TransportError
 from worker.report_data import command_line
 
 POOL1, POOL2, POOL3 = "pool1.contoso.com", "pool2.contoso.com", "pool3.contoso.com"
@@ -310,6 +310,11 @@ def test_cms_not_ready_for_pool_failover_is_retried(pm: pluggy.PluginManager) ->
     ("error", "action", "says"),
     [
         (TransportError(FE1, "Get-CsPool", "connection refused"), "retry", "unreachable"),
+        (
+            CommandTimeout(FE1, "Invoke-CsPoolFailover", "timed out"),
+            "retry",
+            "did not complete on the server",
+        ),
         (
             CmdletError(FE1, "Get-CsPool", "The RPC server is unavailable.", category="ConnectionError"),
             "retry",

@@ -10,10 +10,10 @@ import pytest
 import requests
 
 from lab.wsman import WinRMEndpoint, make_lab_tls
-from plugins.shell import AuthenticationError, CmdletError, Credential, TransportError
+from plugins.shell import AuthenticationError, CmdletError, CommandTimeout, Credential, TransportError
 from tests.worker.engine_double import EngineDouble
 from tests.worker.inventory_data import inventory_data, write_inventory
-from worker.executor import CommandTimeout, PsrpShell, step_deadline
+from worker.executor import PsrpShell, step_deadline
 from worker.inventory import Inventory, ServerEntry, load_inventory
 
 SERVER = "fe01.pool1.contoso.com"

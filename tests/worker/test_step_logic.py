@@ -17,9 +17,16 @@ from plugins.model import (
     Topology,
     step_call,
 )
-from plugins.shell import CmdletResult, ExecutableResult, ParameterValue, Shell, TransportError
+from plugins.shell import (
+    CmdletResult,
+    CommandInterrupted,
+    CommandTimeout,
+    ExecutableResult,
+    ParameterValue,
+    Shell,
+    TransportError,
+)
 from tasks.steps import check_and_act
-from worker.executor import CommandInterrupted, CommandTimeout
 
 SERVERS = ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "fe03.pool2.contoso.com"]
 
