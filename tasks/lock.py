@@ -10,6 +10,7 @@ import logging
 
 import redis
 
+from plugins.model import Context
 from tasks.record import redis_client
 from worker.settings import get_settings
 
@@ -51,8 +52,14 @@ def extend(client: redis.Redis, pool: str, run_id: str, ttl_s: int) -> bool:
     return bool(client.eval(_EXTEND, 1, lock_key(pool), run_id, ttl_s * 1000))
 
 
-def keep(pool: str, run_id: str) -> None:
-    """Extend the run's lock to outlive a step and its redelivery: max(lock_ttl_s, the visibility timeout)."""
+def keep(context: Context) -> None:
+    """Extend the run's lock to outlive a step and its redelivery: max(lock_ttl_s, the visibility timeout).
+
+    A dry run changes nothing and holds no lock.
+    """
+    if context.request.dry_run:
+        return
+    pool, run_id = context.failed_pool, context.run_id
     settings = get_settings()
     if not extend(redis_client(), pool, run_id, max(settings.lock_ttl_s, settings.visibility_timeout_s)):
         log.warning("run %s no longer holds the lock of %s (it expired or was deleted)", run_id, pool)

@@ -27,9 +27,9 @@ def validate_request(inventory: Inventory, pool: str, target: str | None, dry_ru
 
 
 def _front_end_pool(inventory: Inventory, fqdn: object, what: str) -> str:
-    if not isinstance(fqdn, str) or not _FQDN.match(fqdn.lower()):
+    if not isinstance(fqdn, str) or not _FQDN.match(fqdn.lower().removesuffix(".")):
         raise RequestError(f"{what} {fqdn!r} is not a fully qualified domain name like pool1.contoso.com")
-    fqdn = fqdn.lower()
+    fqdn = fqdn.lower().removesuffix(".")  # an absolute name (trailing dot) is the same pool
     try:
         entry = inventory.pool(fqdn)
     except InventoryError:

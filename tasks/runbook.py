@@ -42,11 +42,14 @@ def start_failover(pool: str, target: str | None = None, dry_run: bool = False) 
 
 @app.task(name="lync.failover", bind=True)  # type: ignore[untyped-decorator]
 def failover(self: Task, pool: str, target: str | None = None, dry_run: bool = False) -> Any:
-    """Check the request, lock the pool, open the run record, and continue with discovery."""
+    """Check the request, lock the pool (a dry run changes nothing and takes no lock), open the run record,
+    and continue with discovery."""
     inventory = get_inventory()
     request = validate_request(inventory, pool, target, dry_run)
     run_id: str = self.request.id
-    holder = acquire(redis_client(), request.pool, run_id, get_settings().lock_ttl_s)
+    holder = (
+        None if request.dry_run else acquire(redis_client(), request.pool, run_id, get_settings().lock_ttl_s)
+    )
     if holder is not None:
         raise RunRefused(
             f"{request.pool} is already being failed over by run {holder}: wait for it "
@@ -76,7 +79,7 @@ def continue_run(task: Task, context: Context, phase: str) -> Any:
     A dry run stops after discovery and returns the report holding the plan a real run would execute. Any
     error while planning ends the run (fail_planning): recorded, lock released, RunFailed naming the phase.
     """
-    keep(context.failed_pool, context.run_id)
+    keep(context)
     pm = get_plugin_manager()
     record = RunRecord(context.run_id)
     record.set_facts(context.facts)

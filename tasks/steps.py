@@ -51,7 +51,7 @@ def run_step(
     """Run one step call: skip it when its effect is in place, else act; return the updated context."""
     context = load_context(context_data)
     call = StepCall.model_validate(call_data)
-    keep(context.failed_pool, context.run_id)
+    keep(context)
     record = RunRecord(context.run_id)
     previous = record.step(call.id)
     attempt = int(previous.get("attempts", 0)) + 1

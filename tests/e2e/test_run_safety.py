@@ -152,3 +152,19 @@ def test_only_the_run_holding_the_lock_extends_it(redis_client: redis.Redis) -> 
     redis_client.delete(lock_key(FAILED_POOL))
     assert extend(redis_client, FAILED_POOL, "run-1", 100) is False
     assert redis_client.get(lock_key(FAILED_POOL)) is None
+
+
+def test_a_dry_run_takes_no_lock_and_accepts_an_absolute_pool_name(
+    start_runner: Callable[..., Runner],
+) -> None:
+    runner = start_runner(SCENARIO)
+    lock = lock_key(FAILED_POOL)
+    runner.redis.set(lock, "another-run")
+
+    planned = runner.wait(runner.api(pool=FAILED_POOL + ".", dry_run=True))
+
+    assert isinstance(planned, dict) and planned["state"] == "planned", planned
+    assert planned["pool"] == FAILED_POOL
+    assert runner.redis.get(lock) == "another-run"
+    refused = runner.wait(runner.api(pool=FAILED_POOL))
+    assert type(refused).__name__ == "RunRefused" and "another-run" in str(refused)
