@@ -27,6 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from worker.preflight import PreflightError, consumers, redacted_url, redis_reachable
 from worker.redis_server import EmbeddedRedis
 from worker.stack import Stack, StackError, start_flower, start_lab, start_workers
 
@@ -100,12 +101,18 @@ def run_drill(
     stream = sys.stderr if json_output else sys.stdout
     # Wide enough for the step table and the timeline when the output goes to a file or a CI log.
     console = Console(file=stream, width=None if stream.isatty() else 120)
+    problem = _unwritable(report_file) if report_file is not None else ""
+    if problem:
+        console.print(f"[red]the drill could not start:[/red] cannot write {report_file}: {problem}")
+        console.print("Choose another --report file (its directory must exist and be writable).")
+        return 2
+    hint = _report_hint(report_file, keep_running=keep_running, embedded=not os.environ.get("REDIS_URL"))
     directory = Path(tempfile.mkdtemp(prefix="lync-drill-"))
     try:
         with _interruptible(), _redis(console) as redis_url:
             stack = Stack(directory, redis_url)
             try:
-                report = _rehearse(stack, scenario, console, flower=flower, time_scale=time_scale)
+                report = _rehearse(stack, scenario, console, flower=flower, time_scale=time_scale, hint=hint)
                 _show_audit(report["run_id"], console, report_file)
                 _summarize(report, console)
                 if json_output:
@@ -119,7 +126,7 @@ def run_drill(
     except DrillInterrupted:
         console.print("[yellow]interrupted: everything the drill started is stopped[/yellow]")
         return 130
-    except StackError as error:
+    except (StackError, PreflightError) as error:
         console.print(f"[red]the drill could not start:[/red] {error}")
         return 2
     finally:
@@ -127,7 +134,7 @@ def run_drill(
 
 
 def _rehearse(
-    stack: Stack, scenario: str, console: Console, *, flower: bool, time_scale: float
+    stack: Stack, scenario: str, console: Console, *, flower: bool, time_scale: float, hint: str
 ) -> dict[str, Any]:
     console.print(f"[bold]Failover drill[/bold]: scenario [cyan]{scenario}[/cyan]")
     lab = start_lab(scenario, stack.directory / "lab")
@@ -148,6 +155,7 @@ def _rehearse(
         f"{pool_failover * time_scale:.0f} s"
     )
     queues = lab.queues()
+    _refuse_foreign_workers(stack.redis_url, queues)
     workers = start_workers(stack.redis_url, lab.inventory_path, queues, stack.directory / "logs")
     stack.children.extend(workers.children.values())
     console.print(f"workers: one per queue ({', '.join(queues)})")
@@ -163,7 +171,7 @@ def _rehearse(
     pool = str(state["failed_pool"])
     result = start_failover(pool)
     console.print(f"run [bold]{result.id}[/bold]: failing over {pool}")
-    follow(result.id, RUN_DEADLINE_S, console, console, result)
+    follow(result.id, RUN_DEADLINE_S, console, console, result, report_hint=hint)
     run = get_run(result.id) or {"state": "refused", "error": str(result.result)}
     report: dict[str, Any] = run.get("report") or {"run_id": result.id, "state": run.get("state", "unknown")}
     report.setdefault("error", run.get("error", ""))
@@ -194,8 +202,56 @@ def _show_audit(run_id: str, console: Console, report_file: Path | None) -> None
         console.print(line, no_wrap=True, overflow="ellipsis", markup=False, highlight=False)
     if report_file is not None:
         renderers = {".html": render_html, ".md": render_markdown, ".json": render_json}
-        report_file.write_text(renderers.get(report_file.suffix, render_text)(audit), encoding="utf-8")
-        console.print(f"audit report saved to {report_file}")
+        try:
+            report_file.write_text(renderers.get(report_file.suffix, render_text)(audit), encoding="utf-8")
+        except OSError as error:  # the verdict below still counts: say so and go on
+            console.print(f"[red]could not save the audit report to {report_file}:[/red] {error}")
+        else:
+            console.print(f"audit report saved to {report_file}")
+
+
+def _unwritable(path: Path) -> str:
+    """Why ``path`` cannot be written ("" when it can); a file the check creates is removed again."""
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        return error.strerror or str(error)
+    if not existed:
+        path.unlink()
+    return ""
+
+
+def _report_hint(report_file: Path | None, *, keep_running: bool, embedded: bool) -> str:
+    """Where the operator finds the run's report once the drill has ended ("" for the usual command)."""
+    if report_file is not None:
+        return f"Audit report: {report_file} (saved below)."
+    if embedded and not keep_running:
+        return (
+            "Its record goes away with the drill's embedded Redis when the drill ends: pass --report FILE "
+            "to keep the audit report (or --keep-running to query it with lync-failover report)."
+        )
+    return ""
+
+
+def _refuse_foreign_workers(redis_url: str, queues: list[str]) -> None:
+    """Stop before any worker started: a worker already on one of the drill's queues in this Redis (another
+    lab's, or production's) would take the drill's tasks."""
+    from celery import Celery
+
+    client = Celery(broker=redis_url, backend=redis_url)
+    try:
+        found = consumers(client, queues)
+    finally:
+        client.close()
+    if found:
+        listed = "; ".join(f"{queue}: {', '.join(workers)}" for queue, workers in sorted(found.items()))
+        raise StackError(
+            f"workers already listen on the drill's queues in the Redis of REDIS_URL ({listed}): they would "
+            "take the drill's tasks. Unset REDIS_URL (the drill then starts its own embedded Redis) or stop "
+            "those workers."
+        )
 
 
 def _summarize(report: dict[str, Any], console: Console) -> None:
@@ -248,7 +304,7 @@ def _describe(stack: Stack, console: Console) -> None:
 def _redis(console: Console) -> Iterator[str]:
     configured = os.environ.get("REDIS_URL")
     if configured:
-        console.print("redis: REDIS_URL")
+        console.print(f"redis: REDIS_URL ({redacted_url(redis_reachable(configured))})")
         yield configured
         return
     with EmbeddedRedis() as url:

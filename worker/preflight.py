@@ -44,9 +44,9 @@ def request(checked: Inventory, pool: str, target: str | None, dry_run: bool) ->
         raise PreflightError(str(error)) from None
 
 
-def redis_reachable() -> str:
-    """The Redis URL of the settings, once it answers a PING."""
-    url = get_settings().redis_url
+def redis_reachable(url: str | None = None) -> str:
+    """``url`` (default: the Redis URL of the settings), once it answers a PING."""
+    url = url or get_settings().redis_url
     client = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S)
     try:
         client.ping()
@@ -61,11 +61,22 @@ def redis_reachable() -> str:
     return url
 
 
+def consumers(app: Celery, queues: Iterable[str]) -> dict[str, list[str]]:
+    """The workers (node names) consuming each of ``queues`` right now; a queue no worker serves is absent."""
+    wanted = set(queues)
+    replies = app.control.inspect(timeout=INSPECT_TIMEOUT_S).active_queues() or {}
+    found: dict[str, list[str]] = {}
+    for worker, consumed in sorted(replies.items()):
+        for queue in consumed:
+            if queue["name"] in wanted:
+                found.setdefault(queue["name"], []).append(worker)
+    return found
+
+
 def workers_listening(app: Celery, queues: Iterable[str]) -> None:
     """Every queue in ``queues`` has at least one worker consuming it."""
-    replies = app.control.inspect(timeout=INSPECT_TIMEOUT_S).active_queues() or {}
-    served = {queue["name"] for consumed in replies.values() for queue in consumed}
-    missing = sorted(set(queues) - served)
+    wanted = set(queues)
+    missing = sorted(wanted - set(consumers(app, wanted)))
     if missing:
         commands = "\n".join(
             f"  celery -A worker worker -Q {queue} --hostname {queue}@%h -E" for queue in missing
