@@ -108,10 +108,10 @@ def run(
     from tasks.runbook import start_failover
 
     launch = start_failover(report["pool"], report["request"].get("target"))
-    console.print(
-        f"Run [bold]{launch.id}[/] started. Later: lync-failover watch {launch.id} / report {launch.id}"
-    )
-    raise typer.Exit(follow(launch.id, timeout, console, errors, launch))
+    console.print(f"Run [bold]{launch.id}[/] sent.")
+    code = follow(launch.id, timeout, console, errors, launch)
+    point_at_holder(launch.id, report["pool"])
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -188,10 +188,7 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
     console.print(f"Dry run {result.id}: discovering {request.pool} (read-only)...")
     ended = track(result.id, timeout, console, errors, result)
     if isinstance(ended, int):
-        if get_run(result.id) is None:  # refused: point at the run that holds the pool, not at this one
-            holder = lock_holder(request.pool)
-            if holder:
-                show_error(f"follow the run that holds {request.pool}: lync-failover watch {holder}")
+        point_at_holder(result.id, request.pool)
         raise typer.Exit(ended)
     try:
         report: dict[str, Any] = result.get(timeout=RESULT_TIMEOUT_S)
@@ -206,12 +203,14 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
     return report
 
 
-def lock_holder(pool: str) -> str:
-    """The id of the run that holds ``pool``'s lock ("" when none does)."""
+def point_at_holder(run_id: str, pool: str) -> None:
+    """When ``run_id`` was refused (it has no record), name the run that holds ``pool``'s lock to follow."""
     from tasks.lock import lock_key
     from tasks.record import redis_client
 
-    return str(redis_client().get(lock_key(pool)) or "")
+    holder = redis_client().get(lock_key(pool))
+    if get_run(run_id) is None and holder:
+        show_error(f"follow the run that holds {pool}: lync-failover watch {holder!s}")
 
 
 def known_run(run_id: str) -> None:

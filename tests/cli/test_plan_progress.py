@@ -1,4 +1,4 @@
-"""``lync-failover plan`` against the lab: the operator sees discovery's commands as they run, and a plan
+"""``lync-failover plan`` against the lab: the operator sees discovery's commands as they run, and a run
 refused because another run holds the pool points at that run."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def test_plan_shows_each_discovery_command_and_the_error_of_one_that_failed(
     )
 
 
-def test_a_refused_plan_points_at_the_run_that_holds_the_pool(
+def test_a_refused_run_points_at_the_run_that_holds_the_pool(
     lab_factory: Callable[..., RunningLab],
     celery_workers: StartWorkers,
     redis_url: str,
@@ -46,9 +46,11 @@ def test_a_refused_plan_points_at_the_run_that_holds_the_pool(
     celery_workers(lab.inventory_path, lab.queues, lab.password_env)
     env = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(lab.inventory_path), **lab.password_env}
     redis_client.set(lock_key(POOL), "holder-run-0001")
+    try:
+        refused = lync_failover("run", POOL, "--yes", env=env, timeout=120)
+    finally:
+        redis_client.delete(lock_key(POOL))  # later tests share this Redis
 
-    refused = lync_failover("plan", POOL, env=env, timeout=120)
-
-    assert refused.returncode == 3, refused.stderr
+    assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "lync-failover watch holder-run-0001" in " ".join(refused.stderr.split())
     assert "lync-failover report" not in refused.stdout + refused.stderr
