@@ -152,7 +152,7 @@ class LabEngine:
         entry = self._open(context, call.name, _raw_parameters(call))
         output = _ErrorsNoted(output)
         try:
-            cmdlet = cmdlets.find(call.name)
+            cmdlet = cmdlets.find(call.name, self._front_end_version(context.server))
             arguments = bind(cmdlet, call)
             output.action = str(arguments.get("ErrorAction", "Continue"))
             with self._lock:
@@ -332,6 +332,12 @@ class LabEngine:
                 command=command,
             )
         return seconds, hang
+
+    def _front_end_version(self, server: str) -> int | None:
+        """The Lync version of the Front End pool ``server`` belongs to; None for other servers."""
+        with self._lock:
+            pool = self._state.deployment.pool_of_front_end(server)
+            return None if pool is None else pool.version
 
     def _wait_while_up(self, server: str, seconds: float) -> bool:
         """Wait ``seconds`` (``_changed`` held); False as soon as the server is down or the lab closes."""

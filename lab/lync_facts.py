@@ -9,6 +9,15 @@ from __future__ import annotations
 
 LYNC_2010 = 5  # [I]
 LYNC_2013 = 6  # [C]
+#: The version each cmdlet the lab answers first shipped in, when later than Lync 2010 (lower-case names):
+#: on an older server PowerShell does not know it. [C: pairing and these cmdlets came with Lync 2013]
+INTRODUCED = {
+    "invoke-cspoolfailover": LYNC_2013,
+    "invoke-cspoolfailback": LYNC_2013,
+    "invoke-csmanagementserverfailover": LYNC_2013,
+    "get-cspoolbackuprelationship": LYNC_2013,
+    "get-csdatabasemirrorstate": LYNC_2013,
+}
 #: ``ProductVersion`` of a replica, by pool version. [I]
 PRODUCT_VERSIONS = {LYNC_2010: "4.0.7577.0", LYNC_2013: "5.0.8308.0"}
 
@@ -31,6 +40,25 @@ REGISTRAR_CONFIGURATION = (
     "Microsoft.Rtc.Management.WritableConfig.Sip.Registrar.RegistrarConfiguration"  # [I]
 )
 AD_USER = "Microsoft.Rtc.Management.ADConnect.Schema.OCSADUser"
+WINDOWS_SERVICE = "Microsoft.Rtc.Management.Deployment.WindowsService"  # [I]
+
+# --- Windows services (Get-CsWindowsService) ------------------------------------------------------------
+
+#: Every Front End runs these: name -> display name. [C names; I display names]
+FRONT_END_SERVICES = {
+    "RTCSRV": "Lync Server Front-End",
+    "RTCCMSAGT": "Lync Server Replica Replicator Agent",
+}
+#: Only where the Central Management Server service is installed (Move-CsManagementServer's server,
+#: Bootstrapper's, every Front End of a CMS pool failed over to). [C names; I display names]
+CMS_SERVICES = {
+    "RTCMASTER": "Lync Server Master Replicator Agent",
+    "RTCFTA": "Lync Server File Transfer Agent",
+}
+#: An Edge server's replica agent (every replica runs one). [I: the only Edge service the lab lists]
+EDGE_SERVICES = {"RTCCMSAGT": "Lync Server Replica Replicator Agent"}
+RUNNING = "Running"
+STOPPED = "Stopped"
 
 # --- databases ------------------------------------------------------------------------------------------
 
@@ -122,6 +150,12 @@ CMS_DATABASE_NOT_INSTALLED = (
     "Run Install-CsDatabase -CentralManagementDatabase first."
 )  # [I]
 FILE_NOT_FOUND = 'Cannot find file "{path}".'
+CMS_ON_LYNC_2010 = (
+    'The Central Management Server is hosted on pool "{pool}", which runs Lync Server 2010: it cannot be '
+    "failed over. Move the Central Management store of Lync Server 2010 with Install-CsDatabase "
+    "-CentralManagementDatabase and Move-CsManagementServer."
+)  # [I]
+SERVICE_NOT_FOUND = 'Cannot find any service with service name "{name}" on "{server}".'  # [I]
 NOT_A_FRONT_END = 'This cmdlet must be run on a Front End server; "{server}" is not one.'  # [I]
 SQL_SERVER_NOT_FOUND = 'Cannot find SQL Server "{sql}" in the topology.'  # [I]
 SQL_SERVER_DOWN = (

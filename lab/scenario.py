@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError
 
-from lab.model import Fqdn, Model, Topology
+from lab import lync_facts
+from lab.model import Fqdn, FrontEndPool, Model, Topology
 
 SCENARIO_DIRECTORY = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = "cms-2013-primary"
@@ -175,6 +176,7 @@ class _References:
                     ("pools", i, "backup_pool"),
                     f'pool "{pool.fqdn}" cannot back itself up',
                 )
+                self._paired_versions(pool, ("pools", i, "backup_pool"))
             if pool.failed_over_to is not None:
                 self._front_end_pool(
                     pool.failed_over_to, ("pools", i, "failed_over_to"), "failed-over-to pool"
@@ -239,6 +241,19 @@ class _References:
         for i, user in enumerate(self.scenario.users):
             self._require(user.sip not in seen, ("users", i, "sip"), f'user "{user.sip}" is defined twice')
             seen.add(user.sip)
+
+    def _paired_versions(self, pool: FrontEndPool, at: Location) -> None:
+        """Backup pairing came with Lync Server 2013: both pools of a pair run version 6 or later."""
+        backup = self.scenario.pool(pool.backup_pool or "")
+        for member in (pool, backup):
+            if member is not None and member.version < lync_facts.LYNC_2013:
+                raise self.document.error(
+                    at,
+                    f'pool "{pool.fqdn}" cannot be backed up by "{pool.backup_pool}": "{member.fqdn}" runs '
+                    f"Lync Server 2010 (version {member.version}) and backup pairing came with Lync Server "
+                    f"2013 (version {lync_facts.LYNC_2013}); remove backup_pool or make both pools version "
+                    f"{lync_facts.LYNC_2013}",
+                )
 
     def _site(self, site: str, at: Location) -> None:
         self._require(site in self.scenario.sites, at, f'site "{site}" is not one of the scenario\'s sites')

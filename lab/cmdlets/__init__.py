@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from lab import lync_facts
 from lab.api import PowerShellError
-from lab.cmdlets import cms, database, pool, shell, topology, users
+from lab.cmdlets import cms, database, pool, services, shell, topology, users
 from lab.cmdlets.base import Cmdlet
 
 CMDLETS: dict[str, Cmdlet] = {
-    c.name.lower(): c for family in (shell, topology, cms, database, pool, users) for c in family.CMDLETS
+    c.name.lower(): c
+    for family in (shell, topology, cms, database, pool, users, services)
+    for c in family.CMDLETS
 }
 
 
-def find(name: str) -> Cmdlet:
-    """The cmdlet by name (without case); PowerShell's CommandNotFoundException otherwise."""
+def find(name: str, server_version: int | None = None) -> Cmdlet:
+    """The cmdlet by name (without case); PowerShell's CommandNotFoundException otherwise.
+
+    ``server_version`` is the Lync version of the server it runs on (None: not a Front End): a cmdlet
+    introduced later (``lync_facts.INTRODUCED``) is unknown there, as in that version's shell.
+    """
     cmdlet = CMDLETS.get(name.lower())
-    if cmdlet is None:
+    introduced = lync_facts.INTRODUCED.get(name.lower(), lync_facts.LYNC_2010)
+    if cmdlet is None or (server_version is not None and server_version < introduced):
         raise PowerShellError(
             lync_facts.COMMAND_NOT_FOUND.format(name=name),
             error_id="CommandNotFoundException",

@@ -44,12 +44,19 @@ def get_replication_status(inv: Invocation) -> None:
 
 
 def invoke_management_server_failover(inv: Invocation) -> None:
-    """``-WhatIf`` names the CMS pool (seed step 1); otherwise fail the CMS over to this pool (step 5)."""
+    """``-WhatIf`` names the CMS pool (seed step 1); otherwise fail the CMS over to this pool (step 5).
+
+    A CMS on a Lync 2010 pool is refused: it moves by step 6 (Install-CsDatabase, Move-CsManagementServer).
+    """
     d = inv.deployment
     if inv.flag("WhatIf"):
         inv.output.write_information(lync_facts.WHATIF_HOSTED_ON.format(pool=d.cms.pool))
         inv.output.write_information(lync_facts.WHATIF_OPERATION.format(command=FAILOVER, pool=d.cms.pool))
         return
+    if d.cms_pool().version < lync_facts.LYNC_2013:
+        raise inv.error(
+            lync_facts.CMS_ON_LYNC_2010.format(pool=d.cms.pool), "CmsOnLync2010", target=d.cms.pool
+        )
     if inv.flag("Restore"):
         _restore(inv)
         return

@@ -566,3 +566,29 @@ def test_fail_next_fails_once_with_a_transient_error_then_succeeds(lab: RunningL
     assert str(record) == "The RPC server is unavailable. (Exception from HRESULT: 0x800706BA)"
     assert record.fq_error == "TransientFault,Get-CsPool"
     assert again.extended_properties["Fqdn"] == POOL2
+
+
+def test_get_cs_windows_service_and_the_lync_2010_shell_through_pypsrp(lab_factory: LabFactory) -> None:
+    lab = lab_factory("cms-2010", transport="https", auth="basic")
+    post_faults(lab, {"up": ["fe01.pool0.contoso.com"]})
+    with runspace(lab) as pool:
+        services, ps = run(pool, "Get-CsWindowsService")
+        missing, missing_ps = run(pool, "Get-CsWindowsService", Name="RTCMASTER")
+    with runspace(lab, "fe01.pool0.contoso.com") as pool:
+        unknown = failure(pool, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+        master = one(pool, "Get-CsWindowsService", Name="RTCMASTER")
+
+    assert not ps.had_errors
+    assert [s.extended_properties["Name"] for s in services] == ["RTCSRV", "RTCCMSAGT"]
+    assert services[0].types == ["Microsoft.Rtc.Management.Deployment.WindowsService", "System.Object"]
+    assert list(services[0].extended_properties) == ["Name", "DisplayName", "Status"]
+    assert (missing, missing_ps.state) == ([], PSInvocationState.COMPLETED)
+    assert [str(e) for e in missing_ps.streams.error] == [
+        f'Cannot find any service with service name "RTCMASTER" on "{FE01}".'
+    ]
+    assert unknown.fq_error == "CommandNotFoundException"
+    assert str(unknown).startswith("The term 'Invoke-CsPoolFailover' is not recognized")
+    assert (master.extended_properties["Name"], master.extended_properties["Status"]) == (
+        "RTCMASTER",
+        "Stopped",
+    )

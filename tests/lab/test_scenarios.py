@@ -145,3 +145,16 @@ def test_a_mirror_principal_without_a_mirror_names_file_line_and_pool(tmp_path: 
         f'pool1.yaml, line {line}: the principal of pool "pool2.contoso.com" is its mirror, but its back end '
         'has no mirror: add one, or make the principal "primary"'
     )
+
+
+def test_a_backup_pairing_with_a_lync_2010_pool_names_file_line_and_pool(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "    version: 6\n    front_ends: [fe01.pool2", "    version: 5\n    front_ends: [fe01.pool2"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, text))
+    assert str(caught.value) == (
+        f'pool1.yaml, line {line_of(text, "backup_pool")}: pool "pool1.contoso.com" cannot be backed up by '
+        '"pool2.contoso.com": "pool2.contoso.com" runs Lync Server 2010 (version 5) and backup pairing came '
+        "with Lync Server 2013 (version 6); remove backup_pool or make both pools version 6"
+    )

@@ -1,0 +1,50 @@
+"""``Get-CsWindowsService``: the Lync services of the server it runs on (a Front End, an Edge server)."""
+
+from __future__ import annotations
+
+from lab import lync_facts
+from lab.cmdlets.base import Cmdlet, Invocation, Param, ps_object
+
+
+def get_windows_service(inv: Invocation) -> None:
+    """One object per local Lync service, or the one ``-Name`` names (unknown: a non-terminating error).
+
+    The CMS services (RTCMASTER, RTCFTA) exist only where the CMS service is installed; they are Stopped
+    while the Central Management store is not available [I].
+    """
+    services = _local_services(inv)
+    wanted = inv.text("Name")
+    if wanted is not None:
+        services = {n: v for n, v in services.items() if n.lower() == wanted.lower()}
+        if not services:
+            inv.output.write_error(
+                inv.error(
+                    lync_facts.SERVICE_NOT_FOUND.format(name=wanted, server=inv.server),
+                    "NoServiceFoundForGivenName",
+                    category="ObjectNotFound",
+                    target=wanted,
+                )
+            )
+    for name, (display_name, status) in services.items():
+        inv.output.write_output(
+            ps_object(lync_facts.WINDOWS_SERVICE, Name=name, DisplayName=display_name, Status=status)
+        )
+
+
+def _local_services(inv: Invocation) -> dict[str, tuple[str, str]]:
+    """This server's services: name -> (display name, status)."""
+    d = inv.deployment
+    if d.pool_of_front_end(inv.server) is None:
+        edge = any(inv.server in e.servers for e in d.edge_pools)
+        names = lync_facts.EDGE_SERVICES if edge else {}
+        return {name: (display, lync_facts.RUNNING) for name, display in names.items()}
+    services = {
+        name: (display, lync_facts.RUNNING) for name, display in lync_facts.FRONT_END_SERVICES.items()
+    }
+    if inv.server in d.cms.service_on:
+        status = lync_facts.RUNNING if d.cms_available() else lync_facts.STOPPED
+        services |= {name: (display, status) for name, display in lync_facts.CMS_SERVICES.items()}
+    return services
+
+
+CMDLETS = (Cmdlet("Get-CsWindowsService", (Param("Name", position=0),), get_windows_service),)
