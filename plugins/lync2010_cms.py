@@ -1,9 +1,11 @@
 """Built-in plugin: move the Central Management store to Backup_Pool when it ran on Lync 2010 (seed step 6).
 
 Bootstrapper runs as one step per remaining Front End (a linear chain, each step routed to its site and
-journaled in order) rather than a fan-out inside one task: a few Front Ends, seconds each. A re-run after a
-run that stopped past the move finds the CMS already on Backup_Pool and plans Bootstrapper again, on every
-Front End there; each is skipped once the failed pool is failed over, which a run does only after them.
+journaled in order) rather than a fan-out inside one task: a few Front Ends, seconds each. Each is skipped
+on a server where ``Get-CsWindowsService -Name RTCMASTER`` shows the CMS service (the Master Replicator
+Agent). A re-run after a run that stopped past the move finds the CMS answering on Backup_Pool, so it needs
+no CMS failover; it plans Bootstrapper on every Front End there again, and only those without the service
+run it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from plugins.model import (
     executable,
     step_call,
 )
-from plugins.pool import pool_failed_over, pool_state_command
-from plugins.remote import is_true
+from plugins.remote import is_true, text
 from plugins.shell import Shell
 
 VERSION = 5
@@ -32,6 +33,9 @@ CONFIGURATION_FILE = "c:\\CsConfigurationFile.zip"
 LIS_CONFIGURATION_FILE = "c:\\CsLisConfigurationFile.zip"
 #: Lync Server's deployment tool on a Front End, quoted for cmd.exe (the path has spaces).
 BOOTSTRAPPER = '"C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe"'
+#: The CMS's Master Replicator Agent: a Front End runs it once Move-CsManagementServer or Bootstrapper
+#: installed the Central Management Server service there.
+CMS_SERVICE = "RTCMASTER"
 
 
 @hookimpl
@@ -58,7 +62,7 @@ def lync_failover_steps() -> list[StepSpec]:
             phase="cms",
             mutating=True,
             action=bootstrap,
-            check=pool_already_failed_over,
+            check=cms_service_installed,
             server_bound=True,
         ),
     ]
@@ -68,19 +72,18 @@ def lync_failover_steps() -> list[StepSpec]:
 def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     """inspect: export files; cms: install, move, validate, replicas, Bootstrapper on the other Front Ends.
 
-    When the CMS is already on Backup_Pool (an earlier run moved it), cms: Bootstrapper on its Front Ends.
+    When the CMS answers on the failover target (Backup_Pool of a Lync 2010 CMS), cms: Bootstrapper on each
+    of its Front Ends, skipped where the CMS service runs: an earlier run may have stopped after the move.
     """
     facts = context.facts
     pool = facts.cms_backup_pool
-    if facts.cms_version != VERSION:
-        return []
     if not context.cms_must_fail_over():
-        # Backup_Pool of a Lync 2010 CMS is the failover target (discovery.find_cms_backup_pool).
+        # The CMS pool is Lync 2013 by now (the move's target), so the version no longer tells.
         moved_to = facts.backup_pool
         if phase != "cms" or moved_to is None or facts.cms_pool != moved_to:
             return []
         return bootstrap_calls(context, context.topology.pool(moved_to).servers)
-    if pool is None:
+    if facts.cms_version != VERSION or pool is None:
         return []
     front_ends = context.topology.pool(pool).servers
     if phase == "inspect":
@@ -131,9 +134,9 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
 
 
 def bootstrap_calls(context: Context, servers: list[str]) -> list[StepCall]:
-    """``Bootstrapper /Setup`` on each server, skipped once the failed pool is failed over."""
+    """``Bootstrapper /Setup`` on each server, skipped where the CMS service is installed already."""
     commands: list[PlannedCommand] = [
-        pool_state_command(context.failed_pool, "check"),
+        cms_service_state_command(),
         executable(BOOTSTRAPPER, "/Setup"),
     ]
     return [
@@ -146,6 +149,15 @@ def bootstrap_calls(context: Context, servers: list[str]) -> list[StepCall]:
         )
         for server in servers
     ]
+
+
+def cms_service_state_command() -> PlannedCommand:
+    """``Get-CsWindowsService -Name RTCMASTER``, run on the server itself: its CMS service, if installed.
+
+    ``-ErrorAction SilentlyContinue``: a server without the service answers with no object, not with the
+    "cannot find" error (absence is the answer, not a failure).
+    """
+    return command("Get-CsWindowsService", "check", Name=CMS_SERVICE, ErrorAction="SilentlyContinue")
 
 
 def check_exports(shell: Shell, context: Context, call: StepCall) -> StepResult:
@@ -179,15 +191,13 @@ def move_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     return StepResult(summary=f"the CMS moved to {pool}", facts={"cms_pool": pool, "cms_active": True})
 
 
-def pool_already_failed_over(shell: Shell, context: Context, call: StepCall) -> str | None:
-    """Skip once the failed pool is failed over: a run does that only after Bootstrapper ran everywhere.
-
-    No read cmdlet tells whether Bootstrapper ran on one server (the replicas are up to date without it),
-    so the pool's PoolState marks the CMS phase as done.
-    """
-    if pool_failed_over(shell, context, call) is None:
+def cms_service_installed(shell: Shell, context: Context, call: StepCall) -> str | None:
+    """Skip where ``Get-CsWindowsService`` lists RTCMASTER: the CMS service is on this Front End already."""
+    (planned,) = call.commands_for("check")
+    services = send(shell, call, planned).objects
+    if not any(text(service, "Name").upper() == CMS_SERVICE for service in services):
         return None
-    return f"{context.failed_pool} is already failed over: Bootstrapper ran before that"
+    return f"the CMS service ({CMS_SERVICE}) is already installed on {call.server}"
 
 
 def bootstrap(shell: Shell, context: Context, call: StepCall) -> StepResult:

@@ -19,7 +19,7 @@ EXPORTS = {
     "ConfigurationFileName": "c:\\CsConfigurationFile.zip",
     "LisConfigurationFileName": "c:\\CsLisConfigurationFile.zip",
 }
-LYNC_2013_CMDLETS = {
+LYNC_2013_CMDLETS: dict[str, dict[str, object]] = {
     "Invoke-CsPoolFailover": {"PoolFqdn": POOL1},
     "Invoke-CsPoolFailback": {"PoolFqdn": POOL1},
     "Invoke-CsManagementServerFailover": {"WhatIf": True},
