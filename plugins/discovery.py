@@ -213,10 +213,16 @@ def _version(service: RemoteObject) -> int | None:
 
 
 def _locating_server(context: Context) -> str:
-    """Where to ask for the backup pool: the requested target, else the first surviving Front End pool."""
+    """Where to ask for the backup pool: the requested target, else the first surviving Front End pool.
+
+    Pools at another site than the failed pool's come first: a disaster that took the failed pool down
+    likely took its neighbours (e.g. a Lync 2010 pool there) with it.
+    """
     if context.request.target is not None:
         return context.topology.front_end(context.request.target)
-    for pool in context.topology.front_end_pools():
-        if pool.fqdn != context.failed_pool and pool.servers:
-            return pool.servers[0]
+    pools = context.topology.front_end_pools()
+    failed_site = next((p.site for p in pools if p.fqdn == context.failed_pool), None)
+    survivors = [p for p in pools if p.fqdn != context.failed_pool and p.servers]
+    for pool in sorted(survivors, key=lambda p: p.site == failed_site):
+        return pool.servers[0]
     raise PreconditionError(f"no Front End pool other than {context.failed_pool} is in the inventory")

@@ -14,12 +14,19 @@ fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 #: The CMS is healthy: its replicas are read during discovery.
 REPLICAS = "fe01.pool2 Get-CsManagementStoreReplicationStatus\n"
 EDGES = "fe01.pool2 Get-CsService -EdgeServer\n"
+#: cms2010.bootstrap's check on one Front End: is the CMS service (its Master Replicator Agent) there?
+CMS_SERVICE_CHECK = "Get-CsWindowsService -Name RTCMASTER -ErrorAction SilentlyContinue"
 POOL = """
 fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
 fe01.pool2 Invoke-CsPoolFailover -PoolFqdn pool1.contoso.com -DisasterMode -Verbose
 fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
 fe01.pool2 Get-CsPool -Identity pool2.contoso.com
 """
+
+
+def cms_service_checks(*servers: str) -> str:
+    """The CMS answers on the failover target: each of its Front Ends is checked for the CMS service."""
+    return "".join(f"{server} {CMS_SERVICE_CHECK}\n" for server in servers)
 
 
 def cms_2013(server: str, pool: str, principal: str, partner: str) -> str:
@@ -47,7 +54,8 @@ EXPECTED = {
     + EDGES
     + cms_2013("fe01.pool2", "pool2", "sql04", "sql03")
     + POOL,
-    # A Lync 2010 CMS_Pool has no backup pairing to ask for: Backup_Pool is the failover target, pool2.
+    # The CMS is on pool0, a Lync 2010 pool with no backup pairing to ask for: Backup_Pool is the failover
+    # target, pool2. Bootstrapper runs where the CMS service is not yet (all but the mover, fe01).
     "cms-2010": DISCOVERY
     + EDGES
     + """
@@ -62,11 +70,11 @@ fe01.pool2 Move-CsManagementServer -ConfigurationFileName c:\\CsConfigurationFil
 -LisConfigurationFileName c:\\CsLisConfigurationFile.zip -Force
 fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 fe01.pool2 Get-CsManagementStoreReplicationStatus
-fe02.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
-fe02.pool2 Bootstrapper.exe -arguments ['/Setup']
-fe03.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
-fe03.pool2 Bootstrapper.exe -arguments ['/Setup']
 """
+    + cms_service_checks("fe02.pool2")
+    + "fe02.pool2 Bootstrapper.exe -arguments ['/Setup']\n"
+    + cms_service_checks("fe03.pool2")
+    + "fe03.pool2 Bootstrapper.exe -arguments ['/Setup']\n"
     + POOL,
     "cms-elsewhere-healthy": DISCOVERY + REPLICAS + EDGES + POOL,
     "cms-elsewhere-unavailable": DISCOVERY
@@ -77,6 +85,7 @@ fe03.pool2 Bootstrapper.exe -arguments ['/Setup']
     "edge-same-site": DISCOVERY
     + REPLICAS
     + EDGES
+    + cms_service_checks("fe01.pool2", "fe02.pool2")
     + """
 fe01.pool3 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 fe01.pool3 Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:pool3.contoso.com
@@ -88,6 +97,7 @@ fe01.pool3 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
     "edge-other-site": DISCOVERY
     + REPLICAS
     + EDGES
+    + cms_service_checks("fe01.pool2", "fe02.pool2")
     + """
 fe01.pool2 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 fe01.pool2 Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:pool2.contoso.com

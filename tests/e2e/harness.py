@@ -31,6 +31,7 @@ READ_ONLY = {
     "Get-CsDatabaseMirrorState",
     "Get-CsRegistrarConfiguration",
     "Test-Path",
+    "Get-CsWindowsService",
 }
 
 

@@ -1,9 +1,11 @@
-"""A re-run finishes what a failed run left: a Lync 2010 CMS moved, the run stopped before Bootstrapper."""
+"""A re-run finishes what a failed run left: a Lync 2010 CMS moved, the run stopped before Bootstrapper;
+the Front End that already runs the CMS service is skipped."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.e2e.expected import CMS_SERVICE_CHECK
 from tests.e2e.harness import Runner
 from tests.e2e.paths import FAILED_POOL
 
@@ -26,14 +28,25 @@ def test_a_re_run_after_a_2010_run_stopped_past_the_move_runs_bootstrapper_on_th
 
     runner.lab.engine.set_faults({"replication_lag_seconds": 0})
     seen = len(runner.lab.engine.journal())
-    again = runner.wait(runner.call(pool=FAILED_POOL))
+    again_id = runner.call(pool=FAILED_POOL)
+    again = runner.wait(again_id)
 
     assert isinstance(again, dict) and again["state"] == "succeeded", again
     rerun = runner.commands(seen)
-    # The move is not repeated; Bootstrapper runs on every Front End of pool2 (the mover is not known any
-    # more; setup is idempotent there), then the pool fails over.
+    # The move is not repeated; every Front End of pool2 is checked for the CMS service, and Bootstrapper
+    # runs only where it is missing: not on fe01, which moved the CMS and has it already. Then the pool
+    # fails over.
     assert not any(" Move-CsManagementServer " in line or " Install-CsDatabase " in line for line in rerun)
+    assert [line for line in rerun if CMS_SERVICE_CHECK in line] == [
+        f"fe0{number}.pool2 {CMS_SERVICE_CHECK}" for number in (1, 2, 3)
+    ]
     assert [line for line in rerun if BOOTSTRAP in line] == [
-        f"fe0{number}.pool2 {BOOTSTRAP}" for number in (1, 2, 3)
+        f"fe0{number}.pool2 {BOOTSTRAP}" for number in (2, 3)
+    ]
+    skipped = [s for s in runner.run(again_id)["steps"] if s["step"] == "cms2010.bootstrap"]
+    assert [(s["server"], s["state"]) for s in skipped] == [
+        ("fe01.pool2.contoso.com", "skipped"),
+        ("fe02.pool2.contoso.com", "succeeded"),
+        ("fe03.pool2.contoso.com", "succeeded"),
     ]
     assert runner.lab.engine.verify() == {"ok": True, "differences": []}

@@ -285,6 +285,8 @@ def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
         "Replica fe01.pool2.contoso.com is not up to date",
         "Replica fe02.pool2.contoso.com is not up to date",
         "Replica fe03.pool2.contoso.com is not up to date",
+        "Replica fe01.pool0.contoso.com is not up to date",
+        "Replica fe02.pool0.contoso.com is not up to date",
         "CMS service is not installed on fe02.pool2.contoso.com (run Bootstrapper.exe /Setup there)",
         "CMS service is not installed on fe03.pool2.contoso.com (run Bootstrapper.exe /Setup there)",
     ]

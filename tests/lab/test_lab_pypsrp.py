@@ -570,7 +570,6 @@ def test_fail_next_fails_once_with_a_transient_error_then_succeeds(lab: RunningL
 
 def test_get_cs_windows_service_and_the_lync_2010_shell_through_pypsrp(lab_factory: LabFactory) -> None:
     lab = lab_factory("cms-2010", transport="https", auth="basic")
-    post_faults(lab, {"up": ["fe01.pool0.contoso.com"]})
     with runspace(lab) as pool:
         services, ps = run(pool, "Get-CsWindowsService")
         missing, missing_ps = run(pool, "Get-CsWindowsService", Name="RTCMASTER")

@@ -108,6 +108,13 @@ def test_locate_asks_the_requested_target_else_the_first_surviving_front_end_poo
     assert [c.server for c in plan_phase(pm, "locate", context())] == [FE1]
 
 
+def test_locate_prefers_a_pool_at_another_site_than_the_failed_pool(pm: pluggy.PluginManager) -> None:
+    # pool0 (Datacenter1, listed first) went down with pool1's site; pool2 in Datacenter2 answers.
+    pool0 = PoolInfo(fqdn="pool0.contoso.com", site="Datacenter1", role="FrontEnd", servers=["fe01.pool0"])
+    ctx = context().model_copy(update={"topology": Topology(pools=[pool0, *topology().pools])})
+    assert [c.server for c in plan_phase(pm, "locate", ctx)] == [FE1]
+
+
 def test_discovery_lists_the_reads_it_sends(pm: pluggy.PluginManager) -> None:
     (locate,) = plan_phase(pm, "locate", context())
     assert commands(locate) == [f"read: Get-CsPoolBackupRelationship -PoolFqdn {POOL1}"]
