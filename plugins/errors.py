@@ -12,6 +12,9 @@ _CALLER_MISTAKES = {
     "CommandNotFoundException": "the server does not know this cmdlet (is the Lync module installed?)",
 }
 
+#: How a retry's reason starts when the step only waits for the world to catch up (not a failure).
+NOT_READY = "not ready yet:"
+
 #: PowerShell error categories of failures that pass (RPC/DCOM unavailable, timeouts, busy resources).
 TRANSIENT_CATEGORIES = frozenset(
     {"ConnectionError", "ResourceUnavailable", "ResourceBusy", "OperationTimeout"}
@@ -25,7 +28,7 @@ def default_decision(error: Exception) -> Decision:
     if isinstance(error, TransportError):
         return Decision(action="retry", reason=f"server unreachable: {error}")
     if isinstance(error, NotReadyError):
-        return Decision(action="retry", reason=f"not ready yet: {error}")
+        return Decision(action="retry", reason=f"{NOT_READY} {error}")
     if isinstance(error, AuthenticationError):
         return Decision(
             action="fail",

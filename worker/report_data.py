@@ -12,16 +12,14 @@ from typing import Any
 
 import redis
 
-from plugins.model import Facts
+from plugins.errors import NOT_READY
+from plugins.model import CMS_VERSIONS, Facts
 from plugins.shell import ParameterValue
 from tasks.record import get_run, read_journal
 
 #: How each step ended, for colours and the legend: a succeeded step that needed several attempts is retried,
 #: unless it only waited (a polling step such as cms.wait_for_replicas): that is a normal success.
 OUTCOMES = ("succeeded", "retried", "skipped", "failed", "unfinished")
-#: How the runner's default error decision (plugins/errors.py) words the retry of a NotReadyError: a wait.
-WAIT_REASON = "not ready yet:"
-CMS_VERSIONS = {5: "Lync Server 2010", 6: "Lync Server 2013", 7: "Skype for Business Server 2015"}
 
 
 @dataclass(frozen=True)
@@ -185,7 +183,7 @@ def outcome(step: dict[str, Any]) -> str:
 
 def waited(step: dict[str, Any]) -> bool:
     """Whether the step's last retry (its recorded reason) was a wait for a state, not a failure."""
-    return str(step.get("error", "")).startswith(WAIT_REASON)
+    return str(step.get("error", "")).startswith(NOT_READY)
 
 
 def command_line(command: str, parameters: dict[str, ParameterValue]) -> str:
