@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.stack import WorkerSet, start_workers
+from worker.rehearsal.stack import WorkerSet, start_workers
 
 StartWorkers = Callable[[Path, list[str], Mapping[str, str]], WorkerSet]
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from worker.redis_server import EmbeddedRedis
+from worker.rehearsal.redis_server import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import redis
 from tasks.record import get_run, read_journal
 from tests.fixtures_celery import StartWorkers
 from tests.fixtures_lab import RunningLab
-from worker.stack import WorkerSet
+from worker.rehearsal.stack import WorkerSet
 
 RESULT_DEADLINE_S = 45.0
 EVENTS_ENV = "LYNC_FAILOVER_EXAMPLE_EVENTS"

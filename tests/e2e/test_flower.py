@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Runner
-from worker.stack import ChildProcess, start_flower
+from worker.rehearsal.stack import ChildProcess, start_flower
 
 FLOWER_AUTH = "auditor:flower-test-pass"
 DEADLINE_S = 60.0

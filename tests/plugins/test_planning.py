@@ -22,7 +22,7 @@ from plugins.model import (
 )
 from plugins.planning import build_plan, plan_phase
 from plugins.shell import AuthenticationError, CmdletError, CommandTimeout, TransportError
-from worker.report_data import command_line
+from worker.console.report_data import command_line
 
 POOL1, POOL2, POOL3 = "pool1.contoso.com", "pool2.contoso.com", "pool3.contoso.com"
 FE1, FE2 = "fe01.pool2.contoso.com", "fe01.pool3.contoso.com"

@@ -1,4 +1,4 @@
-"""``lync-failover``: plan, run and watch a pool failover, report on it, list runs, serve the lab.
+"""``lync-failover``: plan, run and watch a pool failover, report on it, list runs (the rehearsal adds more).
 
 Exit codes: 0 done (run succeeded), 1 the run or dry run failed, 2 bad input or setup (nothing was sent),
 3 refused, declined, or the outcome is unknown (timeout).
@@ -8,25 +8,22 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from tasks.record import get_run, list_runs
-from worker import drill, preflight
-from worker.report_console import facts_table, plan_table, runs_table
-from worker.report_data import load_audit
-from worker.report_html import render_html
-from worker.report_text import render_json, render_markdown, render_text
+from worker.console import preflight
+from worker.console.report_console import facts_table, plan_table, runs_table
+from worker.console.report_data import load_audit
+from worker.console.report_html import render_html
+from worker.console.report_text import render_json, render_markdown, render_text
+from worker.console.watch import EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, follow, track
 from worker.settings import get_settings
-from worker.watch import EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, follow, track
-
-if TYPE_CHECKING:
-    pass
-
 
 app = typer.Typer(
     help="Fail over a Lync Server 2013 Front End pool with the lync-failover runbook.",
@@ -66,6 +63,7 @@ RENDERERS = {
 
 def main() -> None:
     """The console script: preflight problems become a clear message and exit code 2, not a traceback."""
+    add_commands()
     try:
         app()
     except preflight.PreflightError as error:
@@ -73,7 +71,14 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
 
 
-app.command("drill")(drill.command)
+#: Entry points that add commands to the CLI, each ``register(app)`` (the rehearsal adds ``drill``, ``lab``).
+COMMANDS_GROUP = "lync_failover.cli"
+
+
+def add_commands() -> None:
+    """Let installed packages add their commands (the rehearsal is one): the console imports none of them."""
+    for entry_point in entry_points(group=COMMANDS_GROUP):
+        entry_point.load()(app)
 
 
 @app.command()
@@ -161,16 +166,6 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to list."
 def _is_dry_run(run_id: str) -> bool:
     run = get_run(run_id)
     return bool(run and (run.get("request") or {}).get("dry_run"))
-
-
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
-)
-def lab(ctx: typer.Context) -> None:
-    """The simulated Lync lab (`lync-failover lab serve --help`): the same as `python -m lab`."""
-    from lab.cli import app as lab_app  # the one place worker/ touches the lab, and only when asked
-
-    lab_app(args=ctx.args, prog_name="lync-failover lab")
 
 
 def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.markup import escape
 
 from tasks.record import get_run, read_journal
-from worker.report_console import journal_line, progress_view
+from worker.console.report_console import journal_line, progress_view
 
 if TYPE_CHECKING:
     from celery.result import AsyncResult

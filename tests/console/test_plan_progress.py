@@ -8,7 +8,7 @@ from collections.abc import Callable
 import redis
 
 from tasks.lock import lock_key
-from tests.cli.cli_helpers import lync_failover
+from tests.console.cli_helpers import lync_failover
 from tests.fixtures_celery import StartWorkers
 from tests.fixtures_lab import RunningLab
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.cli.cli_helpers import FAILED_POOL, FAILURE, FE2, lync_failover, write_failed_run
+from tests.console.cli_helpers import FAILED_POOL, FAILURE, FE2, lync_failover, write_failed_run
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from worker.report_data import (
+from worker.console.report_data import (
     command_line,
     describe_facts,
     duration_text,

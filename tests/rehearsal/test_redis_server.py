@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from worker.redis_server import EmbeddedRedis, EmbeddedRedisError
+from worker.rehearsal.redis_server import EmbeddedRedis, EmbeddedRedisError
 
 
 def test_it_starts_answers_and_stops() -> None:

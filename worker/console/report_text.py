@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from worker.report_data import Audit, Bar, duration_text, planned_commands_text, seconds_between
+from worker.console.report_data import Audit, Bar, duration_text, planned_commands_text, seconds_between
 
 #: Characters of the text timeline's bar column.
 BAR_WIDTH = 40

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cli.cli_helpers import CLI, REPO, lync_failover
+from tests.console.cli_helpers import CLI, REPO, lync_failover
 
 DEADLINE_S = 120.0
 #: Fast enough for a test: a 15-minute pool failover takes 0.9 s.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.cli.cli_helpers import FAILED_POOL, FAILURE, FE2, lync_failover, write_failed_run
+from tests.console.cli_helpers import FAILED_POOL, FAILURE, FE2, lync_failover, write_failed_run
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from worker.preflight import PreflightError, consumers, redacted_url, redis_reachable
-from worker.redis_server import EmbeddedRedis
-from worker.stack import Stack, StackError, start_flower, start_lab, start_workers
+from worker.console.preflight import PreflightError, consumers, redacted_url, redis_reachable
+from worker.rehearsal.redis_server import EmbeddedRedis
+from worker.rehearsal.stack import Stack, StackError, start_flower, start_lab, start_workers
 
 DEFAULT_SCENARIO = "cms-2013-primary"
 RUN_DEADLINE_S = 900.0
@@ -164,7 +164,7 @@ def _rehearse(
     _point_runner_at(stack.redis_url, lab.inventory_path)
     from tasks.record import get_run
     from tasks.runbook import start_failover
-    from worker.watch import follow
+    from worker.console.watch import follow
 
     state = lab.get("/state")
     assert isinstance(state, dict)
@@ -183,9 +183,9 @@ def _rehearse(
 
 def _show_audit(run_id: str, console: Console, report_file: Path | None) -> None:
     """The facts the run acted on and its timeline; the whole audit into ``report_file`` if given."""
-    from worker.report_data import load_audit
-    from worker.report_html import render_html
-    from worker.report_text import ascii_bar, render_json, render_markdown, render_text
+    from worker.console.report_data import load_audit
+    from worker.console.report_html import render_html
+    from worker.console.report_text import ascii_bar, render_json, render_markdown, render_text
 
     audit = load_audit(run_id)
     if audit is None:

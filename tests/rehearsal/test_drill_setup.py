@@ -6,7 +6,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.cli.cli_helpers import lync_failover
+from tests.console.cli_helpers import lync_failover
 from tests.fixtures_celery import StartWorkers
 from tests.fixtures_lab import RunningLab
 

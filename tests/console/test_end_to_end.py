@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from tests.cli.cli_helpers import lync_failover
+from tests.console.cli_helpers import lync_failover
 from tests.fixtures_celery import StartWorkers
 from tests.fixtures_lab import RunningLab
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from tests.cli.cli_helpers import lync_failover
+from tests.console.cli_helpers import lync_failover
 from tests.worker.inventory_data import inventory_data, write_inventory
 
 

@@ -8,7 +8,7 @@ import re
 import yaml
 
 from lab.scenario import DEFAULT_SCENARIO
-from tests.cli.cli_helpers import REPO
+from tests.console.cli_helpers import REPO
 
 
 def test_the_next_hops_example_names_an_edge_pool_of_the_default_scenario() -> None:

@@ -6,7 +6,7 @@ import re
 
 import redis
 
-from tests.cli.cli_helpers import lync_failover, write_failed_run
+from tests.console.cli_helpers import lync_failover, write_failed_run
 
 FAILOVER_ID = "21b5012b-4cda-4f4e-9d5a-0c3f2e1a7b66"
 DRY_RUN_ID = "7e0c9a41-2b8d-4c55-a1f3-5d9e8b7c6a10"

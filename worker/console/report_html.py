@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-from worker.report_data import OUTCOMES, Audit, Bar, duration_text
-from worker.report_text import Section, sections
+from worker.console.report_data import OUTCOMES, Audit, Bar, duration_text
+from worker.console.report_text import Section, sections
 
 COLOURS = {
     "succeeded": "#2e7d32",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.cli.cli_helpers import lync_failover, write_failed_run
-from worker.report_html import COLOURS, LEGEND
+from tests.console.cli_helpers import lync_failover, write_failed_run
+from worker.console.report_html import COLOURS, LEGEND
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

@@ -9,8 +9,8 @@ import redis
 
 from plugins.model import step_call
 from tasks.record import RunRecord
-from tests.cli.cli_helpers import FAILED_POOL, FE2, lync_failover, write_failed_run
-from worker.report_html import COLOURS, WIDTH
+from tests.console.cli_helpers import FAILED_POOL, FE2, lync_failover, write_failed_run
+from worker.console.report_html import COLOURS, WIDTH
 
 #: Pixels per character of the 11 px label font, generously (a label must fit with this estimate).
 CHAR_PX = 7

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from tests.cli.cli_helpers import lync_failover
+from tests.console.cli_helpers import lync_failover
 
 
 def test_an_error_is_not_wrapped_at_80_columns_when_stderr_is_not_a_terminal(

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from celery import Celery
 
+import worker
+
 STOP_DEADLINE_S = 15.0
 START_DEADLINE_S = 60.0
 
@@ -250,7 +252,7 @@ def start_lab(scenario: str, directory: Path) -> LabProcess:
 def start_flower(redis_url: str, directory: Path, basic_auth: str) -> tuple[ChildProcess, str]:
     """Start Flower on a free loopback port with ``basic_auth`` (``user:password``); return it and its URL."""
     port = free_port()
-    config = Path(__file__).with_name("flowerconfig.py")
+    config = Path(worker.__file__).with_name("flowerconfig.py")
     child = spawn(
         "flower",
         celery_command("flower", f"--conf={config}", "--address=127.0.0.1", f"--port={port}"),
