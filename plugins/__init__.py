@@ -1,8 +1,2 @@
-"""The failover domain: the hook specification site plugins implement, and the built-in plugins."""
-
-import pluggy
-
-#: Mark a site plugin's hook implementations with this (or make your own ``HookimplMarker("lync_failover")``).
-hookimpl = pluggy.HookimplMarker("lync_failover")
-
-__all__ = ["hookimpl"]
+"""The failover domain: the kit a plugin may use (plugins.kit), the built-in plugins that use only it
+(plugins.builtin), and the runner's side of the plugin system (manager, planning, decisions)."""

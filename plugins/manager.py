@@ -10,20 +10,20 @@ from typing import cast
 
 import pluggy
 
-from plugins import hookspecs
-from plugins.model import StepSpec
+from plugins.kit import hookspecs
+from plugins.kit.model import StepSpec
 
 PROJECT = "lync_failover"
 #: The entry-point group site plugins register under.
 ENTRY_POINT_GROUP = "lync_failover"
 #: The built-in plugins, registered exactly as a site plugin would be.
 BUILTIN_PLUGINS = (
-    "plugins.discovery",
-    "plugins.cms_replication",
-    "plugins.lync2013_cms",
-    "plugins.lync2010_cms",
-    "plugins.edge",
-    "plugins.pool",
+    "plugins.builtin.discovery",
+    "plugins.builtin.cms",
+    "plugins.builtin.cms2013",
+    "plugins.builtin.cms2010",
+    "plugins.builtin.edge",
+    "plugins.builtin.pool",
 )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pluggy
 
-from plugins.model import ACTION_PHASES, CMS_VERSIONS, Context, Plan, PreconditionError, StepCall
+from plugins.kit.errors import PreconditionError
+from plugins.kit.model import ACTION_PHASES, Context, Plan, StepCall
+from plugins.kit.versions import VERSIONS
 
 
 def plan_phase(pm: pluggy.PluginManager, phase: str, context: Context) -> list[StepCall]:
@@ -37,7 +39,7 @@ def _unhandled_cms(context: Context) -> str:
         if version is not None
         else "an unknown version (Get-CsService -CentralManagement wrote no Version)"
     )
-    handled = ", ".join(f"{number} = {name}" for number, name in CMS_VERSIONS.items())
+    handled = ", ".join(f"{number} = {version.name}" for number, version in VERSIONS.items())
     return (
         f"the CMS on {context.facts.cms_pool} must fail over, but no plugin fails over a CMS of {found}; "
         f"the built-in plugins handle {handled}. Fail the CMS over by hand (the seed's step 5 or 6) or "

@@ -11,7 +11,7 @@ from typing import Any
 from celery import chain, uuid
 from celery.canvas import Signature
 
-from plugins.model import Context, StepCall
+from plugins.kit.model import Context, StepCall
 from tasks.context import dump_context
 from tasks.record import RunRecord
 from worker.celery_app import app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.model import Context, PoolInfo, StepCall, Topology
+from plugins.kit.model import Context, PoolInfo, StepCall, Topology
 from worker.inventory import Inventory, get_inventory
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from plugins.kit.model import Event, EventKind
 from plugins.manager import get_plugin_manager
-from plugins.model import Event, EventKind
 
 log = logging.getLogger(__name__)
 

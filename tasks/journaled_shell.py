@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from plugins.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
+from plugins.kit.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
 from tasks.record import RunRecord
 
 #: Parameter names whose values never reach the journal.

@@ -10,7 +10,7 @@ import logging
 
 import redis
 
-from plugins.model import Context
+from plugins.kit.model import Context
 from tasks.record import redis_client
 from worker.settings import get_settings
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from plugins.model import Context, PreconditionError, StepCall
+from plugins.kit.errors import PreconditionError
+from plugins.kit.model import Context, StepCall
 from tasks.events import emit
 from tasks.lock import release
 from tasks.record import RunRecord, get_run, now, redis_client

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import redis
 
-from plugins.model import Facts, Plan, Request, StepCall
+from plugins.kit.model import Facts, Plan, Request, StepCall
 from worker.settings import get_settings
 
 RUNS_KEY = "lync:runs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from plugins.model import Request
+from plugins.kit.model import Request
 from worker.inventory import Inventory, InventoryError
 
 _FQDN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

@@ -11,8 +11,8 @@ from typing import Any
 from celery import Task
 from celery.result import AsyncResult
 
+from plugins.kit.model import ACTION_PHASES, DISCOVERY_PHASES, Context
 from plugins.manager import get_plugin_manager
-from plugins.model import ACTION_PHASES, DISCOVERY_PHASES, Context
 from plugins.planning import build_plan, plan_phase
 from tasks.canvas import build_chain, control_signature
 from tasks.context import dump_context, load_context, routed, topology

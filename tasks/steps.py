@@ -20,10 +20,11 @@ from celery import Task
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from plugins.errors import default_decision
+from plugins.decisions import default_decision
+from plugins.kit.errors import PreconditionError
+from plugins.kit.model import Context, Decision, StepCall, StepResult, StepSpec
+from plugins.kit.shell import CommandInterrupted, Shell, TransportError
 from plugins.manager import get_plugin_manager, step_registry
-from plugins.model import Context, Decision, PreconditionError, StepCall, StepResult, StepSpec
-from plugins.shell import CommandInterrupted, Shell, TransportError
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
 from tasks.events import emit

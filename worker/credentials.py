@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from plugins.kit.shell import Credential
 from plugins.manager import get_plugin_manager
-from plugins.shell import Credential
 from worker.inventory import CredentialEntry, Inventory, ServerEntry, get_inventory
 
 

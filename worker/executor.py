@@ -24,7 +24,7 @@ from pypsrp.shell import CommandState, Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
-from plugins.shell import (
+from plugins.kit.shell import (
     AuthenticationError,
     CmdletError,
     CmdletResult,

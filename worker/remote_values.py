@@ -8,7 +8,7 @@ from typing import Any
 
 from pypsrp.complex_objects import GenericComplexObject
 
-from plugins.shell import RemoteObject
+from plugins.kit.shell import RemoteObject
 
 #: System.Management.Automation.ErrorCategory, by value.
 ERROR_CATEGORIES = (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from plugins.model import Facts, Plan, Request, SqlBackEnd, StepCall, step_call
+from plugins.kit.model import Facts, Plan, Request, SqlBackEnd, StepCall, step_call
 from tasks.record import RunRecord
 
 CLI = str(Path(sys.executable).with_name("lync-failover"))

@@ -7,7 +7,7 @@ import re
 
 import redis
 
-from plugins.model import step_call
+from plugins.kit.model import step_call
 from tasks.record import RunRecord
 from tests.console.cli_helpers import FAILED_POOL, FE2, lync_failover, write_failed_run
 from worker.console.report_html import COLOURS, WIDTH

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import cast
 
-from plugins.edge import NEXT_HOP_ERROR
+from plugins.builtin.edge import NEXT_HOP_ERROR
 from tests.e2e.harness import Runner
 from tests.e2e.paths import BACKUP_POOL, FAILED_POOL
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import redis
 
-from plugins.model import Context, PoolInfo, PreconditionError, Request, Topology
+from plugins.kit.errors import PreconditionError
+from plugins.kit.model import Context, PoolInfo, Request, Topology
 from tasks.lock import acquire, lock_key
 from tests.e2e.harness import Runner
 from tests.e2e.paths import FAILED_POOL

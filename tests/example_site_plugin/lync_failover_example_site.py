@@ -11,9 +11,9 @@ import os
 
 import pluggy
 
-from plugins.commands import send
-from plugins.model import Context, Event, StepCall, StepResult, StepSpec, command, step_call
-from plugins.shell import Shell
+from plugins.kit.commands import send
+from plugins.kit.model import Context, Event, StepCall, StepResult, StepSpec, command, step_call
+from plugins.kit.shell import Shell
 
 hookimpl = pluggy.HookimplMarker("lync_failover")
 EVENTS_ENV = "LYNC_FAILOVER_EXAMPLE_EVENTS"
@@ -22,7 +22,7 @@ EVENTS_ENV = "LYNC_FAILOVER_EXAMPLE_EVENTS"
 @hookimpl
 def lync_failover_steps() -> list[StepSpec]:
     """One read-only step: ``site.notify_helpdesk``."""
-    return [StepSpec(name="site.notify_helpdesk", phase="verify", mutating=False, action=notify_helpdesk)]
+    return [StepSpec(name="site.notify_helpdesk", mutating=False, action=notify_helpdesk)]
 
 
 @hookimpl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from plugins.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteObject
+from plugins.kit.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteObject
 
 #: What a cmdlet answers: its objects' properties, or a function of the parameters it was given.
 Answer = list[dict[str, object]] | Callable[[Mapping[str, ParameterValue]], list[dict[str, object]]]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pluggy
 import pytest
 
-from plugins.discovery import find_cms_backup_pool, locate_cms
-from plugins.model import PreconditionError, step_call
+from plugins.builtin.discovery import find_cms_backup_pool, locate_cms
+from plugins.kit.errors import PreconditionError
+from plugins.kit.model import step_call
 from plugins.planning import plan_phase
 from tests.plugins.scripted_shell import ScriptedShell
 from tests.plugins.test_planning import FE1, POOL1, POOL2, context

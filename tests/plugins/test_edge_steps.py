@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import pluggy
 
+from plugins.kit.model import Context, Decision, PoolInfo, StepCall, Topology
+from plugins.kit.shell import CmdletError, ParameterValue
 from plugins.manager import step_registry
-from plugins.model import Context, Decision, PoolInfo, StepCall, Topology
-from plugins.shell import CmdletError, ParameterValue
 from tests.plugins.scripted_shell import ScriptedShell
 from tests.plugins.test_planning import FE1, HEALTHY_CMS, NEXT_HOP_ERROR, POOL1, POOL2, POOL3, context
 

@@ -6,8 +6,8 @@ import inspect
 import re
 from pathlib import Path
 
-from plugins import hookspecs
-from plugins.errors import TRANSIENT_CATEGORIES
+from plugins.decisions import TRANSIENT_CATEGORIES
+from plugins.kit import hookspecs
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plugins.lync2010_cms import bootstrap_calls, cms_service_installed
-from plugins.model import Context, Facts, PoolInfo, Request, Topology
-from plugins.shell import ParameterValue
+from plugins.builtin.cms2010 import bootstrap_calls, cms_service_installed
+from plugins.kit.model import Context, Facts, PoolInfo, Request, Topology
+from plugins.kit.shell import ParameterValue
 from tests.plugins.scripted_shell import ScriptedShell
 
 FE2, FE3 = "fe02.pool2.contoso.com", "fe03.pool2.contoso.com"

@@ -8,20 +8,13 @@ from typing import Any
 import pluggy
 import pytest
 
-from plugins.errors import default_decision
+from plugins.decisions import default_decision
+from plugins.kit.errors import PreconditionError
+from plugins.kit.model import Context, Facts, PoolInfo, Request, StepCall, Topology
+from plugins.kit.shell import AuthenticationError, CmdletError, CommandTimeout, TransportError
+from plugins.kit.versions import VERSIONS
 from plugins.manager import PluginLoadError, build_plugin_manager
-from plugins.model import (
-    CMS_VERSIONS,
-    Context,
-    Facts,
-    PoolInfo,
-    PreconditionError,
-    Request,
-    StepCall,
-    Topology,
-)
 from plugins.planning import build_plan, plan_phase
-from plugins.shell import AuthenticationError, CmdletError, CommandTimeout, TransportError
 from worker.console.report_data import command_line
 
 POOL1, POOL2, POOL3 = "pool1.contoso.com", "pool2.contoso.com", "pool3.contoso.com"
@@ -375,7 +368,7 @@ def test_a_cms_failover_no_plugin_handles_stops_the_plan_naming_the_versions_han
         assert part in message, message
 
 
-@pytest.mark.parametrize("version", sorted(CMS_VERSIONS))
+@pytest.mark.parametrize("version", sorted(VERSIONS))
 def test_the_built_in_plugins_plan_a_cms_failover_for_every_version_they_name(
     pm: pluggy.PluginManager, version: int
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pluggy
 import pytest
 
-from plugins.shell import Credential
+from plugins.kit.shell import Credential
 from tests.worker.inventory_data import inventory_data, write_inventory
 from worker.credentials import CredentialError, resolve_credential
 from worker.inventory import Inventory, load_inventory

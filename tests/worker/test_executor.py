@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from lab.wsman import WinRMEndpoint, make_lab_tls
-from plugins.shell import AuthenticationError, CmdletError, CommandTimeout, Credential, TransportError
+from plugins.kit.shell import AuthenticationError, CmdletError, CommandTimeout, Credential, TransportError
 from tests.worker.engine_double import EngineDouble
 from tests.worker.inventory_data import inventory_data, write_inventory
 from worker.executor import PsrpShell, step_deadline

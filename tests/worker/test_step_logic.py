@@ -6,18 +6,9 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from plugins.model import (
-    Context,
-    PoolInfo,
-    PreconditionError,
-    Request,
-    StepCall,
-    StepResult,
-    StepSpec,
-    Topology,
-    step_call,
-)
-from plugins.shell import (
+from plugins.kit.errors import PreconditionError
+from plugins.kit.model import Context, PoolInfo, Request, StepCall, StepResult, StepSpec, Topology, step_call
+from plugins.kit.shell import (
     CmdletResult,
     CommandInterrupted,
     CommandTimeout,
@@ -64,7 +55,7 @@ def test_an_unknown_fact_fails_the_step_naming_it() -> None:
         shell.run(call.server, "Invoke-CsPoolFailover")
         return StepResult(summary="failed over", facts={"helpdesk_ticket": "T1", "backup_pool": "x"})
 
-    spec = StepSpec(name="site.ticket", phase="verify", mutating=True, action=act)
+    spec = StepSpec(name="site.ticket", mutating=True, action=act)
     shell = RecordingShell()
 
     with pytest.raises(PreconditionError) as raised:
@@ -80,7 +71,7 @@ def test_known_facts_reach_the_context() -> None:
     def act(shell: Shell, context: Context, call: StepCall) -> StepResult:
         return StepResult(summary="found", facts={"backup_pool": "pool2.contoso.com"})
 
-    spec = StepSpec(name="site.find", phase="locate", mutating=False, action=act)
+    spec = StepSpec(name="site.find", mutating=False, action=act)
 
     ran = check_and_act(
         spec, RecordingShell(), _context(), step_call(spec.name, "locate", SERVERS[0]), _never_moved
@@ -110,7 +101,7 @@ def _fail_over(shell: Shell, context: Context, call: StepCall) -> StepResult:
     return StepResult(summary="failed over")
 
 
-FAIL_OVER = StepSpec(name="pool.fail_over", phase="pool", mutating=True, action=_fail_over)
+FAIL_OVER = StepSpec(name="pool.fail_over", mutating=True, action=_fail_over)
 
 
 def test_a_server_that_cannot_be_reached_moves_the_step() -> None:

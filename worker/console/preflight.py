@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 from celery import Celery
 
-from plugins.model import Request
+from plugins.kit.model import Request
 from tasks.requests import RequestError, validate_request
 from worker.inventory import Inventory, InventoryError, get_inventory
 from worker.settings import get_settings

@@ -12,9 +12,10 @@ from typing import Any
 
 import redis
 
-from plugins.errors import NOT_READY
-from plugins.model import CMS_VERSIONS, Facts
-from plugins.shell import ParameterValue
+from plugins.decisions import NOT_READY
+from plugins.kit.model import Facts
+from plugins.kit.shell import ParameterValue
+from plugins.kit.versions import version_name
 from tasks.record import get_run, read_journal
 
 #: How each step ended, for colours and the legend: a succeeded step that needed several attempts is retried,
@@ -212,7 +213,7 @@ def describe_facts(request: dict[str, Any], raw_facts: dict[str, Any]) -> list[t
     ]
     if facts.cms_pool is None:
         return [*lines, ("CMS pool", "(unknown)")]
-    version = CMS_VERSIONS.get(facts.cms_version or 0, f"version {facts.cms_version}")
+    version = version_name(facts.cms_version)
     if facts.cms_available():
         status = f"available (active master {facts.active_master})"
     else:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import re
 
-from plugins import hookimpl
-from plugins.cms_replication import CMS_STATUS, REPLICA_STATUS, cms_service_command
-from plugins.commands import send
-from plugins.lync2010_cms import VERSION as LYNC_2010
-from plugins.model import (
+from plugins.kit.cms_store import CMS_STATUS, REPLICA_STATUS, cms_service_command
+from plugins.kit.commands import send
+from plugins.kit.errors import PreconditionError
+from plugins.kit.hookspecs import hookimpl
+from plugins.kit.model import (
     Context,
     PlannedCommand,
-    PreconditionError,
     SqlBackEnd,
     StepCall,
     StepResult,
@@ -22,8 +21,9 @@ from plugins.model import (
     command,
     step_call,
 )
-from plugins.remote import only_object, strip_prefix, text, texts
-from plugins.shell import RemoteObject, Shell
+from plugins.kit.remote import only_object, strip_prefix, text, texts
+from plugins.kit.shell import RemoteObject, Shell
+from plugins.kit.versions import lync_version
 
 _WHATIF_HOST = re.compile(r'currently hosted on pool "([^"]+)"')
 
@@ -32,18 +32,15 @@ _WHATIF_HOST = re.compile(r'currently hosted on pool "([^"]+)"')
 def lync_failover_steps() -> list[StepSpec]:
     """The discovery steps."""
     return [
-        StepSpec(name="discovery.find_backup_pool", phase="locate", mutating=False, action=find_backup_pool),
-        StepSpec(name="discovery.locate_cms", phase="discover", mutating=False, action=locate_cms),
-        StepSpec(
-            name="discovery.check_cms_status", phase="discover", mutating=False, action=check_cms_status
-        ),
+        StepSpec(name="discovery.find_backup_pool", mutating=False, action=find_backup_pool),
+        StepSpec(name="discovery.locate_cms", mutating=False, action=locate_cms),
+        StepSpec(name="discovery.check_cms_status", mutating=False, action=check_cms_status),
         StepSpec(
             name="discovery.find_cms_backup_pool",
-            phase="discover",
             mutating=False,
             action=find_cms_backup_pool,
         ),
-        StepSpec(name="discovery.find_backup_sql", phase="inspect", mutating=False, action=find_backup_sql),
+        StepSpec(name="discovery.find_backup_sql", mutating=False, action=find_backup_sql),
     ]
 
 
@@ -152,7 +149,8 @@ def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> Step
             summary=f"the CMS on {cms_pool} is healthy: no CMS failover, Backup_Pool not needed"
         )
     target = context.facts.backup_pool
-    if context.facts.cms_version == LYNC_2010 and target is not None:
+    version = lync_version(context.facts.cms_version)
+    if version is not None and not version.cms_failover and target is not None:
         return StepResult(
             summary=f"Backup_Pool is the failover target {target} (Lync 2010 pools have no backup pairing)",
             facts={"cms_backup_pool": target},

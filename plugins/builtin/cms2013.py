@@ -6,34 +6,23 @@ and ``-Force``; the seed's ``-MirrorSQLServerFqdn`` does not exist (docs/procedu
 
 from __future__ import annotations
 
-from plugins import hookimpl
-from plugins.cms_replication import cms_already_on_backup_pool, cms_service_command, validation_calls
-from plugins.commands import send, send_acts
-from plugins.model import (
-    Context,
-    PlannedCommand,
-    PreconditionError,
-    StepCall,
-    StepResult,
-    StepSpec,
-    command,
-    step_call,
-)
-from plugins.remote import text
-from plugins.shell import ParameterValue, Shell
-
-#: ``Get-CsService -CentralManagement`` versions handled here: 6 = Lync 2013, 7 = Skype for Business 2015.
-VERSIONS = (6, 7)
+from plugins.kit.cms_store import cms_already_on_backup_pool, cms_service_command, validation_calls
+from plugins.kit.commands import send, send_acts
+from plugins.kit.errors import PreconditionError
+from plugins.kit.hookspecs import hookimpl
+from plugins.kit.model import Context, PlannedCommand, StepCall, StepResult, StepSpec, command, step_call
+from plugins.kit.remote import text
+from plugins.kit.shell import ParameterValue, Shell
+from plugins.kit.versions import lync_version
 
 
 @hookimpl
 def lync_failover_steps() -> list[StepSpec]:
     """Read the CMS database's mirror state; fail the CMS over to the principal."""
     return [
-        StepSpec(name="cms2013.read_mirror_state", phase="inspect", mutating=False, action=read_mirror_state),
+        StepSpec(name="cms2013.read_mirror_state", mutating=False, action=read_mirror_state),
         StepSpec(
             name="cms2013.fail_over_cms",
-            phase="cms",
             mutating=True,
             action=fail_over_cms,
             check=cms_already_on_backup_pool,
@@ -46,7 +35,8 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     """inspect: the mirror state; cms: failover, validation, replicas (only when the CMS must fail over)."""
     facts = context.facts
     pool = facts.cms_backup_pool
-    if not context.cms_must_fail_over() or facts.cms_version not in VERSIONS or pool is None:
+    version = lync_version(facts.cms_version)
+    if not context.cms_must_fail_over() or version is None or not version.cms_failover or pool is None:
         return []
     server = context.topology.front_end(pool)
     if phase == "inspect":

@@ -12,15 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plugins.shell import ParameterValue, Shell
+from plugins.kit.shell import ParameterValue, Shell
 
 #: The phases of a run, in order. Discovery phases run read-only steps, also in a dry run; the plan is
 #: built from the action phases once discovery is complete.
 DISCOVERY_PHASES = ("locate", "discover", "inspect")
 ACTION_PHASES = ("cms", "edge", "pool", "verify")
-
-#: The CMS versions (``Get-CsService -CentralManagement`` Version) the built-in plugins fail over.
-CMS_VERSIONS = {5: "Lync Server 2010", 6: "Lync Server 2013", 7: "Skype for Business Server 2015"}
 
 
 class _Data(BaseModel):
@@ -237,7 +234,6 @@ class StepSpec(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     name: str
-    phase: str
     #: Whether the step changes the deployment (a dry run never runs one).
     mutating: bool
     #: Whether the step is about its server itself (Bootstrapper on each Front End): when the server is
@@ -282,14 +278,6 @@ class Event(_Data):
     message: str = ""
     attempt: int = 0
     time: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
-
-
-class NotReadyError(Exception):
-    """The world is not in the state a step waits for yet (replication, failover in progress): retry later."""
-
-
-class PreconditionError(Exception):
-    """A step cannot run on these facts (missing export file, wrong target): retrying will not help."""
 
 
 def step_call(

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pluggy
 
-from plugins.model import Context, Decision, Event, StepCall, StepSpec
-from plugins.shell import Credential
+from plugins.kit.model import Context, Decision, Event, StepCall, StepSpec
+from plugins.kit.shell import Credential
 
 hookspec = pluggy.HookspecMarker("lync_failover")
+#: Mark a plugin's hook implementations with this (or make your own ``HookimplMarker("lync_failover")``).
+hookimpl = pluggy.HookimplMarker("lync_failover")
 
 
 @hookspec
@@ -35,7 +37,7 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
 def lync_failover_classify_error(step: str, error: Exception, context: Context) -> Decision | None:
     """Say what to do when step ``step`` raised ``error``: retry, remediate (with remedy steps) or fail.
 
-    The first non-None answer wins; with none, the runner's default applies (``plugins.errors``):
+    The first non-None answer wins; with none, the runner's default applies (``plugins.decisions``):
     transport errors, transient server errors (PowerShell categories ConnectionError, ResourceUnavailable,
     ResourceBusy, OperationTimeout) and :class:`plugins.model.NotReadyError` retry until the deadline;
     everything else fails.

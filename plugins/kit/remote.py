@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plugins.model import PreconditionError
-from plugins.shell import CmdletResult, RemoteObject
+from plugins.kit.errors import PreconditionError
+from plugins.kit.shell import CmdletResult, RemoteObject
 
 
 def only_object(result: CmdletResult, what: str) -> RemoteObject:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from plugins.model import Decision, NotReadyError, PreconditionError
-from plugins.shell import AuthenticationError, CmdletError, CommandInterrupted, TransportError
+from plugins.kit.errors import NotReadyError, PreconditionError
+from plugins.kit.model import Decision
+from plugins.kit.shell import AuthenticationError, CmdletError, CommandInterrupted, TransportError
 
 #: PowerShell error ids that mean the step itself asked the server something it does not accept.
 _CALLER_MISTAKES = {

@@ -9,23 +9,23 @@ Edge still uses the failed pool.
 
 from __future__ import annotations
 
-from plugins import hookimpl
-from plugins.commands import send, send_acts
-from plugins.model import (
+from plugins.kit.commands import send, send_acts
+from plugins.kit.errors import PreconditionError
+from plugins.kit.hookspecs import hookimpl
+from plugins.kit.model import (
     CommandPurpose,
     Context,
     Decision,
     EdgeHop,
     PlannedCommand,
-    PreconditionError,
     StepCall,
     StepResult,
     StepSpec,
     command,
     step_call,
 )
-from plugins.remote import only_object, strip_prefix, text
-from plugins.shell import CmdletError, RemoteObject, Shell
+from plugins.kit.remote import only_object, strip_prefix, text
+from plugins.kit.shell import CmdletError, RemoteObject, Shell
 
 #: A fragment of Invoke-CsPoolFailover's error when an Edge pool uses the pool as its next hop (the seed).
 NEXT_HOP_ERROR = "is specified in topology as the next hop for the Edge server"
@@ -35,22 +35,20 @@ NEXT_HOP_ERROR = "is specified in topology as the next hop for the Edge server"
 def lync_failover_steps() -> list[StepSpec]:
     """Find Edge pools at risk; move a next hop; publish; verify."""
     return [
-        StepSpec(name="edge.find_edges_at_risk", phase="discover", mutating=False, action=find_edges_at_risk),
+        StepSpec(name="edge.find_edges_at_risk", mutating=False, action=find_edges_at_risk),
         StepSpec(
             name="edge.move_next_hop",
-            phase="edge",
             mutating=True,
             action=move_next_hop,
             check=next_hop_in_place,
         ),
         StepSpec(
             name="edge.publish_topology",
-            phase="edge",
             mutating=True,
             action=publish_topology,
             check=not_moved_here,
         ),
-        StepSpec(name="edge.verify_next_hop", phase="edge", mutating=False, action=verify_next_hop),
+        StepSpec(name="edge.verify_next_hop", mutating=False, action=verify_next_hop),
     ]
 
 

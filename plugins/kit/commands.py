@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plugins.model import PlannedCommand, StepCall
-from plugins.shell import CmdletError, CmdletResult, Shell
+from plugins.kit.model import PlannedCommand, StepCall
+from plugins.kit.shell import CmdletError, CmdletResult, Shell
 
 
 def send(shell: Shell, call: StepCall, command: PlannedCommand) -> CmdletResult:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from plugins import hookimpl
-from plugins.commands import send, send_acts
-from plugins.model import (
+from plugins.kit.commands import send, send_acts
+from plugins.kit.errors import NotReadyError
+from plugins.kit.hookspecs import hookimpl
+from plugins.kit.model import (
     CommandPurpose,
     Context,
     Decision,
-    NotReadyError,
     PlannedCommand,
     StepCall,
     StepResult,
@@ -16,8 +16,8 @@ from plugins.model import (
     command,
     step_call,
 )
-from plugins.remote import only_object, text
-from plugins.shell import CmdletError, Shell
+from plugins.kit.remote import only_object, text
+from plugins.kit.shell import CmdletError, Shell
 
 #: Invoke-CsPoolFailover's errors while the CMS is still failing over: the seed says fix and run it again.
 CMS_NOT_READY_ERRORS = (
@@ -31,12 +31,8 @@ FAILED_OVER = "FailedOver"
 def lync_failover_steps() -> list[StepSpec]:
     """Fail the pool over; verify its users are serviced by the backup pool."""
     return [
-        StepSpec(
-            name="pool.fail_over", phase="pool", mutating=True, action=fail_over_pool, check=pool_failed_over
-        ),
-        StepSpec(
-            name="pool.verify_users_serviced", phase="verify", mutating=False, action=verify_users_serviced
-        ),
+        StepSpec(name="pool.fail_over", mutating=True, action=fail_over_pool, check=pool_failed_over),
+        StepSpec(name="pool.verify_users_serviced", mutating=False, action=verify_users_serviced),
     ]
 
 

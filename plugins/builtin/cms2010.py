@@ -10,13 +10,13 @@ run it.
 
 from __future__ import annotations
 
-from plugins import hookimpl
-from plugins.cms_replication import cms_already_on_backup_pool, cms_service_command, validation_calls
-from plugins.commands import send, send_acts
-from plugins.model import (
+from plugins.kit.cms_store import cms_already_on_backup_pool, cms_service_command, validation_calls
+from plugins.kit.commands import send, send_acts
+from plugins.kit.errors import PreconditionError
+from plugins.kit.hookspecs import hookimpl
+from plugins.kit.model import (
     Context,
     PlannedCommand,
-    PreconditionError,
     StepCall,
     StepResult,
     StepSpec,
@@ -24,10 +24,10 @@ from plugins.model import (
     executable,
     step_call,
 )
-from plugins.remote import is_true, text
-from plugins.shell import Shell
+from plugins.kit.remote import is_true, text
+from plugins.kit.shell import Shell
+from plugins.kit.versions import lync_version
 
-VERSION = 5
 #: The exports ``Move-CsManagementServer`` reads (made earlier by Export-CsConfiguration/-LisConfiguration).
 CONFIGURATION_FILE = "c:\\CsConfigurationFile.zip"
 LIS_CONFIGURATION_FILE = "c:\\CsLisConfigurationFile.zip"
@@ -42,24 +42,21 @@ CMS_SERVICE = "RTCMASTER"
 def lync_failover_steps() -> list[StepSpec]:
     """Pre-flight the exports; install the CMS database; move the CMS; run Bootstrapper on the rest."""
     return [
-        StepSpec(name="cms2010.check_exports", phase="inspect", mutating=False, action=check_exports),
+        StepSpec(name="cms2010.check_exports", mutating=False, action=check_exports),
         StepSpec(
             name="cms2010.install_database",
-            phase="cms",
             mutating=True,
             action=install_database,
             check=cms_already_on_backup_pool,
         ),
         StepSpec(
             name="cms2010.move_cms",
-            phase="cms",
             mutating=True,
             action=move_cms,
             check=cms_already_on_backup_pool,
         ),
         StepSpec(
             name="cms2010.bootstrap",
-            phase="cms",
             mutating=True,
             action=bootstrap,
             check=cms_service_installed,
@@ -83,7 +80,8 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
         if phase != "cms" or moved_to is None or facts.cms_pool != moved_to:
             return []
         return bootstrap_calls(context, context.topology.pool(moved_to).servers)
-    if facts.cms_version != VERSION or pool is None:
+    version = lync_version(facts.cms_version)
+    if version is None or version.cms_failover or pool is None:
         return []
     front_ends = context.topology.pool(pool).servers
     if phase == "inspect":

@@ -1,0 +1,57 @@
+"""Built-in plugin: the checks both CMS paths end with (seed steps 5 and 6, "Validate" and "replica status").
+
+The Lync 2013 and 2010 plugins plan these steps (plugins.kit.cms_store.validation_calls); this plugin only
+provides them.
+"""
+
+from __future__ import annotations
+
+from plugins.kit.cms_store import REPLICAS_STEP, VALIDATE_STEP
+from plugins.kit.commands import send
+from plugins.kit.errors import NotReadyError
+from plugins.kit.hookspecs import hookimpl
+from plugins.kit.model import Context, StepCall, StepResult, StepSpec
+from plugins.kit.remote import only_object, text, texts
+from plugins.kit.shell import Shell
+
+
+@hookimpl
+def lync_failover_steps() -> list[StepSpec]:
+    """The CMS validation steps (read-only; they retry until the deadline while the CMS settles)."""
+    return [
+        StepSpec(name=VALIDATE_STEP, mutating=False, action=validate_cms_location),
+        StepSpec(name=REPLICAS_STEP, mutating=False, action=wait_for_replicas),
+    ]
+
+
+def validate_cms_location(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """ActiveMasterFqdn and every ActiveFileTransferAgents entry name the pool (or one of its servers)."""
+    pool = str(call.params["pool"])
+    accepted = {pool, *context.topology.pool(pool).servers}
+    (planned,) = call.commands_for("read")
+    status = only_object(send(shell, call, planned), "the Central Management store status")
+    master = text(status, "ActiveMasterFqdn").lower()
+    agents = [agent.lower() for agent in texts(status, "ActiveFileTransferAgents")]
+    if master not in accepted or not agents or any(agent not in accepted for agent in agents):
+        raise NotReadyError(
+            f"the CMS status names master {master or '(none)'} and agents {agents}, not {pool}"
+        )
+    return StepResult(
+        summary=f"the CMS is active on {pool}",
+        facts={"active_master": master, "active_file_transfer_agents": agents},
+    )
+
+
+def wait_for_replicas(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Every replica outside the failed pool and unreachable servers is UpToDate (those never will be)."""
+    dead = {*context.topology.pool(context.failed_pool).servers, *context.facts.unreachable_servers}
+    (planned,) = call.commands_for("read")
+    listing = send(shell, call, planned).objects
+    replicas = {text(r, "ReplicaFqdn").lower(): bool(r.get("UpToDate")) for r in listing}
+    behind = sorted(fqdn for fqdn, current in replicas.items() if fqdn not in dead and not current)
+    if behind:
+        raise NotReadyError(f"replicas not yet up to date: {', '.join(behind)}")
+    return StepResult(
+        summary=f"{len(replicas) - len(dead & replicas.keys())} live replicas up to date",
+        facts={"replicas": replicas},
+    )
