@@ -26,14 +26,14 @@ def build_chain(
     Each call's entry in the run record gets its task id before anything is sent; ``replaced_id`` is the id
     of the task being replaced, which the chain's last signature inherits.
     """
-    record.add_steps(calls)
+    record.queue_steps(calls)
     signatures: list[Signature] = []
     for index, call in enumerate(calls):
         last = tail is None and index == len(calls) - 1
         task_id = replaced_id if last else uuid()
         signature = step_signature(call, context if index == 0 else None)
         signatures.append(signature if last else signature.set(task_id=task_id))
-        record.update_step(call, task_id=task_id)
+        record.assign_task(call, task_id)
     if tail is not None:
         if not signatures:
             tail = tail.clone(args=(dump_context(context),))

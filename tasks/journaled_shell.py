@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from plugins.kit.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
-from tasks.record import RunRecord
+from tasks.record import RunRecord, now
+from tasks.run import JournalEntry
 
 #: Parameter names whose values never reach the journal.
 SECRET_WORDS = ("password", "secret", "credential", "token", "key")
@@ -36,7 +37,7 @@ class JournaledShell:
         self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
     ) -> CmdletResult:
         """Run the cmdlet through the inner shell and journal it."""
-        started = _now()
+        started = now()
         try:
             result = self.inner.run(server, cmdlet, parameters)
         except RemoteError as error:
@@ -52,7 +53,7 @@ class JournaledShell:
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run the executable through the inner shell and journal it."""
-        started = _now()
+        started = now()
         parameters: dict[str, ParameterValue] = {"arguments": list(arguments)}
         try:
             result = self.inner.run_executable(server, executable, arguments)
@@ -68,21 +69,21 @@ class JournaledShell:
         server: str,
         command: str,
         parameters: Mapping[str, ParameterValue],
-        started: str,
+        started: datetime,
         outcome: str,
         output: str,
     ) -> None:
         self.record.append_journal(
-            {
-                "step": self.step_id,
-                "server": server,
-                "command": command,
-                "parameters": json.dumps(redact(parameters)),
-                "started": started,
-                "ended": _now(),
-                "outcome": outcome,
-                "output": bounded(output, self.max_output),
-            }
+            JournalEntry(
+                step=self.step_id,
+                server=server,
+                command=command,
+                parameters=redact(parameters),
+                started=started,
+                ended=now(),
+                outcome=outcome,
+                output=bounded(output, self.max_output),
+            )
         )
         self.on_command(server, command, outcome)
 
@@ -100,7 +101,3 @@ def bounded(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"... ({len(text) - limit} more characters)"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()

@@ -8,7 +8,8 @@ from plugins.kit.errors import PreconditionError
 from plugins.kit.model import Context, StepCall
 from tasks.events import emit
 from tasks.lock import release
-from tasks.record import RunRecord, get_run, now, redis_client
+from tasks.record import RunRecord, get_run, redis_client
+from tasks.run import Report, RunState
 
 
 class RunFailed(Exception):
@@ -19,48 +20,26 @@ class RunRefused(Exception):
     """Another run already fails this pool over; the message names it."""
 
 
-def report(context: Context, state: str, error: str = "") -> dict[str, Any]:
-    """The run's report: request, facts, plan, each step's outcome, and the verification results."""
-    run = get_run(context.run_id) or {}
-    plan = run.get("plan", {}).get("steps", [])
-    final_facts = context.facts.model_dump(mode="json")
-    steps = [
-        {key: step.get(key) for key in ("id", "state", "server", "worker", "attempts", "summary", "error")}
-        for step in run.get("steps", [])
-    ]
-    report: dict[str, Any] = {
-        "run_id": context.run_id,
-        "state": state,
-        "pool": context.failed_pool,
-        "target": context.facts.backup_pool,
-        "dry_run": context.request.dry_run,
-        "request": context.request.model_dump(mode="json"),
-        # The facts the plan rests on (as discovered); the steps update them as they act.
-        "facts": run.get("plan", {}).get("facts") or final_facts,
-        "final_facts": final_facts,
-        "plan": plan,
-        "steps": steps,
-        "verification": [
-            step.get("summary") for step in run.get("steps", []) if step.get("phase") == "verify"
-        ],
-    }
-    if error:
-        report["error"] = error
-    return report
+def report_of(run_id: str) -> Report:
+    """The run's report, from its record."""
+    run = get_run(run_id)
+    assert run is not None, f"run {run_id} has no record"
+    return Report.of(run)
 
 
-def finish_run(context: Context, state: str) -> dict[str, Any]:
-    """Record the report, release the pool's lock, tell the plugins; return the report."""
-    result = report(context, state)
-    RunRecord(context.run_id).finish(state, result)
+def finish_run(context: Context, state: RunState) -> dict[str, Any]:
+    """Record the end, release the pool's lock, tell the plugins; return the report (as JSON for Celery)."""
+    record = RunRecord(context.run_id)
+    record.set_facts(context.facts)
+    record.finish(state)
     release(redis_client(), context.failed_pool, context.run_id)
     emit("run.succeeded", context.run_id, context.failed_pool, message=state)
-    return result
+    return report_of(context.run_id).model_dump(mode="json")
 
 
 def fail_run(context: Context, call: StepCall, reason: str) -> NoReturn:
     """Record the failed step and the run's end, release the lock, tell the plugins, and raise RunFailed."""
-    RunRecord(context.run_id).update_step(call, state="failed", error=reason, ended=now())
+    RunRecord(context.run_id).step_ended(call, "failed", reason)
     emit(
         "step.failed", context.run_id, context.failed_pool, step=call.step, server=call.server, message=reason
     )
@@ -86,7 +65,9 @@ def fail_planning(context: Context, phase: str, error: Exception) -> NoReturn:
 
 
 def _stop(context: Context, message: str, **details: str) -> NoReturn:
-    RunRecord(context.run_id).finish("failed", report(context, "failed", message), error=message)
+    record = RunRecord(context.run_id)
+    record.set_facts(context.facts)
+    record.finish("failed", error=message)
     release(redis_client(), context.failed_pool, context.run_id)
     emit("run.failed", context.run_id, context.failed_pool, message=message, **details)
     raise RunFailed(message)

@@ -1,8 +1,9 @@
-"""The run record in Redis: request, facts, plan, each step's state, and the journal of remote commands.
+"""The run record in Redis: written as the run goes (:class:`RunRecord`), read back as models (tasks.run).
 
 Keys (all expire ``settings.record_ttl_s`` after the last write, well after Celery's results):
-``lync:run:<id>`` (hash), ``lync:run:<id>:steps`` (hash: step call id -> JSON), ``lync:run:<id>:journal``
-(stream, one entry per remote command), ``lync:runs`` (sorted set of run ids by start time).
+``lync:run:<id>`` (hash: state, pool, request, times, facts, plan, error), ``lync:run:<id>:steps`` (hash: step
+call id -> StepEntry JSON), ``lync:run:<id>:journal`` (stream, one JournalEntry per remote command),
+``lync:runs`` (sorted set of run ids by start time).
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ from typing import Any, cast
 import redis
 
 from plugins.kit.model import Facts, Plan, Request, StepCall
+from tasks.run import JournalEntry, Run, RunState, RunSummary, StepEntry, StepState
 from worker.settings import get_settings
 
 RUNS_KEY = "lync:runs"
+#: The run hash's fields that hold JSON.
+_JSON_FIELDS = ("request", "facts", "plan")
 
 
-def now() -> str:
-    """The current time as ISO text (UTC)."""
-    return datetime.now(UTC).isoformat()
+def now() -> datetime:
+    """The current time (UTC)."""
+    return datetime.now(UTC)
 
 
 @cache
@@ -31,114 +35,161 @@ def redis_client() -> redis.Redis:
     return redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
 
 
+def run_key(run_id: str) -> str:
+    """The run's hash."""
+    return f"lync:run:{run_id}"
+
+
 class RunRecord:
     """Writes one run's record; every write refreshes the expiry."""
 
-    def __init__(self, run_id: str, client: redis.Redis | None = None) -> None:
+    def __init__(self, run_id: str, client: redis.Redis | None = None, ttl_s: int | None = None) -> None:
         self.run_id = run_id
         self.client = client or redis_client()
-        self.ttl = get_settings().record_ttl_s
-        self.key = f"lync:run:{run_id}"
+        self.ttl = ttl_s or get_settings().record_ttl_s
+        self.key = run_key(run_id)
         self.steps_key = f"{self.key}:steps"
         self.journal_key = f"{self.key}:journal"
 
     def create(self, request: Request) -> None:
         """A new run in state ``running``."""
-        started = datetime.now(UTC)
+        started = now()
         self._set(
-            state="running",
-            pool=request.pool,
-            request=request.model_dump_json(),
-            started=started.isoformat(),
+            state="running", pool=request.pool, request=request.model_dump_json(), started=started.isoformat()
         )
         self.client.zadd(RUNS_KEY, {self.run_id: started.timestamp()})
 
     def set_facts(self, facts: Facts) -> None:
-        """What discovery has found so far."""
+        """What the run knows so far."""
         self._set(facts=facts.model_dump_json())
 
     def set_plan(self, plan: Plan) -> None:
         """The plan, and a pending entry per planned step."""
         self._set(plan=plan.model_dump_json())
-        self.add_steps(plan.steps)
+        self.queue_steps(plan.steps)
 
-    def add_steps(self, calls: list[StepCall]) -> None:
-        """Pending entries for step calls about to be sent (their task ids are set up front)."""
-        queued = now()
+    def queue_steps(self, calls: list[StepCall]) -> None:
+        """Pending entries for step calls about to be sent, in order (their task ids are set up front)."""
+        queued = now().isoformat()
         for index, call in enumerate(calls):
-            self.update_step(call, state="pending", queued=f"{queued}/{index:04d}")
+            self._write(self.step(call.id) or StepEntry.of(call), queued=f"{queued}/{index:04d}")
 
-    def update_step(self, call: StepCall, **fields: object) -> dict[str, Any]:
-        """Merge ``fields`` into the step's entry and return it."""
-        raw = self.client.hget(self.steps_key, call.id)
-        entry: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else {}
-        entry.update(
-            id=call.id, step=call.step, phase=call.phase, server=call.server, queue=call.queue, **fields
+    def assign_task(self, call: StepCall, task_id: str) -> None:
+        """The Celery task that will run the call."""
+        self._update(call, task_id=task_id)
+
+    def step_started(self, call: StepCall, worker: str, task_id: str) -> StepEntry:
+        """One more attempt of the call begins on ``worker``; the entry, with the attempt counted."""
+        entry = self.step(call.id) or StepEntry.of(call)
+        started = now()
+        return self._write(
+            entry,
+            server=call.server,
+            state="running",
+            worker=worker,
+            task_id=task_id,
+            attempts=entry.attempts + 1,
+            first_started=entry.first_started or started,
+            started=started,
         )
-        self.client.hset(self.steps_key, call.id, json.dumps(entry))
-        self.client.expire(self.steps_key, self.ttl)
-        return entry
 
-    def step(self, call_id: str) -> dict[str, Any]:
-        """One step's entry ({} when unknown)."""
+    def step_moved(self, call: StepCall, to_server: str) -> None:
+        """The call runs on another server of its pool than planned."""
+        self._update(call, server=to_server, moved_from=call.server)
+
+    def step_retrying(self, call: StepCall, reason: str, *, waiting: bool) -> None:
+        """The call will run again; ``waiting`` when it only waits for a state."""
+        self._update(call, state="retrying", error=reason, waiting=waiting)
+
+    def step_remedying(self, call: StepCall, reason: str) -> None:
+        """A remedy runs before the call runs again."""
+        self._update(call, state="remedying", error=reason, waiting=False)
+
+    def step_ended(self, call: StepCall, state: StepState, text: str) -> None:
+        """The call ended: ``succeeded`` or ``skipped`` with its summary, or ``failed`` with its error."""
+        result = {"error": text} if state == "failed" else {"summary": text}
+        self._update(call, server=call.server, state=state, ended=now(), **result)
+
+    def step(self, call_id: str) -> StepEntry | None:
+        """One step's entry (None when unknown)."""
         raw = self.client.hget(self.steps_key, call_id)
-        loaded: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else {}
-        return loaded
+        return StepEntry.model_validate_json(raw) if isinstance(raw, str) else None
 
-    def append_journal(self, entry: dict[str, str]) -> None:
+    def append_journal(self, entry: JournalEntry) -> None:
         """One remote command, as it completes."""
-        self.client.xadd(self.journal_key, cast(dict[Any, Any], entry))
+        fields = entry.model_dump(mode="json", exclude={"id"})
+        fields["parameters"] = json.dumps(fields["parameters"])
+        self.client.xadd(self.journal_key, cast(dict[Any, Any], fields))
         self.client.expire(self.journal_key, self.ttl)
 
-    def finish(self, state: str, report: dict[str, Any] | None = None, error: str = "") -> None:
-        """The run ended: ``succeeded``, ``planned`` (dry run) or ``failed``."""
-        fields: dict[str, str] = {"state": state, "ended": now()}
-        if report is not None:
-            fields["report"] = json.dumps(report)
-        if error:
-            fields["error"] = error
-        self._set(**fields)
+    def finish(self, state: RunState, error: str = "") -> None:
+        """The run ended: ``succeeded``, ``planned`` (dry run) or ``failed`` (with the error)."""
+        self._set(state=state, ended=now().isoformat(), **({"error": error} if error else {}))
+
+    def put_step(self, entry: StepEntry) -> None:
+        """Write a step's entry as it is."""
+        self.client.hset(self.steps_key, entry.id, entry.model_dump_json())
+        self.client.expire(self.steps_key, self.ttl)
+
+    def _update(self, call: StepCall, **changes: object) -> StepEntry:
+        return self._write(self.step(call.id) or StepEntry.of(call), **changes)
+
+    def _write(self, entry: StepEntry, **changes: object) -> StepEntry:
+        updated = _changed(entry, changes)
+        self.put_step(updated)
+        return updated
 
     def _set(self, **fields: str) -> None:
         self.client.hset(self.key, mapping=cast(dict[Any, Any], fields))
         self.client.expire(self.key, self.ttl)
 
 
-def get_run(run_id: str, client: redis.Redis | None = None) -> dict[str, Any] | None:
-    """A run's record: request, state, times, facts, plan, steps (in plan order), report, error."""
+def get_run(run_id: str, client: redis.Redis | None = None) -> Run | None:
+    """A run's record with its steps in the order they were queued (None when Redis has no such run)."""
     client = client or redis_client()
-    raw = cast(dict[str, str], client.hgetall(f"lync:run:{run_id}"))
+    raw = cast(dict[str, str], client.hgetall(run_key(run_id)))
     if not raw:
         return None
-    run: dict[str, Any] = {"run_id": run_id, **raw}
-    for name in ("request", "facts", "plan", "report"):
-        if name in run:
-            run[name] = json.loads(run[name])
-    steps = cast(dict[str, str], client.hgetall(f"lync:run:{run_id}:steps"))
-    run["steps"] = [json.loads(value) for value in steps.values()]
-    run["steps"].sort(key=lambda step: step.get("queued", ""))
-    return run
+    fields: dict[str, Any] = {
+        name: json.loads(raw[name]) if name in _JSON_FIELDS else raw[name] for name in raw
+    }
+    steps = [
+        StepEntry.model_validate_json(value)
+        for value in cast(dict[str, str], client.hgetall(f"{run_key(run_id)}:steps")).values()
+    ]
+    steps.sort(key=lambda step: step.queued)
+    return Run.model_validate({**fields, "run_id": run_id, "steps": steps})
 
 
-def list_runs(limit: int = 50, client: redis.Redis | None = None) -> list[dict[str, Any]]:
-    """The latest runs, newest first (run id, pool, state, start and end)."""
+def list_runs(limit: int = 50, client: redis.Redis | None = None) -> list[RunSummary]:
+    """The latest runs, newest first."""
     client = client or redis_client()
     ids = cast(list[str], client.zrevrange(RUNS_KEY, 0, limit - 1))
+    names = ("pool", "state", "started", "ended", "request")
     runs = []
     for run_id in ids:
-        fields = cast(
-            list[str | None], client.hmget(f"lync:run:{run_id}", ["pool", "state", "started", "ended"])
-        )
-        if fields[0] is not None:
-            runs.append(
-                dict(zip(("pool", "state", "started", "ended"), fields, strict=True)) | {"run_id": run_id}
-            )
+        values = cast(list[str | None], client.hmget(run_key(run_id), list(names)))
+        found = {name: value for name, value in zip(names, values, strict=True) if value is not None}
+        request = found.pop("request", None)
+        if "pool" in found:
+            dry_run = request is not None and Request.model_validate_json(request).dry_run
+            runs.append(RunSummary.model_validate({**found, "run_id": run_id, "dry_run": dry_run}))
     return runs
 
 
-def read_journal(run_id: str, since: str = "0-0", client: redis.Redis | None = None) -> list[dict[str, str]]:
-    """The journal entries after stream id ``since`` (each with its ``id``), oldest first."""
+def read_journal(run_id: str, since: str = "0-0", client: redis.Redis | None = None) -> list[JournalEntry]:
+    """The journal entries after stream id ``since``, oldest first."""
     client = client or redis_client()
     start = f"({since}" if since != "0-0" else "-"
-    entries = cast(list[tuple[str, dict[str, str]]], client.xrange(f"lync:run:{run_id}:journal", min=start))
-    return [{"id": entry_id, **fields} for entry_id, fields in entries]
+    entries = cast(list[tuple[str, dict[str, str]]], client.xrange(f"{run_key(run_id)}:journal", min=start))
+    return [
+        JournalEntry.model_validate(
+            {**fields, "id": entry_id, "parameters": json.loads(fields["parameters"])}
+        )
+        for entry_id, fields in entries
+    ]
+
+
+def _changed(model: StepEntry, changes: dict[str, object]) -> StepEntry:
+    """``model`` with ``changes``, validated (a typo in a field name fails here, not in a reader)."""
+    return StepEntry.model_validate(model.model_dump() | changes)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from plugins.decisions import default_decision
-from plugins.kit.errors import PreconditionError
+from plugins.kit.errors import NotReadyError, PreconditionError
 from plugins.kit.model import Context, Decision, StepCall, StepResult, StepSpec
 from plugins.kit.shell import CommandInterrupted, Shell, TransportError
 from plugins.manager import get_plugin_manager, step_registry
@@ -54,18 +54,9 @@ def run_step(
     call = StepCall.model_validate(call_data)
     keep(context)
     record = RunRecord(context.run_id)
-    previous = record.step(call.id)
-    attempt = int(previous.get("attempts", 0)) + 1
-    first_started = str(previous.get("first_started") or now())
-    record.update_step(
-        call,
-        state="running",
-        worker=task.request.hostname,
-        task_id=task.request.id,
-        attempts=attempt,
-        first_started=first_started,
-        started=now(),
-    )
+    entry = record.step_started(call, worker=task.request.hostname, task_id=task.request.id)
+    attempt = entry.attempts
+    first_started = entry.first_started or now()
     details = {"step": call.step, "server": call.server, "attempt": attempt}
     found = context.facts
     emit("step.started", context.run_id, context.failed_pool, **details)
@@ -89,7 +80,7 @@ def run_step(
     def moved(failed: StepCall, server: str, reason: str) -> None:
         nonlocal ran_on
         ran_on = failed.model_copy(update={"server": server})
-        record.update_step(ran_on, moved_from=failed.server)
+        record.step_moved(failed, server)
         message = f"{reason}: moved to {server}"
         emit(
             "step.moved",
@@ -113,11 +104,11 @@ def run_step(
     if context.facts != found:
         record.set_facts(context.facts)
     if ran.result is None:
-        record.update_step(call, state="skipped", summary=ran.skip, ended=now())
+        record.step_ended(call, "skipped", ran.skip or "")
         emit("step.skipped", context.run_id, context.failed_pool, message=ran.skip or "", **details)
         return dump_context(context)
     result = ran.result
-    record.update_step(call, state="succeeded", summary=result.summary, ended=now())
+    record.step_ended(call, "succeeded", result.summary)
     emit("step.succeeded", context.run_id, context.failed_pool, message=result.summary, **details)
     return dump_context(context)
 
@@ -195,7 +186,7 @@ def _fact_problem(problem: ErrorDetails) -> str:
 
 
 def _handle_error(
-    task: Task, context: Context, call: StepCall, error: Exception, attempt: int, first_started: str
+    task: Task, context: Context, call: StepCall, error: Exception, attempt: int, first_started: datetime
 ) -> dict[str, Any]:
     decision: Decision = get_plugin_manager().hook.lync_failover_classify_error(
         step=call.step, error=error, context=context
@@ -204,15 +195,15 @@ def _handle_error(
     details = {"step": call.step, "server": call.server, "attempt": attempt}
     reason = decision.reason
     if decision.action == "retry":
-        elapsed = (datetime.now(UTC) - datetime.fromisoformat(first_started)).total_seconds()
+        elapsed = (now() - first_started).total_seconds()
         if elapsed < get_settings().retry_deadline_s:
-            record.update_step(call, state="retrying", error=reason)
+            record.step_retrying(call, reason, waiting=isinstance(error, NotReadyError))
             emit("step.retry", context.run_id, context.failed_pool, message=reason, **details)
             raise task.retry(countdown=backoff_s(attempt), max_retries=None)
         reason = f"gave up after {attempt} attempts in {elapsed:.0f} s: {reason}"
     elif decision.action == "remediate":
         if call.remedies == 0 and decision.remedy:
-            record.update_step(call, state="remedying", error=reason)
+            record.step_remedying(call, reason)
             emit("step.remedy", context.run_id, context.failed_pool, message=reason, **details)
             again = call.model_copy(update={"remedies": call.remedies + 1})
             remedy = [routed(step) for step in decision.remedy]

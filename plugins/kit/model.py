@@ -131,6 +131,12 @@ class Facts(_Data):
         """The seed's test: ActiveMasterFqdn and ActiveFileTransferAgents are both set."""
         return bool(self.active_master) and bool(self.active_file_transfer_agents)
 
+    def cms_must_fail_over(self, failed_pool: str) -> bool:
+        """Seed step 4: the CMS fails over when it is unavailable or was hosted on the failed pool."""
+        if self.cms_pool is None:
+            return False
+        return self.cms_pool == failed_pool or not self.cms_available()
+
 
 class Context(_Data):
     """What passes down the chain: the run id, the request, the facts so far and the topology."""
@@ -146,11 +152,8 @@ class Context(_Data):
         return self.request.pool
 
     def cms_must_fail_over(self) -> bool:
-        """Seed step 4: the CMS fails over when it is unavailable or was hosted on the failed pool."""
-        facts = self.facts
-        if facts.cms_pool is None:
-            return False
-        return facts.cms_pool == self.failed_pool or not facts.cms_available()
+        """Seed step 4 for this run's failed pool (:meth:`Facts.cms_must_fail_over`)."""
+        return self.facts.cms_must_fail_over(self.failed_pool)
 
     def with_facts(self, updates: dict[str, object]) -> Context:
         """A copy whose facts carry ``updates`` (validated)."""
@@ -181,6 +184,11 @@ class PlannedCommand(_Data):
         """An executable's arguments."""
         value = self.parameters.get("arguments")
         return [str(item) for item in value] if isinstance(value, list) else []
+
+    @property
+    def line(self) -> str:
+        """The command as PowerShell shows it (for reading only; never executed)."""
+        return command_line(self.cmdlet, self.parameters)
 
 
 class StepCall(_Data):
@@ -313,3 +321,27 @@ def executable(path: str, *arguments: str) -> PlannedCommand:
     return PlannedCommand(
         cmdlet=path, parameters={"arguments": list(arguments)}, purpose="act", executable=True
     )
+
+
+def command_line(command: str, parameters: Mapping[str, ParameterValue]) -> str:
+    """``Cmdlet -Name value -Switch`` (an executable's ``arguments`` as they are), for reading only."""
+    words = [command]
+    for name, value in parameters.items():
+        if name == "arguments" and isinstance(value, list):
+            words.extend(str(item) for item in value)
+        elif value is True:
+            words.append(f"-{name}")
+        elif value is False:
+            words.append(f"-{name}:$false")
+        else:
+            words.append(f"-{name} {_argument(value)}")
+    return " ".join(words)
+
+
+def _argument(value: ParameterValue) -> str:
+    if value is None:
+        return "$null"
+    if isinstance(value, list):
+        return ",".join(_argument(item) for item in value)
+    text = str(value)
+    return f"'{text}'" if not text or any(ch in text for ch in " ,;'\"$`") else text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,9 @@ from pathlib import Path
 import redis
 
 from plugins.kit.model import Facts, Plan, Request, SqlBackEnd, StepCall, step_call
+from plugins.kit.shell import ParameterValue
 from tasks.record import RunRecord
+from tasks.run import JournalEntry, StepState
 
 CLI = str(Path(sys.executable).with_name("lync-failover"))
 REPO = Path(__file__).resolve().parents[2]
@@ -86,38 +87,50 @@ def write_failed_run(client: redis.Redis, run_id: str = "run-0001", dry_run: boo
     calls = [
         c.model_copy(update={"queue": "lync.site.datacenter2"}) for c in (locate, cms, edge, pool, verify)
     ]
-    record.add_steps(calls[:1])
+    record.queue_steps(calls[:1])
     record.set_plan(Plan(steps=calls[1:], facts=facts))
 
-    def at(seconds: float) -> str:
-        return (start + timedelta(seconds=seconds)).isoformat()
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
 
-    def step(call: StepCall, state: str, begin: float, end: float, attempts: int = 1, **fields: str) -> None:
-        record.update_step(
-            call,
-            state=state,
-            attempts=attempts,
-            first_started=at(begin),
-            started=at(begin),
-            ended=at(end),
-            worker="lync.site.datacenter2@worker2",
-            **fields,
+    def step(
+        call: StepCall, state: StepState, begin: float, end: float, attempts: int = 1, **fields: str
+    ) -> None:
+        entry = record.step(call.id)
+        assert entry is not None
+        record.put_step(
+            entry.model_copy(
+                update={
+                    "state": state,
+                    "attempts": attempts,
+                    "first_started": at(begin),
+                    "started": at(begin),
+                    "ended": at(end),
+                    "worker": "lync.site.datacenter2@worker2",
+                    **fields,
+                }
+            )
         )
 
     def command(
-        call: StepCall, cmdlet: str, params: dict[str, object], begin: float, outcome: str, output: str
+        call: StepCall,
+        cmdlet: str,
+        params: dict[str, ParameterValue],
+        begin: float,
+        outcome: str,
+        output: str,
     ) -> None:
         record.append_journal(
-            {
-                "step": call.id,
-                "server": call.server,
-                "command": cmdlet,
-                "parameters": json.dumps(params),
-                "started": at(begin),
-                "ended": at(begin + 0.8),
-                "outcome": outcome,
-                "output": output,
-            }
+            JournalEntry(
+                step=call.id,
+                server=call.server,
+                command=cmdlet,
+                parameters=params,
+                started=at(begin),
+                ended=at(begin + 0.8),
+                outcome=outcome,
+                output=output,
+            )
         )
 
     step(locate, "succeeded", 0.5, 2.0, summary=f"the CMS is on {FAILED_POOL}")
@@ -132,5 +145,5 @@ def write_failed_run(client: redis.Redis, run_id: str = "run-0001", dry_run: boo
     step(pool, "failed", 24.0, 40.0, error=FAILURE)
     command(pool, "Invoke-CsPoolFailover", dict(pool.params), 24.2, "error", FAILURE)
     record.finish("failed", error=f"run {run_id} stopped at step pool.fail_over on {FE2}: {FAILURE}")
-    client.hset(record.key, "ended", at(41.0))  # the run took 41 s, as its steps say
+    client.hset(record.key, "ended", at(41.0).isoformat())  # the run took 41 s, as its steps say
     return calls

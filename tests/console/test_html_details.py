@@ -4,11 +4,13 @@ attempts label stays inside the drawing."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import redis
 
 from plugins.kit.model import step_call
 from tasks.record import RunRecord
+from tasks.run import StepEntry
 from tests.console.cli_helpers import FAILED_POOL, FE2, lync_failover, write_failed_run
 from worker.console.report_html import COLOURS, WIDTH
 
@@ -39,15 +41,19 @@ def test_a_polling_step_s_waits_show_as_checks_in_the_normal_colour(
     write_failed_run(redis_client)
     record = RunRecord("run-0001", redis_client)
     wait = step_call("cms.wait_for_replicas", "cms", FE2)
-    record.add_steps([wait])
-    record.update_step(
-        wait,
-        state="succeeded",
-        attempts=4,
-        first_started=str(redis_client.hget(record.key, "started")),
-        ended=str(redis_client.hget(record.key, "ended")),
-        error="not ready yet: replicas not yet up to date: fe01.pool2.contoso.com",
-        summary="every replica is up to date",
+    record.put_step(
+        StepEntry.of(wait).model_copy(
+            update={
+                "state": "succeeded",
+                "attempts": 4,
+                "first_started": datetime.fromisoformat(str(redis_client.hget(record.key, "started"))),
+                "ended": datetime.fromisoformat(str(redis_client.hget(record.key, "ended"))),
+                "error": "not ready yet: replicas not yet up to date: fe01.pool2.contoso.com",
+                "waiting": True,
+                "summary": "every replica is up to date",
+                "queued": "~",  # after every other step
+            }
+        )
     )
 
     page = html_report(redis_url)
@@ -66,7 +72,10 @@ def test_the_attempts_label_of_the_last_bar_stays_inside_the_drawing(
     redis_client: redis.Redis, redis_url: str
 ) -> None:
     calls = write_failed_run(redis_client)
-    RunRecord("run-0001", redis_client).update_step(calls[3], attempts=3)  # the bar that ends last
+    record = RunRecord("run-0001", redis_client)
+    last = record.step(calls[3].id)  # the bar that ends last
+    assert last is not None
+    record.put_step(last.model_copy(update={"attempts": 3}))
 
     page = html_report(redis_url)
 

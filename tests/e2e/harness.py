@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 import redis
 
+from plugins.kit.model import StepCall
 from tasks.record import get_run, read_journal
+from tasks.run import JournalEntry, Report, Run
 from tests.fixtures_celery import StartWorkers
 from tests.fixtures_lab import RunningLab
 from worker.rehearsal.stack import WorkerSet
@@ -62,12 +64,14 @@ class Runner:
 
         return str(start_failover(**kwargs).id)
 
-    def wait(self, run_id: str) -> Any:
+    def wait(self, run_id: str) -> Report | Exception:
         """The run's final result: the report, or the exception that stopped it."""
         from worker.celery_app import app
 
         try:
-            return app.AsyncResult(run_id).get(timeout=RESULT_DEADLINE_S, propagate=True)
+            return Report.model_validate(
+                app.AsyncResult(run_id).get(timeout=RESULT_DEADLINE_S, propagate=True)
+            )
         except Exception as error:
             if type(error).__name__ == "TimeoutError":
                 pytest.fail(f"run {run_id} did not finish:\n{self.workers.logs()[-6000:]}")
@@ -77,13 +81,13 @@ class Runner:
         """``celery -A worker result <id>`` (after the run finished)."""
         return self._celery("result", run_id, check=False)
 
-    def run(self, run_id: str) -> dict[str, Any]:
+    def run(self, run_id: str) -> Run:
         """The run record."""
         record = get_run(run_id, self.redis)
         assert record is not None, f"no run record for {run_id}"
         return record
 
-    def journal(self, run_id: str) -> list[dict[str, str]]:
+    def journal(self, run_id: str) -> list[JournalEntry]:
         """The run's journal of remote commands."""
         return read_journal(run_id, client=self.redis)
 
@@ -115,13 +119,13 @@ class Runner:
         )
 
 
-def planned_lines(plan: list[dict[str, Any]], purpose: str = "act") -> list[str]:
+def planned_lines(plan: list[StepCall], purpose: str = "act") -> list[str]:
     """The ``purpose`` commands a plan lists, in order, as ``server cmdlet params`` lines (see commands())."""
     return [
-        _line({"server": call["server"], "cmdlet": command["cmdlet"], "parameters": command["parameters"]})
+        _line({"server": call.server, "cmdlet": command.cmdlet, "parameters": command.parameters})
         for call in plan
-        for command in call["commands"]
-        if command["purpose"] == purpose
+        for command in call.commands
+        if command.purpose == purpose
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, cast
 
+from tasks.run import Report
 from tests.e2e.expected import expected_commands
 from tests.e2e.harness import Runner, is_read_only, planned_lines
 
@@ -31,8 +32,8 @@ def check_failover(
     run_id = runner.call(pool=FAILED_POOL) if trigger == "call" else runner.api(pool=FAILED_POOL)
     report = runner.wait(run_id)
 
-    assert isinstance(report, dict), f"{report}\n{runner.workers.logs()[-4000:]}"
-    assert report["state"] == "succeeded"
+    assert isinstance(report, Report), f"{report}\n{runner.workers.logs()[-4000:]}"
+    assert report.state == "succeeded"
     assert runner.lab.engine.verify() == {"ok": True, "differences": []}
     state = lab_state(runner)
     assert state["cms"]["pool"] == cms_pool
@@ -43,8 +44,8 @@ def check_failover(
     assert runner.commands() == expected_commands(scenario)
     changes = [line for line in runner.commands() if not is_read_only(line)]
     # Every planned step that was not skipped (its effect already in place) made exactly its listed changes.
-    skipped = {step["id"] for step in runner.run(run_id)["steps"] if step["state"] == "skipped"}
-    acted = [call for call in report["plan"] if call["id"] not in skipped]
+    skipped = {step.id for step in runner.run(run_id).steps if step.state == "skipped"}
+    acted = [call for call in report.plan if call.id not in skipped]
     assert changes and changes == planned_lines(acted), "the run changed what the plan did not list"
     shown = runner.celery_result(run_id)
     assert shown.returncode == 0 and run_id in shown.stdout and "succeeded" in shown.stdout, shown
@@ -53,6 +54,6 @@ def check_failover(
     again = runner.api(pool=FAILED_POOL) if trigger == "call" else runner.call(pool=FAILED_POOL)
     second = runner.wait(again)
 
-    assert isinstance(second, dict) and second["state"] == "succeeded", second
+    assert isinstance(second, Report) and second.state == "succeeded", second
     assert all(is_read_only(line) for line in runner.commands(seen)), runner.commands(seen)
     assert runner.lab.engine.verify()["ok"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tasks.run import Report
 from tests.e2e.harness import Runner
 from tests.e2e.paths import FAILED_POOL
 
@@ -27,11 +28,11 @@ def test_a_hung_failover_is_stopped_once_on_its_server_and_the_run_names_that_se
     assert f"stopped at step pool.fail_over on {RAN_ON}" in str(error), error
     assert "timed out after" in str(error)
     sent = [
-        (entry["server"], entry["outcome"])
+        (entry.server, entry.outcome)
         for entry in runner.journal(run_id)
-        if entry["command"] == "Invoke-CsPoolFailover"
+        if entry.command == "Invoke-CsPoolFailover"
     ]
     assert sent == [(RAN_ON, "error")], sent
-    [step] = [step for step in runner.run(run_id)["steps"] if step["step"] == "pool.fail_over"]
-    assert step["state"] == "failed" and step["server"] == RAN_ON
-    assert runner.run(run_id)["report"]["final_facts"]["unreachable_servers"] == [DOWN]
+    [step] = [step for step in runner.run(run_id).steps if step.step == "pool.fail_over"]
+    assert step.state == "failed" and step.server == RAN_ON
+    assert Report.of(runner.run(run_id)).final_facts.unreachable_servers == [DOWN]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import cast
 
 from plugins.builtin.edge import NEXT_HOP_ERROR
+from tasks.run import Report
 from tests.e2e.harness import Runner
 from tests.e2e.paths import BACKUP_POOL, FAILED_POOL
 
@@ -60,7 +61,7 @@ def test_topology_drift_before_the_pool_failover_is_remedied_and_the_run_succeed
     runner.lab.engine.set_faults({"next_hops": {EDGE: FAILED_POOL}})
     report = runner.wait(run_id)
 
-    assert isinstance(report, dict) and report["state"] == "succeeded", (
+    assert isinstance(report, Report) and report.state == "succeeded", (
         f"{report}\n{runner.workers.logs()[-4000:]}"
     )
     assert runner.lab.engine.verify() == {"ok": True, "differences": []}
@@ -83,18 +84,18 @@ def test_topology_drift_before_the_pool_failover_is_remedied_and_the_run_succeed
     assert NEXT_HOP_ERROR in one_line(refused["error"]) and FAILED_POOL in str(refused["error"])
 
     # The run record: the pool step remedied (two attempts), the remedy's steps, the remedy event.
-    steps = {step["id"]: step for step in runner.run(run_id)["steps"]}
+    steps = {step.id: step for step in runner.run(run_id).steps}
     pool_step = next(step for step_id, step in steps.items() if step_id.startswith("pool.fail_over@"))
-    assert (pool_step["state"], pool_step["attempts"]) == ("succeeded", 2), pool_step
-    assert pool_step["error"] == "an Edge pool still uses the failed pool as next hop"
+    assert (pool_step.state, pool_step.attempts) == ("succeeded", 2), pool_step
+    assert pool_step.error == "an Edge pool still uses the failed pool as next hop"
     remedy = {
-        step["step"]: step["state"] for step_id, step in steps.items() if "#remedy-pool.fail_over-" in step_id
+        step.step: step.state for step_id, step in steps.items() if "#remedy-pool.fail_over-" in step_id
     }
     assert remedy == {"edge.move_next_hop": "succeeded", "edge.verify_next_hop": "succeeded"}
     kinds = [event["kind"] for event in runner.events() if event["run_id"] == run_id]
     assert "step.remedy" in kinds and kinds[-1] == "run.succeeded"
 
     # The run's journal keeps the refused attempt with the error text.
-    failovers = [entry for entry in runner.journal(run_id) if entry["command"] == FAILOVER]
-    assert [entry["outcome"] for entry in failovers] == ["error", "ok"]
-    assert NEXT_HOP_ERROR in one_line(failovers[0]["output"])
+    failovers = [entry for entry in runner.journal(run_id) if entry.command == FAILOVER]
+    assert [entry.outcome for entry in failovers] == ["error", "ok"]
+    assert NEXT_HOP_ERROR in one_line(failovers[0].output)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tasks.run import Report
 from tests.e2e.harness import Runner
 from worker.rehearsal.stack import ChildProcess, start_flower
 
@@ -66,7 +67,7 @@ def test_flower_shows_each_step_of_a_failover_readably_and_without_secrets(
 
     run_id = runner.api(pool="pool1.contoso.com")
     report = runner.wait(run_id)
-    assert report["state"] == "succeeded", runner.workers.logs()[-4000:]
+    assert isinstance(report, Report) and report.state == "succeeded", runner.workers.logs()[-4000:]
 
     expected = {"lync.finish", "lync.cms2013.fail_over_cms", "lync.pool.fail_over"}
 

@@ -12,6 +12,7 @@ import redis
 from plugins.kit.errors import PreconditionError
 from plugins.kit.model import Context, PoolInfo, Request, Topology
 from tasks.lock import acquire, lock_key
+from tasks.run import Report
 from tests.e2e.harness import Runner
 from tests.e2e.paths import FAILED_POOL
 from tests.fixtures_lab import RunningLab
@@ -48,8 +49,8 @@ def test_a_pool_missing_from_the_inventory_fails_the_run_and_frees_the_pool(
     for part in ("planning the cms/edge/pool/verify phase", EDGE_POOL, "not in the inventory", "run again"):
         assert part in str(error), error
     record = runner.run(run_id)
-    assert record["state"] == "failed" and record["error"] == str(error)
-    assert record["report"]["state"] == "failed"
+    assert record.state == "failed" and record.error == str(error)
+    assert Report.of(record).state == "failed"
     assert runner.redis.get(lock_key(FAILED_POOL)) is None
     shown = runner.celery_result(run_id)
     shown_text = shown.stdout + shown.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tasks.run import Report
 from tests.e2e.expected import CMS_SERVICE_CHECK
 from tests.e2e.harness import Runner
 from tests.e2e.paths import FAILED_POOL
@@ -31,7 +32,7 @@ def test_a_re_run_after_a_2010_run_stopped_past_the_move_runs_bootstrapper_on_th
     again_id = runner.call(pool=FAILED_POOL)
     again = runner.wait(again_id)
 
-    assert isinstance(again, dict) and again["state"] == "succeeded", again
+    assert isinstance(again, Report) and again.state == "succeeded", again
     rerun = runner.commands(seen)
     # The move is not repeated; every Front End of pool2 is checked for the CMS service, and Bootstrapper
     # runs only where it is missing: not on fe01, which moved the CMS and has it already. Then the pool
@@ -43,8 +44,8 @@ def test_a_re_run_after_a_2010_run_stopped_past_the_move_runs_bootstrapper_on_th
     assert [line for line in rerun if BOOTSTRAP in line] == [
         f"fe0{number}.pool2 {BOOTSTRAP}" for number in (2, 3)
     ]
-    skipped = [s for s in runner.run(again_id)["steps"] if s["step"] == "cms2010.bootstrap"]
-    assert [(s["server"], s["state"]) for s in skipped] == [
+    skipped = [s for s in runner.run(again_id).steps if s.step == "cms2010.bootstrap"]
+    assert [(s.server, s.state) for s in skipped] == [
         ("fe01.pool2.contoso.com", "skipped"),
         ("fe02.pool2.contoso.com", "succeeded"),
         ("fe03.pool2.contoso.com", "succeeded"),

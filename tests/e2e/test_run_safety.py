@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from tasks.lock import acquire, extend, lock_key
+from tasks.run import Report
 from tests.e2e.harness import Runner, is_read_only
 from tests.e2e.paths import FAILED_POOL
 
@@ -36,10 +37,10 @@ def test_dry_run_changes_nothing_and_plans_what_the_run_executes(start_runner: C
 
     dry = runner.wait(runner.api(pool=FAILED_POOL, dry_run=True))
 
-    assert isinstance(dry, dict) and dry["state"] == "planned", dry
+    assert isinstance(dry, Report) and dry.state == "planned", dry
     assert deployment(runner) == before
     assert runner.commands() and all(is_read_only(line) for line in runner.commands()), runner.commands()
-    assert [step["step"] for step in dry["plan"]] == [
+    assert [step.step for step in dry.plan] == [
         "cms2013.fail_over_cms",
         "cms.validate",
         "cms.wait_for_replicas",
@@ -48,8 +49,10 @@ def test_dry_run_changes_nothing_and_plans_what_the_run_executes(start_runner: C
         "site.notify_helpdesk",
     ]
     run_id = runner.call(pool=FAILED_POOL)
-    assert runner.wait(run_id)["state"] == "succeeded"
-    assert runner.run(run_id)["plan"]["steps"] == dry["plan"]
+    report = runner.wait(run_id)
+    assert isinstance(report, Report) and report.state == "succeeded", report
+    plan = runner.run(run_id).plan
+    assert plan is not None and plan.steps == dry.plan
 
 
 def test_transient_failures_are_retried_and_the_run_completes(start_runner: Callable[..., Runner]) -> None:
@@ -64,14 +67,14 @@ def test_transient_failures_are_retried_and_the_run_completes(start_runner: Call
     run_id = runner.api(pool=FAILED_POOL)
     report = runner.wait(run_id)
 
-    assert isinstance(report, dict) and report["state"] == "succeeded", (
+    assert isinstance(report, Report) and report.state == "succeeded", (
         f"{report}\n{runner.workers.logs()[-3000:]}"
     )
     assert runner.lab.engine.verify()["ok"]
-    attempts = {step["id"].split("@")[0]: step["attempts"] for step in report["steps"]}
+    attempts = {step.id.split("@")[0]: step.attempts for step in report.steps}
     assert attempts["cms2013.read_mirror_state"] >= 2 and attempts["pool.fail_over"] >= 3
-    failed = [entry for entry in runner.journal(run_id) if entry["outcome"] != "ok"]
-    assert any("RPC server is unavailable" in entry["output"] for entry in failed)
+    failed = [entry for entry in runner.journal(run_id) if entry.outcome != "ok"]
+    assert any("RPC server is unavailable" in entry.output for entry in failed)
 
 
 def test_a_permanent_failure_stops_the_run_naming_step_server_and_error(
@@ -86,7 +89,7 @@ def test_a_permanent_failure_stops_the_run_naming_step_server_and_error(
     for part in ("discovery.find_backup_pool", "fe01.pool2.contoso.com", "Fix the credential"):
         assert part in str(error)
     record = runner.run(run_id)
-    assert record["state"] == "failed" and "discovery.find_backup_pool" in record["error"]
+    assert record.state == "failed" and "discovery.find_backup_pool" in record.error
     assert runner.lab.engine.verify()["ok"] is False
     shown = runner.celery_result(run_id)
     assert shown.returncode != 0 and "discovery.find_backup_pool" in shown.stdout + shown.stderr
@@ -110,13 +113,12 @@ def test_one_run_per_pool_and_bad_requests_run_nothing(start_runner: Callable[..
         assert type(error).__name__ == "RequestError" and message in str(error), (request, error)
 
     report = runner.wait(first)
-    assert isinstance(report, dict) and report["state"] == "succeeded", report
+    assert isinstance(report, Report) and report.state == "succeeded", report
     # Only the first run reached the lab, and its journal holds every command the lab received.
     lab_commands = [line.split()[1] for line in runner.commands()]
-    assert [entry["command"] for entry in runner.journal(first)] == lab_commands
+    assert [entry.command for entry in runner.journal(first)] == lab_commands
     assert any(
-        step["id"].startswith("site.notify_helpdesk@") and step["state"] == "succeeded"
-        for step in report["steps"]
+        step.id.startswith("site.notify_helpdesk@") and step.state == "succeeded" for step in report.steps
     )
     kinds = [event["kind"] for event in runner.events() if event["run_id"] == first]
     assert kinds[0] == "run.started" and kinds[-1] == "run.succeeded"
@@ -136,7 +138,8 @@ def test_a_run_longer_than_the_lock_ttl_keeps_its_pool(start_runner: Callable[..
     assert int(runner.redis.ttl(lock)) > 60, "the lock kept the launcher's 1 s lifetime"
     refused = runner.wait(runner.api(pool=FAILED_POOL))
     assert type(refused).__name__ == "RunRefused" and first in str(refused), refused
-    assert runner.wait(first)["state"] == "succeeded"
+    finished = runner.wait(first)
+    assert isinstance(finished, Report) and finished.state == "succeeded", finished
     assert runner.redis.get(lock) is None
 
 
@@ -163,8 +166,8 @@ def test_a_dry_run_takes_no_lock_and_accepts_an_absolute_pool_name(
 
     planned = runner.wait(runner.api(pool=FAILED_POOL + ".", dry_run=True))
 
-    assert isinstance(planned, dict) and planned["state"] == "planned", planned
-    assert planned["pool"] == FAILED_POOL
+    assert isinstance(planned, Report) and planned.state == "planned", planned
+    assert planned.pool == FAILED_POOL
     assert runner.redis.get(lock) == "another-run"
     refused = runner.wait(runner.api(pool=FAILED_POOL))
     assert type(refused).__name__ == "RunRefused" and "another-run" in str(refused)

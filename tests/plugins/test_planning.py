@@ -15,7 +15,6 @@ from plugins.kit.shell import AuthenticationError, CmdletError, CommandTimeout, 
 from plugins.kit.versions import VERSIONS
 from plugins.manager import PluginLoadError, build_plugin_manager
 from plugins.planning import build_plan, plan_phase
-from worker.console.report_data import command_line
 
 POOL1, POOL2, POOL3 = "pool1.contoso.com", "pool2.contoso.com", "pool3.contoso.com"
 FE1, FE2 = "fe01.pool2.contoso.com", "fe01.pool3.contoso.com"
@@ -80,7 +79,7 @@ def steps(pm: pluggy.PluginManager, ctx: Context) -> list[tuple[str, str]]:
 
 def commands(call: StepCall) -> list[str]:
     """The call's planned commands as ``purpose: Cmdlet -Param value`` lines."""
-    return [f"{c.purpose}: {command_line(c.cmdlet, c.parameters)}" for c in call.commands]
+    return [f"{c.purpose}: {c.line}" for c in call.commands]
 
 
 POOL_FAILOVER = [

@@ -10,18 +10,19 @@ import sys
 from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from tasks.record import get_run, list_runs
+from tasks.run import Report
 from worker.console import preflight
-from worker.console.report_console import facts_table, plan_table, runs_table
-from worker.console.report_data import load_audit
+from worker.console.audit import load_audit
 from worker.console.report_html import render_html
 from worker.console.report_text import render_json, render_markdown, render_text
+from worker.console.terminal import facts_table, plan_table, runs_table
 from worker.console.watch import EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, follow, track
 from worker.settings import get_settings
 
@@ -102,20 +103,18 @@ def run(
     from worker.celery_app import app as celery_app
 
     preflight.workers_listening(
-        celery_app, sorted({preflight.inventory().control_queue} | {call["queue"] for call in report["plan"]})
+        celery_app, sorted({preflight.inventory().control_queue} | {call.queue for call in report.plan})
     )
-    question = (
-        f"Fail {report['pool']} over to {report['target']} by running the {len(report['plan'])} steps above?"
-    )
+    question = f"Fail {report.pool} over to {report.target} by running the {len(report.plan)} steps above?"
     if not yes and not typer.confirm(question, default=False):
         console.print("Declined: nothing was changed.")
         raise typer.Exit(EXIT_UNKNOWN)
     from tasks.runbook import start_failover
 
-    launch = start_failover(report["pool"], report["request"].get("target"))
+    launch = start_failover(report.pool, report.request.target)
     console.print(f"Run [bold]{launch.id}[/] sent.")
     code = follow(launch.id, timeout, console, errors, launch)
-    point_at_holder(launch.id, report["pool"])
+    point_at_holder(launch.id, report.pool)
     raise typer.Exit(code)
 
 
@@ -160,15 +159,10 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to list."
     if not recent:
         console.print(f"No runs recorded in Redis at {preflight.redacted_url(url)}.")
         return
-    console.print(runs_table([run | {"dry_run": _is_dry_run(run["run_id"])} for run in recent]))
+    console.print(runs_table(recent))
 
 
-def _is_dry_run(run_id: str) -> bool:
-    run = get_run(run_id)
-    return bool(run and (run.get("request") or {}).get("dry_run"))
-
-
-def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
+def dry_run(pool: str, target: str | None, timeout: float) -> Report:
     """Check the setup, run the dry run through the real runner, print facts and plan; return the report."""
     inventory = preflight.inventory()
     request = preflight.request(inventory, pool, target, dry_run=True)
@@ -186,7 +180,7 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
         point_at_holder(result.id, request.pool)
         raise typer.Exit(ended)
     try:
-        report: dict[str, Any] = result.get(timeout=RESULT_TIMEOUT_S)
+        report = Report.model_validate(result.get(timeout=RESULT_TIMEOUT_S))
     except CeleryTimeout:
         fail(f"the dry run {result.id} ended but its plan did not arrive: lync-failover report {result.id}")
     except Exception as error:  # the launcher's or a discovery step's error, rebuilt by Celery
@@ -194,7 +188,7 @@ def dry_run(pool: str, target: str | None, timeout: float) -> dict[str, Any]:
             f"the dry run {result.id} failed: {error}\nDetails: lync-failover report {result.id}", EXIT_FAILED
         )
     console.print(facts_table(report))
-    console.print(plan_table(report["plan"]))
+    console.print(plan_table(report.plan))
     return report
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-from worker.console.report_data import OUTCOMES, Audit, Bar, duration_text
+from tasks.run import OUTCOMES
+from worker.console.audit import Audit, Bar, duration_text
 from worker.console.report_text import Section, sections
 
 COLOURS = {
@@ -50,9 +51,9 @@ pre { background: #f0f4f8; padding: 8px; white-space: pre-wrap; margin: 4px 0; }
 def render_html(audit: Audit) -> str:
     """The report page; it references no external file, script or font."""
     run = audit.run
-    state = str(run.get("state", "?"))
+    state = run.state
     colour = {"succeeded": COLOURS["succeeded"], "failed": COLOURS["failed"]}.get(state, "#52606d")
-    error = f'<div class="error"><b>Error:</b> {escape(audit.error)}</div>' if audit.error else ""
+    error = f'<div class="error"><b>Error:</b> {escape(run.error)}</div>' if run.error else ""
     tables = "\n".join(_table(section) for section in sections(audit) if section.title != "Timeline")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -61,11 +62,11 @@ def render_html(audit: Audit) -> str:
 <body>
 <h1>{_heading(audit)}
 <span class="state" style="background:{colour}">{escape(state)}</span></h1>
-<div class="meta">run {escape(audit.run_id)} &middot; started {escape(str(run.get("started", "")))}</div>
+<div class="meta">run {escape(audit.run_id)} &middot; started {escape(run.started.isoformat())}</div>
 {error}
 <h2>Timeline</h2>
 {_legend()}
-<div class="timeline">{timeline_svg(audit.timeline(), not_run(audit))}</div>
+<div class="timeline">{timeline_svg(audit.timeline(), [step.id for step in audit.not_run()])}</div>
 {_outputs(audit)}
 {tables}
 </body></html>
@@ -73,14 +74,8 @@ def render_html(audit: Audit) -> str:
 
 
 def _heading(audit: Audit) -> str:
-    pool = escape(str(audit.run.get("pool", "?")))
-    return f"Dry run of {pool}" if (audit.run.get("request") or {}).get("dry_run") else f"Failover of {pool}"
-
-
-def not_run(audit: Audit) -> list[str]:
-    """The steps that never started (after a failure, or still queued)."""
-    started = {bar.step_id for bar in audit.timeline()}
-    return [step["id"] for step in audit.steps if step["id"] not in started]
+    pool = escape(audit.run.pool)
+    return f"Dry run of {pool}" if audit.run.dry_run else f"Failover of {pool}"
 
 
 def timeline_svg(bars: list[Bar], waiting: list[str]) -> str:
@@ -108,20 +103,20 @@ def timeline_svg(bars: list[Bar], waiting: list[str]) -> str:
         top = AXIS + index * ROW
         if index % 2:
             parts.append(f'<rect x="0" y="{top}" width="{WIDTH}" height="{ROW}" fill="#f7f9fb"/>')
-        parts.append(f'<text x="10" y="{top + 14}">{escape(_short(bar.step_id))}</text>')
+        parts.append(f'<text x="10" y="{top + 14}">{escape(_short(bar.step.id))}</text>')
         tries = _tries(bar)
-        server = f"{bar.server} · {tries}" if tries else bar.server
+        server = f"{bar.step.server} · {tries}" if tries else bar.step.server
         parts.append(f'<text class="server" x="10" y="{top + 26}">{escape(server)}</text>')
         left = x(bar.start_s)
         width = max(4.0, x(bar.end_s) - left)
         tooltip = (
-            f"{bar.step_id} on {bar.server}: {bar.outcome}{', ' + tries if tries else ''}, "
+            f"{bar.step.id} on {bar.step.server}: {bar.step.outcome}{', ' + tries if tries else ''}, "
             f"+{bar.start_s:.1f} s to +{bar.end_s:.1f} s ({duration_text(bar.end_s - bar.start_s)})"
         )
         parts.append(
-            f'<rect class="bar" data-step="{escape(bar.step_id)}" data-outcome="{bar.outcome}" '
+            f'<rect class="bar" data-step="{escape(bar.step.id)}" data-outcome="{bar.step.outcome}" '
             f'x="{left:.1f}" y="{top + (ROW - BAR_HEIGHT) / 2:.1f}" width="{width:.1f}" '
-            f'height="{BAR_HEIGHT}" rx="3" fill="{COLOURS[bar.outcome]}">'
+            f'height="{BAR_HEIGHT}" rx="3" fill="{COLOURS[bar.step.outcome]}">'
             f"<title>{escape(tooltip)}</title></rect>"
         )
         for seconds, result in bar.commands:
@@ -145,9 +140,9 @@ def timeline_svg(bars: list[Bar], waiting: list[str]) -> str:
 
 def _tries(bar: Bar) -> str:
     """``3 attempts``, or ``3 checks`` for a step that waited; "" for a step done at the first go."""
-    if bar.attempts <= 1:
+    if bar.step.attempts <= 1:
         return ""
-    return f"{bar.attempts} checks" if bar.waited else f"{bar.attempts} attempts"
+    return f"{bar.step.attempts} checks" if bar.step.waiting else f"{bar.step.attempts} attempts"
 
 
 def _legend() -> str:

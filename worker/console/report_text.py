@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import zip_longest
 
-from worker.console.report_data import Audit, Bar, duration_text, planned_commands_text, seconds_between
+from worker.console.audit import Audit, Bar, duration_text, planned_commands_text, seconds_between
 
 #: Characters of the text timeline's bar column.
 BAR_WIDTH = 40
@@ -25,17 +26,16 @@ class Section:
 def sections(audit: Audit) -> list[Section]:
     """The report's tables, in reading order: run, request and facts, plan, steps, commands, timeline."""
     run = audit.run
-    ended = run.get("ended", "")
     summary = [
         ("run id", audit.run_id),
-        ("state", str(run.get("state", "?"))),
-        ("pool", str(run.get("pool", "?"))),
-        ("started", str(run.get("started", ""))),
-        ("ended", ended or "(still running)"),
-        ("duration", duration_text(seconds_between(run.get("started", ""), ended)) if ended else ""),
+        ("state", run.state),
+        ("pool", run.pool),
+        ("started", run.started.isoformat()),
+        ("ended", run.ended.isoformat() if run.ended else "(still running)"),
+        ("duration", duration_text(seconds_between(run.started, run.ended)) if run.ended else ""),
     ]
-    if audit.error:
-        summary.append(("error", audit.error))
+    if run.error:
+        summary.append(("error", run.error))
     bars = audit.timeline()
     span = max((bar.end_s for bar in bars), default=0.0) or 1.0
     return [
@@ -47,12 +47,12 @@ def sections(audit: Audit) -> list[Section]:
             [
                 (
                     str(index),
-                    call["id"],
-                    call["phase"],
-                    call["server"],
-                    call.get("queue", ""),
+                    call.id,
+                    call.phase,
+                    call.server,
+                    call.queue,
                     planned_commands_text(call),
-                    call.get("description", ""),
+                    call.description,
                 )
                 for index, call in enumerate(audit.plan, 1)
             ],
@@ -62,16 +62,16 @@ def sections(audit: Audit) -> list[Section]:
             ("step", "state", "server", "worker", "attempts", "started", "ended", "result"),
             [
                 (
-                    step["id"],
-                    step.get("state", ""),
-                    step.get("server", ""),
-                    step.get("worker", ""),
-                    str(step.get("attempts", 0)),
-                    step.get("first_started", ""),
-                    step.get("ended", ""),
-                    str(step.get("error") if step.get("state") == "failed" else step.get("summary") or ""),
+                    step.id,
+                    step.state,
+                    step.server,
+                    step.worker,
+                    str(step.attempts),
+                    _time(step.first_started),
+                    _time(step.ended),
+                    step.result,
                 )
-                for step in audit.steps
+                for step in run.steps
             ],
         ),
         Section(
@@ -80,7 +80,7 @@ def sections(audit: Audit) -> list[Section]:
             [
                 (
                     str(index),
-                    c.started,
+                    c.started.isoformat(),
                     c.server,
                     c.line,
                     c.outcome,
@@ -98,8 +98,8 @@ def sections(audit: Audit) -> list[Section]:
                 (
                     f"+{bar.start_s:.1f} s",
                     f"+{bar.end_s:.1f} s",
-                    bar.outcome,
-                    bar.step_id,
+                    bar.step.outcome,
+                    bar.step.id,
                     ascii_bar(bar, span),
                 )
                 for bar in bars
@@ -182,3 +182,7 @@ def ascii_bar(bar: Bar, span: float) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join(f"    {line}" for line in text.splitlines())
+
+
+def _time(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
 from tasks.record import get_run, read_journal
-from worker.console.report_console import journal_line, progress_view
+from tasks.run import Run
+from worker.console.terminal import journal_line, progress_view
 
 if TYPE_CHECKING:
     from celery.result import AsyncResult
@@ -37,13 +38,13 @@ def follow(
     record = track(run_id, timeout, console, errors, launch)
     if isinstance(record, int):
         return record
-    state = record.get("state")
+    state = record.state
     if state == "succeeded":
         hint = report_hint or f"Report: lync-failover report {run_id}"
         console.print(f"[bold green]Run {run_id} succeeded.[/] {escape(hint)}")
         return 0
     if state == "failed":
-        errors.print(f"[bold red]Run {run_id} failed:[/] {escape(record.get('error', ''))}")
+        errors.print(f"[bold red]Run {run_id} failed:[/] {escape(record.error)}")
         return EXIT_FAILED
     console.print(f"Run {run_id} ended {state}.")
     return EXIT_UNKNOWN
@@ -51,7 +52,7 @@ def follow(
 
 def track(
     run_id: str, timeout: float, console: Console, errors: Console, launch: AsyncResult | None = None
-) -> dict[str, Any] | int:
+) -> Run | int:
     """Show the run's steps and each remote command (with its error) as it completes, until the run ends.
 
     Returns the run's last record, or an exit code once ``errors`` said why watching stopped: the launch was
@@ -67,10 +68,10 @@ def track(
                 return EXIT_UNKNOWN
             for entry in read_journal(run_id, since) if record is not None else []:
                 live.console.print(journal_line(entry))
-                since = entry["id"]
+                since = entry.id
             if record is not None:
                 live.update(progress_view(record), refresh=True)
-                if record.get("state") != "running":
+                if record.state != "running":
                     break
             if time.monotonic() > deadline:
                 errors.print(

@@ -163,6 +163,7 @@ def _rehearse(
         _start_flower(stack, console)
     _point_runner_at(stack.redis_url, lab.inventory_path)
     from tasks.record import get_run
+    from tasks.run import Report
     from tasks.runbook import start_failover
     from worker.console.watch import follow
 
@@ -172,9 +173,12 @@ def _rehearse(
     result = start_failover(pool)
     console.print(f"run [bold]{result.id}[/bold]: failing over {pool}")
     follow(result.id, RUN_DEADLINE_S, console, console, result, report_hint=hint)
-    run = get_run(result.id) or {"state": "refused", "error": str(result.result)}
-    report: dict[str, Any] = run.get("report") or {"run_id": result.id, "state": run.get("state", "unknown")}
-    report.setdefault("error", run.get("error", ""))
+    run = get_run(result.id)
+    report: dict[str, Any] = (
+        Report.of(run).model_dump(mode="json")
+        if run is not None
+        else {"run_id": result.id, "state": "refused", "error": str(result.result)}
+    )
     verification = lab.get("/verify")
     assert isinstance(verification, dict)
     report["lab_verification"] = verification
@@ -183,7 +187,7 @@ def _rehearse(
 
 def _show_audit(run_id: str, console: Console, report_file: Path | None) -> None:
     """The facts the run acted on and its timeline; the whole audit into ``report_file`` if given."""
-    from worker.console.report_data import load_audit
+    from worker.console.audit import load_audit
     from worker.console.report_html import render_html
     from worker.console.report_text import ascii_bar, render_json, render_markdown, render_text
 
@@ -198,7 +202,8 @@ def _show_audit(run_id: str, console: Console, report_file: Path | None) -> None
     span = max((bar.end_s for bar in bars), default=0.0) or 1.0
     console.print("[bold]Timeline[/bold]")
     for bar in bars:
-        line = f"{bar.start_s:6.1f}s {bar.end_s:6.1f}s {ascii_bar(bar, span)} {bar.outcome:<9} {bar.step_id}"
+        timing = f"{bar.start_s:6.1f}s {bar.end_s:6.1f}s {ascii_bar(bar, span)}"
+        line = f"{timing} {bar.step.outcome:<9} {bar.step.id}"
         console.print(line, no_wrap=True, overflow="ellipsis", markup=False, highlight=False)
     if report_file is not None:
         renderers = {".html": render_html, ".md": render_markdown, ".json": render_json}
