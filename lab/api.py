@@ -9,11 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Protocol
-
-#: A value the engine may emit: scalars, lists of values, dicts of values, or a :class:`PSValue`.
-Scalar = None | bool | int | float | str | datetime | timedelta
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Every detail of Lync that the lab states: type names, error texts, versions, file names.
 
-Values marked [I] are our invention (see /work/shared/LYNC-REFERENCE.md): correct them here, in one place.
+Source: Microsoft's cmdlet reference, MicrosoftDocs/office-docs-powershell skype/skype-ps/SkypeForBusiness/.
+Values marked [I] are our inference, kept here so that one place corrects them.
 """
 
 from __future__ import annotations

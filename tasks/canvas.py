@@ -21,11 +21,8 @@ from worker.inventory import get_inventory
 def build_chain(
     record: RunRecord, context: Context, calls: list[StepCall], tail: Signature | None, replaced_id: str
 ) -> Signature:
-    """``chain(calls..., tail)``: the first signature receives the context, each next one the previous result.
-
-    Each call's entry in the run record gets its task id before anything is sent; ``replaced_id`` is the id
-    of the task being replaced, which the chain's last signature inherits.
-    """
+    """``chain(calls..., tail)``, each call recorded with its task id before anything is sent; the last
+    signature inherits ``replaced_id`` (the task being replaced)."""
     record.queue_steps(calls)
     signatures: list[Signature] = []
     for index, call in enumerate(calls):

@@ -9,10 +9,7 @@ from datetime import datetime
 from plugins.kit.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
 from tasks.record import RunRecord, now
 from tasks.run import JournalEntry
-
-#: Parameter names whose values never reach the journal.
-SECRET_WORDS = ("password", "secret", "credential", "token", "key")
-REDACTED = "***"
+from worker.redaction import REDACTED, is_secret_name
 
 
 class JournaledShell:
@@ -90,10 +87,7 @@ class JournaledShell:
 
 def redact(parameters: Mapping[str, ParameterValue]) -> dict[str, ParameterValue]:
     """The parameters with secret-looking values replaced."""
-    return {
-        name: REDACTED if any(word in name.lower() for word in SECRET_WORDS) else value
-        for name, value in parameters.items()
-    }
+    return {name: REDACTED if is_secret_name(name) else value for name, value in parameters.items()}
 
 
 def bounded(text: str, limit: int) -> str:

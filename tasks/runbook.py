@@ -74,11 +74,8 @@ def finish(self: Task, context: dict[str, Any]) -> dict[str, Any]:
 
 
 def continue_run(task: Task, context: Context, phase: str) -> Any:
-    """Replace ``task`` with the next discovery round and ``lync.plan``; after discovery, with the plan.
-
-    A dry run stops after discovery and returns the report holding the plan a real run would execute. Any
-    error while planning ends the run (fail_planning): recorded, lock released, RunFailed naming the phase.
-    """
+    """Replace ``task`` with the next discovery round and ``lync.plan``, then with the plan (a dry run
+    returns its report instead); an error while planning ends the run (fail_planning)."""
     keep(context)
     pm = get_plugin_manager()
     record = RunRecord(context.run_id)

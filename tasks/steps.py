@@ -22,7 +22,7 @@ from pydantic_core import ErrorDetails
 
 from plugins.decisions import default_decision
 from plugins.kit.errors import NotReadyError, PreconditionError
-from plugins.kit.model import Context, Decision, StepCall, StepResult, StepSpec
+from plugins.kit.model import Context, Decision, Facts, StepCall, StepResult, StepSpec
 from plugins.kit.shell import CommandInterrupted, Shell, TransportError
 from plugins.manager import get_plugin_manager, step_registry
 from tasks.canvas import build_chain
@@ -130,15 +130,8 @@ def check_and_act(
     call: StepCall,
     moved: Callable[[StepCall, str, str], None],
 ) -> Ran:
-    """Run the step's check, then (unless it says skip) its action.
-
-    When the call's server cannot be reached (TransportError from that server: nothing was sent), the step
-    runs again on the next Front End of its pool; servers found unreachable earlier in the run (the fact
-    ``unreachable_servers``) are tried last. ``moved(call, next_server, reason)`` is called before each move;
-    a ``server_bound`` step never moves. A command that reached its server and did not complete
-    (CommandInterrupted, e.g. a timeout) never moves: it may have taken effect, so the step retries on the
-    same server, check first. The error of the last Front End tried propagates.
-    """
+    """The step's check, then (unless it says skip) its action, on the next Front End of the pool while
+    the server cannot be reached (known unreachable ones last); ``moved(call, server, why)`` before a move."""
     others = [] if spec.server_bound else context.topology.other_front_ends(call.server)
     unreachable = context.facts.unreachable_servers
     servers = sorted([call.server, *others], key=lambda server: server in unreachable)
@@ -154,27 +147,30 @@ def check_and_act(
             moved(current, following, f"{server} is unreachable ({error.message})")
             if server not in unreachable:
                 unreachable = [*unreachable, server]
-                context = context.with_facts({"unreachable_servers": unreachable})
+                context = context.with_facts(Facts(unreachable_servers=unreachable))
     return _check_then_act(spec, shell, context, call.model_copy(update={"server": servers[-1]}))
 
 
 def with_result_facts(context: Context, call: StepCall, result: StepResult) -> Context:
-    """The context with the facts ``result`` reports; PreconditionError naming each key Facts rejects."""
-    try:
-        return context.with_facts(result.facts)
-    except ValidationError as error:
-        problems = "; ".join(_fact_problem(problem) for problem in error.errors())
-        raise PreconditionError(
-            f"step {call.step} returned facts the run cannot keep ({problems}): StepResult.facts accepts "
-            "only Facts fields (plugins.model.Facts). Its action has run: fix the plugin, then run again"
-        ) from None
+    """The context with the facts ``result`` reports."""
+    return context.with_facts(result.facts, result.own_facts)
 
 
 def _check_then_act(spec: StepSpec, shell: Shell, context: Context, call: StepCall) -> Ran:
     skip = spec.check(shell, context, call) if spec.check else None
     if skip:
         return Ran(call, context, skip, None)
-    result = spec.action(shell, context, call)
+    try:
+        result = spec.action(shell, context, call)
+    except ValidationError as error:
+        if error.title not in (Facts.__name__, StepResult.__name__):
+            raise
+        problems = "; ".join(_fact_problem(problem) for problem in error.errors())
+        raise PreconditionError(
+            f"step {call.step} returned facts the run cannot keep ({problems}): StepResult.facts accepts "
+            "only Facts fields (plugins.kit.model.Facts); a plugin keeps facts of its own in a PluginFacts "
+            "subclass (StepResult.own_facts). Its action has run: fix the plugin, then run again"
+        ) from None
     return Ran(call, with_result_facts(context, call, result), None, result)
 
 

@@ -18,18 +18,17 @@ import sys as _sys
 from collections.abc import Mapping
 from typing import TypeVar
 
+from worker import redaction as _redaction
+
 _Task = TypeVar("_Task")
 
-#: A key whose value is never shown.
-_SECRET_KEY = re.compile(r"password|secret|token|credential", re.IGNORECASE)
-_REDACTED = "***"
 #: Characters of one field (args, kwargs, result …) Flower shows before it is cut.
 _MAX_FIELD_CHARS = 2000
 #: The task fields Flower renders as text.
 _TEXT_FIELDS = ("args", "kwargs", "result", "exception", "traceback")
 
 _QUOTED = r"'(?:[^'\\]|\\.)*'" + "|" + r'"(?:[^"\\]|\\.)*"'
-_SECRET_NAME = r"[\w.-]*(?:password|secret|token|credential)[\w.-]*"
+_SECRET_NAME = rf"[\w.-]*(?:{'|'.join(_redaction.SECRET_WORDS)})[\w.-]*"
 #: ``password='x'``, ``api_token=x``, ``"secret": "x"``: a secret-looking key, then a scalar value.
 #: An unquoted key needs ``=`` so that prose ("has no password: set …") stays readable.
 _SECRET_PAIR = re.compile(
@@ -74,7 +73,9 @@ def _redact(text: str) -> str:
 def _redact_value(value: object) -> object:
     if isinstance(value, dict):
         return {
-            key: _REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) else _redact_value(item)
+            key: _redaction.REDACTED
+            if isinstance(key, str) and _redaction.is_secret_name(key)
+            else _redact_value(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
@@ -85,14 +86,14 @@ def _redact_value(value: object) -> object:
 
 
 def _redact_text(text: str) -> str:
-    text = _URL_PASSWORD.sub(rf"\g<head>{_REDACTED}@", text)
+    text = _URL_PASSWORD.sub(rf"\g<head>{_redaction.REDACTED}@", text)
     return _SECRET_PAIR.sub(_redacted_pair, text)
 
 
 def _redacted_pair(match: re.Match[str]) -> str:
     value = match["value"]
     quote = value[0] if value[0] in "'\"" else ""
-    return f"{match['key']}{quote}{_REDACTED}{quote}"
+    return f"{match['key']}{quote}{_redaction.REDACTED}{quote}"
 
 
 def _require_authentication(environ: Mapping[str, str]) -> None:

@@ -25,7 +25,6 @@ from pydantic import (
 
 from worker.settings import get_settings
 
-FORMAT = "lync-failover-inventory/1"
 DEFAULT_PORTS = {"http": 5985, "https": 5986}
 
 

@@ -10,7 +10,7 @@ from plugins.kit.cms_store import REPLICAS_STEP, VALIDATE_STEP
 from plugins.kit.commands import send
 from plugins.kit.errors import NotReadyError
 from plugins.kit.hookspecs import hookimpl
-from plugins.kit.model import Context, StepCall, StepResult, StepSpec
+from plugins.kit.model import Context, Facts, StepCall, StepResult, StepSpec
 from plugins.kit.remote import only_object, text, texts
 from plugins.kit.shell import Shell
 
@@ -38,7 +38,7 @@ def validate_cms_location(shell: Shell, context: Context, call: StepCall) -> Ste
         )
     return StepResult(
         summary=f"the CMS is active on {pool}",
-        facts={"active_master": master, "active_file_transfer_agents": agents},
+        facts=Facts(active_master=master, active_file_transfer_agents=agents),
     )
 
 
@@ -53,5 +53,5 @@ def wait_for_replicas(shell: Shell, context: Context, call: StepCall) -> StepRes
         raise NotReadyError(f"replicas not yet up to date: {', '.join(behind)}")
     return StepResult(
         summary=f"{len(replicas) - len(dead & replicas.keys())} live replicas up to date",
-        facts={"replicas": replicas},
+        facts=Facts(replicas=replicas),
     )

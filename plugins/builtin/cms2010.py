@@ -16,6 +16,7 @@ from plugins.kit.errors import PreconditionError
 from plugins.kit.hookspecs import hookimpl
 from plugins.kit.model import (
     Context,
+    Facts,
     PlannedCommand,
     StepCall,
     StepResult,
@@ -171,7 +172,7 @@ def check_exports(shell: Shell, context: Context, call: StepCall) -> StepResult:
             "(Export-CsConfiguration / Export-CsLisConfiguration from a backup) and run again"
         )
     return StepResult(
-        summary=f"export files present on {call.server}", facts={"export_files": {call.server: found}}
+        summary=f"export files present on {call.server}", facts=Facts(export_files={call.server: found})
     )
 
 
@@ -186,7 +187,7 @@ def move_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Move-CsManagementServer ... -Force`` on one Front End of Backup_Pool."""
     send_acts(shell, call)
     pool = context.facts.cms_backup_pool
-    return StepResult(summary=f"the CMS moved to {pool}", facts={"cms_pool": pool, "cms_active": True})
+    return StepResult(summary=f"the CMS moved to {pool}", facts=Facts(cms_pool=pool, cms_active=True))
 
 
 def cms_service_installed(shell: Shell, context: Context, call: StepCall) -> str | None:

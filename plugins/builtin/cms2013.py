@@ -10,7 +10,16 @@ from plugins.kit.cms_store import cms_already_on_backup_pool, cms_service_comman
 from plugins.kit.commands import send, send_acts
 from plugins.kit.errors import PreconditionError
 from plugins.kit.hookspecs import hookimpl
-from plugins.kit.model import Context, PlannedCommand, StepCall, StepResult, StepSpec, command, step_call
+from plugins.kit.model import (
+    Context,
+    Facts,
+    PlannedCommand,
+    StepCall,
+    StepResult,
+    StepSpec,
+    command,
+    step_call,
+)
 from plugins.kit.remote import text
 from plugins.kit.shell import ParameterValue, Shell
 from plugins.kit.versions import lync_version
@@ -82,7 +91,7 @@ def fail_over_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Seed step 5, second bullet: ``Invoke-CsManagementServerFailover`` on a Front End of Backup_Pool."""
     send_acts(shell, call)
     pool = context.facts.cms_backup_pool
-    return StepResult(summary=f"the CMS failed over to {pool}", facts={"cms_pool": pool, "cms_active": True})
+    return StepResult(summary=f"the CMS failed over to {pool}", facts=Facts(cms_pool=pool, cms_active=True))
 
 
 def read_mirror_state(shell: Shell, context: Context, call: StepCall) -> StepResult:
@@ -112,5 +121,5 @@ def read_mirror_state(shell: Shell, context: Context, call: StepCall) -> StepRes
     server = updated.primary_server if principal == "primary" else updated.mirror_server
     return StepResult(
         summary=f"the {principal} Back End {server} is principal for the CMS database",
-        facts={"cms_backend": updated.model_dump()},
+        facts=Facts(cms_backend=updated),
     )

@@ -13,6 +13,7 @@ from plugins.kit.errors import PreconditionError
 from plugins.kit.hookspecs import hookimpl
 from plugins.kit.model import (
     Context,
+    Facts,
     PlannedCommand,
     SqlBackEnd,
     StepCall,
@@ -88,7 +89,7 @@ def find_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResu
             "or without a target."
         )
     return StepResult(
-        summary=f"the backup pool of {context.failed_pool} is {backup}", facts={"backup_pool": backup}
+        summary=f"the backup pool of {context.failed_pool} is {backup}", facts=Facts(backup_pool=backup)
     )
 
 
@@ -109,12 +110,7 @@ def locate_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     return StepResult(
         summary=f"CMS on {cms_pool} (version {'unknown' if version is None else version}, "
         f"{'active' if active else 'not answering'})",
-        facts={
-            "cms_pool": cms_pool,
-            "cms_version": version,
-            "cms_active": active,
-            "cms_whatif": whatif.information,
-        },
+        facts=Facts(cms_pool=cms_pool, cms_version=version, cms_active=active, cms_whatif=whatif.information),
     )
 
 
@@ -131,7 +127,7 @@ def check_cms_status(shell: Shell, context: Context, call: StepCall) -> StepResu
     summary = f"CMS status: master {master or '(none)'}, file transfer agents {agents or '(none)'}"
     return StepResult(
         summary=summary,
-        facts={"active_master": master, "active_file_transfer_agents": agents, "replicas": replicas},
+        facts=Facts(active_master=master, active_file_transfer_agents=agents, replicas=replicas),
     )
 
 
@@ -153,7 +149,7 @@ def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> Step
     if version is not None and not version.cms_failover and target is not None:
         return StepResult(
             summary=f"Backup_Pool is the failover target {target} (Lync 2010 pools have no backup pairing)",
-            facts={"cms_backup_pool": target},
+            facts=Facts(cms_backup_pool=target),
         )
     relation = only_object(
         send(shell, call, backup_relationship_command(cms_pool)), "the backup relationship"
@@ -167,7 +163,7 @@ def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> Step
             "run again"
         )
     return StepResult(
-        summary=f"Backup_Pool (backup of {cms_pool}) is {backup}", facts={"cms_backup_pool": backup}
+        summary=f"Backup_Pool (backup of {cms_pool}) is {backup}", facts=Facts(cms_backup_pool=backup)
     )
 
 
@@ -192,7 +188,7 @@ def find_backup_sql(shell: Shell, context: Context, call: StepCall) -> StepResul
                     if backend.mirror_server
                     else ""
                 ),
-                facts={"cms_backend": backend.model_dump()},
+                facts=Facts(cms_backend=backend),
             )
     raise PreconditionError(f"no user database serves {pool} in the topology (Get-CsService -UserDatabase)")
 

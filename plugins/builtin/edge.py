@@ -17,6 +17,7 @@ from plugins.kit.model import (
     Context,
     Decision,
     EdgeHop,
+    Facts,
     PlannedCommand,
     StepCall,
     StepResult,
@@ -162,7 +163,7 @@ def find_edges_at_risk(shell: Shell, context: Context, call: StepCall) -> StepRe
     names = ", ".join(hop.edge_pool for hop in at_risk) or "none"
     return StepResult(
         summary=f"Edge pools using {context.failed_pool} as next hop: {names}",
-        facts={"edges_at_risk": [hop.model_dump() for hop in at_risk]},
+        facts=Facts(edges_at_risk=at_risk),
     )
 
 

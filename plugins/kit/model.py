@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from plugins.kit.shell import ParameterValue, Shell
 
@@ -98,6 +98,17 @@ class EdgeHop(_Data):
     next_hop: str
 
 
+class PluginFacts(_Data):
+    """Facts a plugin keeps for itself, typed by it: subclass, set ``NAMESPACE`` (your plugin's name) and give
+    every field a default; a step returns them in ``StepResult.own_facts``, a plugin reads them with
+    ``context.facts.of(YourFacts)``."""
+
+    NAMESPACE: ClassVar[str]
+
+
+_Own = TypeVar("_Own", bound=PluginFacts)
+
+
 class Facts(_Data):
     """What discovery found; ``None`` means not (yet) known."""
 
@@ -126,6 +137,18 @@ class Facts(_Data):
     #: Servers this run could not reach: their steps moved to another Front End of the pool, and their
     #: replicas are not waited for.
     unreachable_servers: list[str] = Field(default_factory=list)
+    #: Plugins' own facts by namespace (:class:`PluginFacts`): read them with :meth:`of`.
+    plugins: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
+
+    def of(self, kind: type[_Own]) -> _Own:
+        """A plugin's own facts (its defaults until a step set them)."""
+        return kind.model_validate(self.plugins.get(kind.NAMESPACE, {}))
+
+    def updated(self, changes: Facts, own: Sequence[PluginFacts] = ()) -> Facts:
+        """These facts with each field ``changes`` sets replaced, and plugins' ``own`` facts stored."""
+        update = {name: getattr(changes, name) for name in changes.model_fields_set - {"plugins"}}
+        plugins = self.plugins | {facts.NAMESPACE: facts.model_dump(mode="json") for facts in own}
+        return self.model_copy(update={**update, "plugins": plugins})
 
     def cms_available(self) -> bool:
         """The seed's test: ActiveMasterFqdn and ActiveFileTransferAgents are both set."""
@@ -155,10 +178,9 @@ class Context(_Data):
         """Seed step 4 for this run's failed pool (:meth:`Facts.cms_must_fail_over`)."""
         return self.facts.cms_must_fail_over(self.failed_pool)
 
-    def with_facts(self, updates: dict[str, object]) -> Context:
-        """A copy whose facts carry ``updates`` (validated)."""
-        facts = Facts.model_validate({**self.facts.model_dump(), **updates})
-        return self.model_copy(update={"facts": facts})
+    def with_facts(self, changes: Facts, own: Sequence[PluginFacts] = ()) -> Context:
+        """A copy whose facts carry the fields ``changes`` sets, and plugins' ``own`` facts."""
+        return self.model_copy(update={"facts": self.facts.updated(changes, own)})
 
 
 #: Why a step sends a command: ``check`` (its check reads whether the effect is in place; the step is
@@ -224,10 +246,13 @@ class Plan(_Data):
 
 
 class StepResult(_Data):
-    """What a step's action returns: fact updates and one line saying what it did."""
+    """What a step's action returns: one line saying what it did, and what it found."""
 
     summary: str
-    facts: dict[str, object] = Field(default_factory=dict)
+    #: The facts it found: only the fields given (``Facts(backup_pool=...)``) change the run's facts.
+    facts: Facts = Field(default_factory=Facts)
+    #: Its plugin's own facts (a :class:`PluginFacts` subclass), kept under their namespace.
+    own_facts: list[PluginFacts] = Field(default_factory=list)
 
 
 #: A step's action and its check take the shell, the context and the call.

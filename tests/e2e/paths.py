@@ -20,6 +20,7 @@ def lab_state(runner: Runner) -> dict[str, Any]:
 
 def check_failover(
     start_runner: Callable[..., Runner],
+    *,
     scenario: str,
     trigger: Literal["call", "api"],
     cms_pool: str,

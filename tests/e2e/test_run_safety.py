@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from lync_failover_example_site import HelpdeskFacts
 
 from tasks.lock import acquire, extend, lock_key
 from tasks.run import Report
@@ -120,6 +121,10 @@ def test_one_run_per_pool_and_bad_requests_run_nothing(start_runner: Callable[..
     assert any(
         step.id.startswith("site.notify_helpdesk@") and step.state == "succeeded" for step in report.steps
     )
+    # The site plugin's own facts (typed by it, kept under its namespace) reach the run's facts.
+    told = report.final_facts.of(HelpdeskFacts)
+    assert (told.told_pool, told.front_ends) == ("pool2.contoso.com", 3)
+    assert report.final_facts.plugins == {"example_site": {"told_pool": "pool2.contoso.com", "front_ends": 3}}
     kinds = [event["kind"] for event in runner.events() if event["run_id"] == first]
     assert kinds[0] == "run.started" and kinds[-1] == "run.succeeded"
     assert {"run.planned", "step.started", "step.succeeded", "command"} <= set(kinds)

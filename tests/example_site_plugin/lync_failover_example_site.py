@@ -1,22 +1,34 @@
-"""An example site plugin: tell the helpdesk in the verify phase, and log every event.
+"""An example site plugin: tell the helpdesk in the verify phase, keep what it told as facts of its own, and
+log every event.
 
-It uses only the public hooks and its own marker, as any site's plugin would. It is configured by
-``LYNC_FAILOVER_EXAMPLE_EVENTS``, a file that receives every event, one JSON object a line; while that is
-unset the plugin stays out of the way: no step, no file.
+It imports only the plugin kit (plugins.kit) and makes its own marker, as any site's plugin would. It is
+configured by ``LYNC_FAILOVER_EXAMPLE_EVENTS``, a file that receives every event, one JSON object a
+line; while that is unset the plugin stays out of the way: no step, no file.
 """
 
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 import pluggy
 
 from plugins.kit.commands import send
-from plugins.kit.model import Context, Event, StepCall, StepResult, StepSpec, command, step_call
+from plugins.kit.model import Context, Event, PluginFacts, StepCall, StepResult, StepSpec, command, step_call
 from plugins.kit.shell import Shell
 
 hookimpl = pluggy.HookimplMarker("lync_failover")
 EVENTS_ENV = "LYNC_FAILOVER_EXAMPLE_EVENTS"
+
+
+class HelpdeskFacts(PluginFacts):
+    """What this plugin told the helpdesk: its own facts, kept in the run's facts under its namespace."""
+
+    NAMESPACE: ClassVar[str] = "example_site"
+    #: The pool the helpdesk was told now services the users, once it was told.
+    told_pool: str | None = None
+    #: How many Front Ends that pool has (read from Get-CsPool).
+    front_ends: int = 0
 
 
 @hookimpl
@@ -46,7 +58,11 @@ def lync_failover_event(event: Event) -> None:
 
 def notify_helpdesk(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """Read the pool now servicing the users (the planned, harmless ``Get-CsPool``), tell the helpdesk."""
-    for planned in call.commands_for("read"):
-        send(shell, call, planned)
+    (read_pool,) = call.commands_for("read")
+    pools = send(shell, call, read_pool).objects
+    computers = pools[0].get("Computers") if pools else []
     pool = context.facts.backup_pool or ""
-    return StepResult(summary=f"helpdesk told: users of {context.failed_pool} are now on {pool}")
+    told = HelpdeskFacts(told_pool=pool, front_ends=len(computers) if isinstance(computers, list) else 0)
+    return StepResult(
+        summary=f"helpdesk told: users of {context.failed_pool} are now on {pool}", own_facts=[told]
+    )

@@ -7,7 +7,17 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from plugins.kit.errors import PreconditionError
-from plugins.kit.model import Context, PoolInfo, Request, StepCall, StepResult, StepSpec, Topology, step_call
+from plugins.kit.model import (
+    Context,
+    Facts,
+    PoolInfo,
+    Request,
+    StepCall,
+    StepResult,
+    StepSpec,
+    Topology,
+    step_call,
+)
 from plugins.kit.shell import (
     CmdletResult,
     CommandInterrupted,
@@ -53,7 +63,9 @@ def _never_moved(call: StepCall, server: str, reason: str) -> None:
 def test_an_unknown_fact_fails_the_step_naming_it() -> None:
     def act(shell: Shell, context: Context, call: StepCall) -> StepResult:
         shell.run(call.server, "Invoke-CsPoolFailover")
-        return StepResult(summary="failed over", facts={"helpdesk_ticket": "T1", "backup_pool": "x"})
+        return StepResult(
+            summary="failed over", facts=Facts.model_validate({"helpdesk_ticket": "T1", "backup_pool": "x"})
+        )
 
     spec = StepSpec(name="site.ticket", mutating=True, action=act)
     shell = RecordingShell()
@@ -69,7 +81,7 @@ def test_an_unknown_fact_fails_the_step_naming_it() -> None:
 
 def test_known_facts_reach_the_context() -> None:
     def act(shell: Shell, context: Context, call: StepCall) -> StepResult:
-        return StepResult(summary="found", facts={"backup_pool": "pool2.contoso.com"})
+        return StepResult(summary="found", facts=Facts(backup_pool="pool2.contoso.com"))
 
     spec = StepSpec(name="site.find", mutating=False, action=act)
 
