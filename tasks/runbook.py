@@ -33,10 +33,14 @@ ACTION_STAGE = "/".join(ACTION_PHASES)
 log = logging.getLogger(__name__)
 
 
-def start_failover(pool: str, target: str | None = None, dry_run: bool = False) -> AsyncResult:
-    """Send ``lync.failover`` (as ``celery call`` does); ``.get()`` on the result waits for the report."""
+def start_failover(
+    pool: str, target: str | None = None, dry_run: bool = False, *, queue: str | None = None
+) -> AsyncResult:
+    """Send ``lync.failover`` (as ``celery call`` does) to ``queue`` (default: the inventory's control queue);
+    ``.get()`` on the result waits for the report."""
     return failover.apply_async(
-        kwargs={"pool": pool, "target": target, "dry_run": dry_run}, queue=get_inventory().control_queue
+        kwargs={"pool": pool, "target": target, "dry_run": dry_run},
+        queue=queue or get_inventory().control_queue,
     )
 
 

@@ -9,14 +9,14 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from worker import executor
 from worker.routing import control_queue, route_task
-from worker.settings import get_settings
+from worker.settings import Settings, get_settings
 
 app = Celery("lync_failover", include=["tasks.runbook", "tasks.steps"])
 
 
-def configure(celery_app: Celery) -> None:
-    """Apply the runner's configuration (from the environment, via get_settings) to ``celery_app``."""
-    settings = get_settings()
+def configure(celery_app: Celery, settings: Settings | None = None) -> None:
+    """Apply ``settings`` (default: this process's, from the environment) to ``celery_app``."""
+    settings = settings or get_settings()
     transport_options = {"visibility_timeout": settings.visibility_timeout_s}
     celery_app.conf.update(
         broker_url=settings.redis_url,
@@ -35,7 +35,7 @@ def configure(celery_app: Celery) -> None:
         result_extended=False,
         worker_send_task_events=True,
         task_send_sent_event=True,
-        task_default_queue=control_queue(),
+        task_default_queue=control_queue(settings),
         task_routes=(route_task,),
     )
 

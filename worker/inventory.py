@@ -218,7 +218,6 @@ def load_inventory(path: Path | str) -> Inventory:
         raise InventoryError("\n".join(lines)) from None
 
 
-@cache
 def get_inventory() -> Inventory:
     """The inventory named by ``LYNC_FAILOVER_INVENTORY`` (read once per process)."""
     path = get_settings().inventory_path
@@ -226,6 +225,12 @@ def get_inventory() -> Inventory:
         raise InventoryError(
             "LYNC_FAILOVER_INVENTORY is not set: point it at the inventory file (docs/inventory.md)"
         )
+    return inventory_at(path)
+
+
+@cache
+def inventory_at(path: Path) -> Inventory:
+    """The inventory at ``path``, read once per process."""
     return load_inventory(path)
 
 

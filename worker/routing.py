@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.inventory import get_inventory
-from worker.settings import get_settings
+from worker.inventory import inventory_at
+from worker.settings import Settings, get_settings
 
 DEFAULT_CONTROL_QUEUE = "lync.control"
 #: The launcher, planner and finishing tasks: any worker serving the control queue runs them.
 CONTROL_TASKS = frozenset({"lync.failover", "lync.plan", "lync.finish"})
 
 
-def control_queue() -> str:
-    """The inventory's control queue, or ``lync.control`` when no inventory is configured."""
-    if get_settings().inventory_path is None:
-        return DEFAULT_CONTROL_QUEUE
-    return get_inventory().control_queue
+def control_queue(settings: Settings | None = None) -> str:
+    """The control queue of the inventory ``settings`` name (default: this process's), or ``lync.control``."""
+    path = (settings or get_settings()).inventory_path
+    return DEFAULT_CONTROL_QUEUE if path is None else inventory_at(path).control_queue
 
 
 def route_task(

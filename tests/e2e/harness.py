@@ -62,7 +62,8 @@ class Runner:
         """``tasks.runbook.start_failover(...)`` in this process; the run id."""
         from tasks.runbook import start_failover
 
-        return str(start_failover(**kwargs).id)
+        control = json.loads(self.lab.inventory_path.read_text())["control_queue"]
+        return str(start_failover(**kwargs, queue=control).id)
 
     def wait(self, run_id: str) -> Report | Exception:
         """The run's final result: the report, or the exception that stopped it."""
@@ -145,13 +146,10 @@ def start_runner(
     redis_url: str,
     redis_client: redis.Redis,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., Runner]]:
     """``start_runner("cms-2013-primary", faults={...}, env={...})``: lab, workers, and this process's app."""
-    from tasks.record import redis_client as record_client
     from worker.celery_app import app, configure
-    from worker.inventory import get_inventory
-    from worker.settings import get_settings
+    from worker.settings import Settings
 
     def start(
         scenario: str, faults: dict[str, Any] | None = None, env: dict[str, str] | None = None
@@ -161,14 +159,8 @@ def start_runner(
         events_path = tmp_path / f"events-{scenario}.jsonl"
         worker_env = {**lab.password_env, EVENTS_ENV: str(events_path), **(env or {})}
         workers = celery_workers(lab.inventory_path, lab.queues, worker_env)
-        monkeypatch.setenv("REDIS_URL", redis_url)
-        monkeypatch.setenv("LYNC_FAILOVER_INVENTORY", str(lab.inventory_path))
-        for cached in (get_settings, get_inventory, record_client):
-            cached.cache_clear()
-        configure(app)
+        configure(app, Settings(redis_url=redis_url, inventory_path=lab.inventory_path))
         cli_env = {**os.environ, "REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(lab.inventory_path)}
         return Runner(lab, workers, cli_env, events_path, redis_client)
 
     yield start
-    for cached in (get_settings, get_inventory, record_client):
-        cached.cache_clear()

@@ -16,7 +16,7 @@ from tests.fixtures_celery import StartWorkers
 from tests.worker.inventory_data import inventory_data, write_inventory
 from worker import app
 from worker.celery_app import configure
-from worker.inventory import get_inventory
+from worker.inventory import inventory_at
 from worker.routing import route_task
 from worker.settings import get_settings
 
@@ -27,11 +27,11 @@ REPO = Path(__file__).resolve().parents[2]
 def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """Settings and inventory reread from the environment the test sets."""
     get_settings.cache_clear()
-    get_inventory.cache_clear()
+    inventory_at.cache_clear()
     yield monkeypatch
     monkeypatch.undo()
     get_settings.cache_clear()
-    get_inventory.cache_clear()
+    inventory_at.cache_clear()
 
 
 def test_the_app_is_safe_for_a_runbook() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import redis
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -29,13 +30,14 @@ def follow(
     errors: Console,
     launch: AsyncResult | None = None,
     report_hint: str = "",
+    client: redis.Redis | None = None,
 ) -> int:
     """Show the run's progress and journal until it ends; its exit code.
 
     ``launch`` is the trigger's result: a refused run (another holds the pool) has no record, only that.
     ``report_hint`` says where the report is once the run succeeded (default: ``lync-failover report ID``).
     """
-    record = track(run_id, timeout, console, errors, launch)
+    record = track(run_id, timeout, console, errors, launch, client)
     if isinstance(record, int):
         return record
     state = record.state
@@ -51,7 +53,12 @@ def follow(
 
 
 def track(
-    run_id: str, timeout: float, console: Console, errors: Console, launch: AsyncResult | None = None
+    run_id: str,
+    timeout: float,
+    console: Console,
+    errors: Console,
+    launch: AsyncResult | None = None,
+    client: redis.Redis | None = None,
 ) -> Run | int:
     """Show the run's steps and each remote command (with its error) as it completes, until the run ends.
 
@@ -62,11 +69,11 @@ def track(
     since = "0-0"
     with Live(console=console, auto_refresh=False) as live:
         while True:
-            record = get_run(run_id)
+            record = get_run(run_id, client)
             if record is None and launch is not None and launch.failed():
                 errors.print(f"[bold red]refused:[/] {escape(str(launch.result))}")
                 return EXIT_UNKNOWN
-            for entry in read_journal(run_id, since) if record is not None else []:
+            for entry in read_journal(run_id, since, client) if record is not None else []:
                 live.console.print(journal_line(entry))
                 since = entry.id
             if record is not None:

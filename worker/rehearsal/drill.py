@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
+import redis
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -113,7 +114,7 @@ def run_drill(
             stack = Stack(directory, redis_url)
             try:
                 report = _rehearse(stack, scenario, console, flower=flower, time_scale=time_scale, hint=hint)
-                _show_audit(report["run_id"], console, report_file)
+                _show_audit(report["run_id"], console, report_file, stack.client)
                 _summarize(report, console)
                 if json_output:
                     sys.stdout.write(json.dumps(report, indent=2) + "\n")
@@ -161,19 +162,22 @@ def _rehearse(
     console.print(f"workers: one per queue ({', '.join(queues)})")
     if flower:
         _start_flower(stack, console)
-    _point_runner_at(stack.redis_url, lab.inventory_path)
     from tasks.record import get_run
     from tasks.run import Report
     from tasks.runbook import start_failover
+    from worker.celery_app import app, configure
     from worker.console.watch import follow
+    from worker.inventory import inventory_at
+    from worker.settings import Settings
 
+    configure(app, Settings(redis_url=stack.redis_url, inventory_path=lab.inventory_path))
     state = lab.get("/state")
     assert isinstance(state, dict)
     pool = str(state["failed_pool"])
-    result = start_failover(pool)
+    result = start_failover(pool, queue=inventory_at(lab.inventory_path).control_queue)
     console.print(f"run [bold]{result.id}[/bold]: failing over {pool}")
-    follow(result.id, RUN_DEADLINE_S, console, console, result, report_hint=hint)
-    run = get_run(result.id)
+    follow(result.id, RUN_DEADLINE_S, console, console, result, report_hint=hint, client=stack.client)
+    run = get_run(result.id, stack.client)
     report: dict[str, Any] = (
         Report.of(run).model_dump(mode="json")
         if run is not None
@@ -185,13 +189,13 @@ def _rehearse(
     return report
 
 
-def _show_audit(run_id: str, console: Console, report_file: Path | None) -> None:
+def _show_audit(run_id: str, console: Console, report_file: Path | None, client: redis.Redis) -> None:
     """The facts the run acted on and its timeline; the whole audit into ``report_file`` if given."""
     from worker.console.audit import load_audit
     from worker.console.report_html import render_html
     from worker.console.report_text import ascii_bar, render_json, render_markdown, render_text
 
-    audit = load_audit(run_id)
+    audit = load_audit(run_id, client)
     if audit is None:
         return
     facts = Table(title="Facts the plan rested on", title_justify="left", show_header=False)
@@ -267,19 +271,6 @@ def _summarize(report: dict[str, Any], console: Console) -> None:
         console.print("[red]lab end state differs from the scenario's expected end state:[/red]")
         for difference in verification["differences"]:
             console.print(f"  - {difference}")
-
-
-def _point_runner_at(redis_url: str, inventory: Path) -> None:
-    """Configure this process's Celery client for the drill's Redis and inventory."""
-    os.environ["REDIS_URL"] = redis_url
-    os.environ["LYNC_FAILOVER_INVENTORY"] = str(inventory)
-    from worker.celery_app import app, configure
-    from worker.inventory import get_inventory
-    from worker.settings import get_settings
-
-    get_settings.cache_clear()
-    get_inventory.cache_clear()
-    configure(app)
 
 
 def _start_flower(stack: Stack, console: Console) -> None:

@@ -17,8 +17,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import redis
 from celery import Celery
 
 import worker
@@ -281,6 +283,11 @@ class Stack:
     children: list[ChildProcess] = field(default_factory=list)
     lab: LabProcess | None = None
     flower_url: str = ""
+
+    @cached_property
+    def client(self) -> redis.Redis:
+        """A client of the stack's Redis (run records, journals)."""
+        return redis.Redis.from_url(self.redis_url, decode_responses=True)
 
     def stop(self) -> None:
         """Stop every child, last started first."""
