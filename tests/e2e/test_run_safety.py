@@ -10,7 +10,8 @@ import redis
 from lync_failover_example_site import HelpdeskFacts
 
 from tasks.lock import acquire, extend, lock_key
-from tasks.run import Report
+from tasks.record import get_run
+from tasks.run import Report, StepEntry
 from tests.e2e.harness import Runner, is_read_only
 from tests.e2e.paths import FAILED_POOL
 
@@ -22,6 +23,12 @@ def deployment(runner: Runner) -> dict[str, Any]:
     """The parts of the lab's state a failover changes."""
     state = runner.lab.engine.state()
     return {key: state[key] for key in ("cms", "users", "pool_states", "edge_next_hops", "publishes")}
+
+
+def steps_of(runner: Runner, run_id: str) -> list[StepEntry]:
+    """The run's step entries so far (none before its record exists)."""
+    run = get_run(run_id, runner.redis)
+    return run.steps if run is not None else []
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -138,7 +145,7 @@ def test_a_run_longer_than_the_lock_ttl_keeps_its_pool(start_runner: Callable[..
     )
     lock = lock_key(FAILED_POOL)
     first = runner.api(pool=FAILED_POOL)
-    wait_for(lambda: '"state": "running"' in str(runner.redis.hvals(f"lync:run:{first}:steps")), "a step")
+    wait_for(lambda: any(step.state == "running" for step in steps_of(runner, first)), "a step")
 
     assert int(runner.redis.ttl(lock)) > 60, "the lock kept the launcher's 1 s lifetime"
     refused = runner.wait(runner.api(pool=FAILED_POOL))
