@@ -61,7 +61,9 @@ class LabState(Model):
 
     scenario: str
     administrator: str
-    failed_pool: str
+    failed_pool: str | None = None
+    failed_site: str | None = None
+    rehearse: str = "failover"
     seed: int
     expected: Expected
     deployment: Deployment
@@ -99,6 +101,8 @@ class LabEngine:
             scenario=scenario.name,
             administrator=scenario.administrator,
             failed_pool=scenario.failed_pool,
+            failed_site=scenario.failed_site,
+            rehearse=scenario.rehearse,
             seed=scenario.seed if scenario.seed is not None else zlib.crc32(scenario.name.encode()),
             expected=scenario.expected,
             deployment=deployment,
@@ -241,6 +245,8 @@ class LabEngine:
             return {
                 "scenario": self._state.scenario,
                 "failed_pool": self._state.failed_pool,
+                "failed_site": self._state.failed_site,
+                "rehearse": self._state.rehearse,
                 "cms": {
                     "pool": d.cms.pool,
                     "version": d.cms_pool().version,
@@ -469,6 +475,14 @@ def _differences(state: LabState, now: datetime) -> list[str]:
             want = expected.users_serviced_by
             if user.home_pool == state.failed_pool and user.serviced_by != want:
                 found.append(f"User {user.sip} is serviced by {user.serviced_by}, expected {want}")
+    for user in d.users:
+        serving = expected.users_by_home_pool.get(user.home_pool)
+        if serving is not None and user.serviced_by != serving:
+            found.append(f"User {user.sip} is serviced by {user.serviced_by}, expected {serving}")
+    for fqdn, pool_state in expected.pool_states.items():
+        pool = d.pool(fqdn)
+        if pool is not None and pool.pool_state != pool_state:
+            found.append(f"Pool {fqdn} reports PoolState {pool.pool_state}, expected {pool_state}")
     for edge_fqdn, hop in expected.edge_next_hops.items():
         edge = d.edge_pool(edge_fqdn)
         if edge is not None and edge.next_hop != hop:

@@ -6,6 +6,7 @@ Every error names the file, the line and the offending name or key.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import Field, ValidationError
@@ -30,6 +31,10 @@ class Expected(Model):
     cms_pool: Fqdn | None = None
     #: The pool that must service every user homed on the failed pool.
     users_serviced_by: Fqdn | None = None
+    #: For each home pool, the pool that must service its users (a site failover, a failback).
+    users_by_home_pool: dict[Fqdn, Fqdn] = Field(default_factory=dict)
+    #: The registrar PoolState each of these pools must report.
+    pool_states: dict[Fqdn, str] = Field(default_factory=dict)
     edge_next_hops: dict[Fqdn, Fqdn] = Field(default_factory=dict)
     replicas_up_to_date: bool = False
     #: Every Front End of the CMS pool that is up has the CMS service (the 2010 path's Bootstrapper).
@@ -41,7 +46,12 @@ class Scenario(Topology):
 
     name: str
     description: str
-    failed_pool: Fqdn
+    #: The pool that failed (``rehearse: failover``), or that is back and fails back (``failback``).
+    failed_pool: Fqdn | None = None
+    #: The site that was lost (``rehearse: site``).
+    failed_site: str | None = None
+    #: What the drill rehearses: a pool failover, a site failover, or a failback of ``failed_pool``.
+    rehearse: Literal["failover", "site", "failback"] = "failover"
     down_servers: list[Fqdn] = Field(default_factory=list)
     administrator: str = "CONTOSO\\lyncadmin"
     replication_lag_seconds: float = 120.0
@@ -205,7 +215,12 @@ class _References:
             )
         for server in s.files:
             self._require(server in self.servers, ("files", server), f'files of unknown server "{server}"')
-        self._front_end_pool(s.failed_pool, ("failed_pool",), "failed pool")
+        if s.rehearse == "site":
+            self._require(s.failed_site is not None, (), 'missing key "failed_site" in the scenario')
+            self._site(s.failed_site or "", ("failed_site",))
+        else:
+            self._require(s.failed_pool is not None, (), 'missing key "failed_pool" in the scenario')
+            self._front_end_pool(s.failed_pool or "", ("failed_pool",), "failed pool")
         for i, server in enumerate(s.down_servers):
             self._require(
                 server in self.servers,
@@ -222,6 +237,12 @@ class _References:
             self._front_end_pool(
                 expected.users_serviced_by, ("expected", "users_serviced_by"), "expected servicing pool"
             )
+        for home, serving in expected.users_by_home_pool.items():
+            where: Location = ("expected", "users_by_home_pool", home)
+            self._front_end_pool(home, where, "home pool")
+            self._front_end_pool(serving, where, "expected servicing pool")
+        for pool in expected.pool_states:
+            self._front_end_pool(pool, ("expected", "pool_states", pool), "pool")
         edge_pools = {e.fqdn for e in self.scenario.edge_pools}
         for edge, hop in expected.edge_next_hops.items():
             at: Location = ("expected", "edge_next_hops", edge)

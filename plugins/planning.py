@@ -5,7 +5,7 @@ from __future__ import annotations
 import pluggy
 
 from plugins.kit.errors import PreconditionError
-from plugins.kit.model import ACTION_PHASES, Context, Plan, StepCall
+from plugins.kit.model import Context, Plan, StepCall
 from plugins.kit.versions import VERSIONS
 
 
@@ -15,13 +15,15 @@ def plan_phase(pm: pluggy.PluginManager, phase: str, context: Context) -> list[S
     return [call for answer in reversed(answers) for call in answer]
 
 
-def build_plan(pm: pluggy.PluginManager, context: Context) -> Plan:
+def build_plan(pm: pluggy.PluginManager, context: Context, phases: tuple[str, ...] | None = None) -> Plan:
     """The plan of a run for these facts: every action phase in order. A dry run returns this same plan.
 
     PreconditionError when the CMS must fail over and no plugin plans it (a CMS version none handles).
     """
-    calls = [call for phase in ACTION_PHASES for call in plan_phase(pm, phase, context)]
-    if context.cms_must_fail_over() and not any(call.phase == "cms" for call in calls):
+    phases = phases if phases is not None else context.request.phases()[1]
+    calls = [call for phase in phases for call in plan_phase(pm, phase, context)]
+    cms_planned = "cms" not in phases or any(call.phase == "cms" for call in calls)
+    if context.cms_must_fail_over() and not cms_planned:
         raise PreconditionError(_unhandled_cms(context))
     seen: set[str] = set()
     for call in calls:

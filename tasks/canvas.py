@@ -2,16 +2,19 @@
 
 Every signature carries its queue explicitly (a queue set on a task is not carried along a chain). The
 last signature of a replacement chain takes the replaced task's id (``Task.replace``), so it gets no id here.
+Calls of a parallel step (``StepSpec.parallel``) that stand next to each other run as one Celery group: each
+on its own worker, the chain going on when all are done.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from celery import chain, uuid
+from celery import chain, group, uuid
 from celery.canvas import Signature
 
 from plugins.kit.model import Context, StepCall
+from plugins.manager import get_plugin_manager, step_registry
 from tasks.context import dump_context
 from tasks.record import RunRecord
 from worker.celery_app import app
@@ -24,18 +27,37 @@ def build_chain(
     """``chain(calls..., tail)``, each call recorded with its task id before anything is sent; the last
     signature inherits ``replaced_id`` (the task being replaced)."""
     record.queue_steps(calls)
+    stages = _stages(calls, last_alone=tail is None)
     signatures: list[Signature] = []
-    for index, call in enumerate(calls):
-        last = tail is None and index == len(calls) - 1
-        task_id = replaced_id if last else uuid()
-        signature = step_signature(call, context if index == 0 else None)
-        signatures.append(signature if last else signature.set(task_id=task_id))
-        record.assign_task(call, task_id)
+    for index, stage in enumerate(stages):
+        members = []
+        for call in stage:
+            last = tail is None and call is calls[-1]
+            task_id = replaced_id if last else uuid()
+            signature = step_signature(call, context if index == 0 else None)
+            members.append(signature if last else signature.set(task_id=task_id))
+            record.assign_task(call, task_id)
+        signatures.append(members[0] if len(members) == 1 else group(members))
     if tail is not None:
         if not signatures:
             tail = tail.clone(args=(dump_context(context),))
         signatures.append(tail)
     return chain(*signatures)
+
+
+def _stages(calls: list[StepCall], *, last_alone: bool) -> list[list[StepCall]]:
+    """The calls in order, the neighbouring calls of one parallel step together (never the chain's last
+    call, which takes the replaced task's id)."""
+    parallel = {name for name, spec in step_registry(get_plugin_manager()).items() if spec.parallel}
+    stages: list[list[StepCall]] = []
+    for index, call in enumerate(calls):
+        alone = last_alone and index == len(calls) - 1
+        previous = stages[-1][-1] if stages else None
+        if previous is not None and not alone and call.step in parallel and previous.step == call.step:
+            stages[-1].append(call)
+        else:
+            stages.append([call])
+    return stages
 
 
 def step_signature(call: StepCall, context: Context | None) -> Signature:

@@ -61,6 +61,10 @@ class JournaledShell:
         self._journal(server, executable, parameters, started, outcome, result.stdout + result.stderr)
         return result
 
+    def reachable(self, server: str) -> bool:
+        """Whether the server accepts a connection (a probe: nothing is sent, nothing is journaled)."""
+        return self.inner.reachable(server)
+
     def _journal(
         self,
         server: str,

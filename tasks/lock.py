@@ -1,7 +1,8 @@
-"""One failover per pool at a time: a Redis key holding the run id, with an expiry in case a run dies.
+"""One operation per pool at a time: a Redis key per pool holds the run id, with an expiry if a run dies.
 
-The launcher takes the lock for ``lock_ttl_s``; the planner and every step extend it (``keep``), so a run
-longer than that keeps its pool while it makes progress, and a dead run's lock still expires.
+The launcher takes the locks of its pools (one, or every pool of a site at once) for ``lock_ttl_s``; the
+planner and every step extend them (``keep``), so a run longer than that keeps its pools while it makes
+progress, and a dead run's locks still expire. A site run hands each pool's lock to that pool's own run.
 """
 
 from __future__ import annotations
@@ -11,11 +12,29 @@ import logging
 import redis
 
 from plugins.kit.model import Context
+from plugins.kit.requests import FailbackRequest, Request, SiteRequest
 from tasks.record import redis_client
 from worker.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+#: Take every key for ARGV[1] unless another holds one; return "" on success, else the first other holder.
+_ACQUIRE = """
+for _, key in ipairs(KEYS) do
+  local holder = redis.call('get', key)
+  if holder and holder ~= ARGV[1] then return holder end
+end
+for _, key in ipairs(KEYS) do redis.call('set', key, ARGV[1], 'EX', ARGV[2]) end
+return ''
+"""
+#: Hand a key held by ARGV[1] (or already by ARGV[2]) to ARGV[2]; return "" on success, else the holder.
+_HANDOVER = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[2] then return '' end
+if holder ~= ARGV[1] then return holder or '(nobody)' end
+redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return ''
+"""
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -34,12 +53,24 @@ def lock_key(pool: str) -> str:
 
 def acquire(client: redis.Redis, pool: str, run_id: str, ttl_s: int) -> str | None:
     """Take the pool's lock for ``run_id``; return None on success, else the run id that holds it."""
-    if client.set(lock_key(pool), run_id, nx=True, ex=ttl_s):
-        return None
-    holder = client.get(lock_key(pool))
-    if holder == run_id:  # a redelivered launcher: the lock is already ours
-        return None
-    return str(holder) if holder is not None else acquire(client, pool, run_id, ttl_s)
+    return acquire_all(client, [pool], run_id, ttl_s)
+
+
+def acquire_all(client: redis.Redis, pools: list[str], run_id: str, ttl_s: int) -> str | None:
+    """Take the locks of all ``pools`` for ``run_id`` at once, or none; None on success, else a holder.
+
+    A redelivered launcher finds the locks already its own.
+    """
+    keys = [lock_key(pool) for pool in pools]
+    holder = str(client.eval(_ACQUIRE, len(keys), *keys, run_id, ttl_s))
+    return holder or None
+
+
+def handover(client: redis.Redis, pool: str, parent: str, run_id: str, ttl_s: int) -> str | None:
+    """Pass the pool's lock from the site run ``parent`` to the pool's own run; None on success, else the
+    run that holds it (a redelivered launcher finds it already handed over)."""
+    holder = str(client.eval(_HANDOVER, 1, lock_key(pool), parent, run_id, ttl_s))
+    return holder or None
 
 
 def release(client: redis.Redis, pool: str, run_id: str) -> None:
@@ -52,14 +83,28 @@ def extend(client: redis.Redis, pool: str, run_id: str, ttl_s: int) -> bool:
     return bool(client.eval(_EXTEND, 1, lock_key(pool), run_id, ttl_s * 1000))
 
 
-def keep(context: Context) -> None:
-    """Extend the run's lock to outlive a step and its redelivery: max(lock_ttl_s, the visibility timeout).
+def locked_pools(context: Context) -> list[str]:
+    """The pools a run holds the locks of: its pool, or its site's pools; none for a dry run or a check."""
+    request = context.request
+    if request.dry_run or not isinstance(request, Request | FailbackRequest | SiteRequest):
+        return []
+    return context.failed_pools() if isinstance(request, SiteRequest) else [request.pool]
 
-    A dry run changes nothing and holds no lock.
-    """
-    if context.request.dry_run:
-        return
-    pool, run_id = context.failed_pool, context.run_id
+
+def keep(context: Context) -> None:
+    """Extend the run's locks to outlive a step and its redelivery: max(lock_ttl_s, visibility timeout)."""
     settings = get_settings()
-    if not extend(redis_client(), pool, run_id, max(settings.lock_ttl_s, settings.visibility_timeout_s)):
-        log.warning("run %s no longer holds the lock of %s (it expired or was deleted)", run_id, pool)
+    ttl_s = max(settings.lock_ttl_s, settings.visibility_timeout_s)
+    for pool in locked_pools(context):
+        if not extend(redis_client(), pool, context.run_id, ttl_s) and not isinstance(
+            context.request, SiteRequest
+        ):
+            log.warning(
+                "run %s no longer holds the lock of %s (it expired or was deleted)", context.run_id, pool
+            )
+
+
+def release_all(context: Context) -> None:
+    """Release the locks the run still holds (a site run's pools it has not handed over)."""
+    for pool in locked_pools(context):
+        release(redis_client(), pool, context.run_id)

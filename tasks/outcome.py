@@ -1,4 +1,4 @@
-"""How a run ends: the report, the record, the lock and the last event."""
+"""How a run ends: the report, the record, the locks, what to remember, and the last event."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import Any, NoReturn
 
 from plugins.kit.errors import PreconditionError
 from plugins.kit.model import Context, StepCall
+from plugins.kit.requests import FailbackRequest
 from tasks.events import emit
-from tasks.lock import release
-from tasks.record import RunRecord, get_run, redis_client
+from tasks.lock import release_all
+from tasks.memory import forget_edge_moves, remember_edge_moves
+from tasks.record import RunRecord, get_run
 from tasks.run import Report, RunState
 
 
@@ -17,7 +19,7 @@ class RunFailed(Exception):
 
 
 class RunRefused(Exception):
-    """Another run already fails this pool over; the message names it."""
+    """Another run holds this pool (or a pool of this site); the message names it."""
 
 
 def report_of(run_id: str) -> Report:
@@ -28,23 +30,34 @@ def report_of(run_id: str) -> Report:
 
 
 def finish_run(context: Context, state: RunState) -> dict[str, Any]:
-    """Record the end, release the pool's lock, tell the plugins; return the report (as JSON for Celery)."""
+    """Record the end, remember what a later run needs, release the locks, tell the plugins; return the
+    report (as JSON for Celery)."""
     record = RunRecord(context.run_id)
     record.set_facts(context.facts)
     record.finish(state)
-    release(redis_client(), context.failed_pool, context.run_id)
-    emit("run.succeeded", context.run_id, context.failed_pool, message=state)
+    if state == "succeeded":
+        remember(context)
+    release_all(context)
+    emit("run.succeeded", context.run_id, context.request.subject, message=state)
     return report_of(context.run_id).model_dump(mode="json")
+
+
+def remember(context: Context) -> None:
+    """A failover's Edge moves are kept for the failback; a failback forgets those it moved back."""
+    request, moves = context.request, context.facts.edge_moves
+    if isinstance(request, FailbackRequest):
+        forget_edge_moves(request.pool, [move.edge_pool for move in moves if move.to_pool == request.pool])
+    elif not request.dry_run:
+        remember_edge_moves(moves)
 
 
 def fail_run(context: Context, call: StepCall, reason: str) -> NoReturn:
     """Record the failed step and the run's end, release the lock, tell the plugins, and raise RunFailed."""
     RunRecord(context.run_id).step_ended(call, "failed", reason)
-    emit(
-        "step.failed", context.run_id, context.failed_pool, step=call.step, server=call.server, message=reason
-    )
+    subject = context.request.subject
+    emit("step.failed", context.run_id, subject, step=call.step, server=call.server, message=reason)
     message = f"run {context.run_id} stopped at step {call.step} on {call.server}: {reason}"
-    _stop(context, message, step=call.step, server=call.server)
+    stop_run(context, message, step=call.step, server=call.server)
 
 
 def fail_planning(context: Context, phase: str, error: Exception) -> NoReturn:
@@ -61,13 +74,16 @@ def fail_planning(context: Context, phase: str, error: Exception) -> NoReturn:
             "pool and server of the deployment (docs/inventory.md) and that site plugins are up to date, "
             "then run again"
         )
-    _stop(context, f"run {context.run_id} stopped while planning the {phase} phase: {reason}")
+    stop_run(context, f"run {context.run_id} stopped while planning the {phase} phase: {reason}")
 
 
-def _stop(context: Context, message: str, **details: str) -> NoReturn:
+def stop_run(context: Context, message: str, **details: str) -> NoReturn:
+    """End the run as failed: record, remember, release, tell the plugins, raise RunFailed(message)."""
     record = RunRecord(context.run_id)
     record.set_facts(context.facts)
     record.finish("failed", error=message)
-    release(redis_client(), context.failed_pool, context.run_id)
-    emit("run.failed", context.run_id, context.failed_pool, message=message, **details)
+    if not isinstance(context.request, FailbackRequest):
+        remember(context)  # the Edge moves made before the failure stand: a failback must know them
+    release_all(context)
+    emit("run.failed", context.run_id, context.request.subject, message=message, **details)
     raise RunFailed(message)

@@ -1,7 +1,8 @@
 """The run record in Redis: written as the run goes (:class:`RunRecord`), read back as models (tasks.run).
 
 Keys (all expire ``settings.record_ttl_s`` after the last write, well after Celery's results):
-``lync:run:<id>`` (hash: state, pool, request, times, facts, plan, error), ``lync:run:<id>:steps`` (hash: step
+``lync:run:<id>`` (hash: state, subject, request, times, facts, plan, error, children, pools),
+``lync:run:<id>:steps`` (hash: step
 call id -> StepEntry JSON), ``lync:run:<id>:journal`` (stream, one JournalEntry per remote command),
 ``lync:runs`` (sorted set of run ids by start time).
 """
@@ -14,14 +15,17 @@ from functools import cache
 from typing import Any, cast
 
 import redis
+from pydantic import TypeAdapter
 
-from plugins.kit.model import Facts, Plan, Request, StepCall
-from tasks.run import JournalEntry, Run, RunState, RunSummary, StepEntry, StepState
+from plugins.kit.model import Facts, Plan, StepCall
+from plugins.kit.requests import AnyRequest
+from tasks.run import JournalEntry, PoolOutcome, Run, RunState, RunSummary, StepEntry, StepState
 from worker.settings import get_settings
 
 RUNS_KEY = "lync:runs"
+_REQUEST: TypeAdapter[AnyRequest] = TypeAdapter(AnyRequest)
 #: The run hash's fields that hold JSON.
-_JSON_FIELDS = ("request", "facts", "plan")
+_JSON_FIELDS = ("request", "facts", "plan", "children", "pools")
 
 
 def now() -> datetime:
@@ -51,11 +55,14 @@ class RunRecord:
         self.steps_key = f"{self.key}:steps"
         self.journal_key = f"{self.key}:journal"
 
-    def create(self, request: Request) -> None:
+    def create(self, request: AnyRequest) -> None:
         """A new run in state ``running``."""
         started = now()
         self._set(
-            state="running", pool=request.pool, request=request.model_dump_json(), started=started.isoformat()
+            state="running",
+            subject=request.subject,
+            request=request.model_dump_json(),
+            started=started.isoformat(),
         )
         self.client.zadd(RUNS_KEY, {self.run_id: started.timestamp()})
 
@@ -67,6 +74,14 @@ class RunRecord:
         """The plan, and a pending entry per planned step."""
         self._set(plan=plan.model_dump_json())
         self.queue_steps(plan.steps)
+
+    def set_children(self, children: dict[str, str]) -> None:
+        """A site run's pools and the id of each one's own run."""
+        self._set(children=json.dumps(children))
+
+    def set_outcomes(self, outcomes: list[PoolOutcome]) -> None:
+        """How each pool of a site run ended."""
+        self._set(pools=json.dumps([outcome.model_dump(mode="json") for outcome in outcomes]))
 
     def queue_steps(self, calls: list[StepCall]) -> None:
         """Pending entries for step calls about to be sent, in order (their task ids are set up front)."""
@@ -165,15 +180,16 @@ def list_runs(limit: int = 50, client: redis.Redis | None = None) -> list[RunSum
     """The latest runs, newest first."""
     client = client or redis_client()
     ids = cast(list[str], client.zrevrange(RUNS_KEY, 0, limit - 1))
-    names = ("pool", "state", "started", "ended", "request")
+    names = ("subject", "state", "started", "ended", "request")
     runs = []
     for run_id in ids:
         values = cast(list[str | None], client.hmget(run_key(run_id), list(names)))
         found = {name: value for name, value in zip(names, values, strict=True) if value is not None}
-        request = found.pop("request", None)
-        if "pool" in found:
-            dry_run = request is not None and Request.model_validate_json(request).dry_run
-            runs.append(RunSummary.model_validate({**found, "run_id": run_id, "dry_run": dry_run}))
+        raw = found.pop("request", None)
+        if "subject" in found and raw is not None:
+            request = _REQUEST.validate_json(raw)
+            summary = {**found, "run_id": run_id, "dry_run": request.dry_run, "workflow": request.workflow}
+            runs.append(RunSummary.model_validate(summary))
     return runs
 
 

@@ -10,7 +10,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from plugins.kit.model import Facts, Plan, Request, StepCall, command_line
+from plugins.kit.model import Facts, Plan, StepCall, command_line
+from plugins.kit.requests import AnyRequest
 from plugins.kit.shell import ParameterValue
 
 StepState = Literal["pending", "running", "retrying", "remedying", "succeeded", "skipped", "failed"]
@@ -103,13 +104,24 @@ class JournalEntry(_Record):
         return first_line(self.output) if self.outcome != "ok" else ""
 
 
+class PoolOutcome(_Record):
+    """How one pool of a site run ended: its own run's verdict."""
+
+    pool: str
+    run_id: str
+    state: RunState | Literal["refused"]
+    target: str | None = None
+    error: str = ""
+
+
 class Run(_Record):
     """A run's record: the request, its state and times, the facts, the plan and every step."""
 
     run_id: str
     state: RunState
-    pool: str
-    request: Request
+    #: What it is about: the pool, or the site (Request.subject).
+    subject: str
+    request: AnyRequest
     started: datetime
     ended: datetime | None = None
     #: The facts as they stand (steps update them as they act).
@@ -118,6 +130,9 @@ class Run(_Record):
     #: Every step call the run queued, in that order (discovery first).
     steps: list[StepEntry] = []
     error: str = ""
+    #: A site run: each pool's own run, by pool, and how each ended.
+    children: dict[str, str] = {}
+    pools: list[PoolOutcome] = []
 
     @property
     def planned_facts(self) -> Facts:
@@ -134,7 +149,8 @@ class RunSummary(_Record):
     """A line of the list of runs."""
 
     run_id: str
-    pool: str
+    subject: str
+    workflow: str = "failover"
     state: RunState
     started: datetime
     ended: datetime | None = None
@@ -146,10 +162,10 @@ class Report(_Record):
 
     run_id: str
     state: RunState
-    pool: str
+    subject: str
     target: str | None
     dry_run: bool
-    request: Request
+    request: AnyRequest
     #: The facts the plan rested on, and the facts at the end.
     facts: Facts
     final_facts: Facts
@@ -158,6 +174,8 @@ class Report(_Record):
     #: What the verify steps found.
     verification: list[str]
     error: str = ""
+    #: A site run: how each of its pools ended.
+    pools: list[PoolOutcome] = []
 
     @classmethod
     def of(cls, run: Run) -> Report:
@@ -165,7 +183,7 @@ class Report(_Record):
         return cls(
             run_id=run.run_id,
             state=run.state,
-            pool=run.pool,
+            subject=run.subject,
             target=run.facts.backup_pool,
             dry_run=run.dry_run,
             request=run.request,
@@ -173,8 +191,9 @@ class Report(_Record):
             final_facts=run.facts,
             plan=run.plan.steps if run.plan is not None else [],
             steps=run.steps,
-            verification=[step.summary for step in run.steps if step.phase == "verify"],
+            verification=[step.summary for step in run.steps if step.phase.endswith("verify")],
             error=run.error,
+            pools=run.pools,
         )
 
 

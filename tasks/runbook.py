@@ -1,6 +1,8 @@
-"""The run-level tasks: ``lync.failover`` (the launcher), ``lync.plan`` (discovery rounds, then the plan),
-``lync.finish`` (the report). The id ``celery call lync.failover`` prints is the run id, and ends up the id of
-the run's last task: ``celery -A worker result <id>`` is the report, or the error that stopped the run.
+"""The run-level tasks: the launchers (``lync.failover``, ``lync.failover_site``, ``lync.failback``,
+``lync.readiness``), ``lync.plan`` (discovery rounds, then the plan) and ``lync.finish`` (the report).
+
+The id a launcher gets (``celery call`` prints it) is the run id, and ends up the id of the run's last task:
+``celery -A worker result <id>`` is the report, or the error that stopped the run.
 """
 
 from __future__ import annotations
@@ -11,24 +13,24 @@ from typing import Any
 from celery import Task
 from celery.result import AsyncResult
 
-from plugins.kit.model import ACTION_PHASES, DISCOVERY_PHASES, Context
+from plugins.kit.model import Context
+from plugins.kit.requests import AnyRequest, FailbackRequest, Request, SiteRequest
 from plugins.manager import get_plugin_manager
 from plugins.planning import build_plan, plan_phase
 from tasks.canvas import build_chain, control_signature
 from tasks.context import dump_context, load_context, routed, topology
 from tasks.events import emit
-from tasks.lock import acquire, keep
+from tasks.lock import acquire_all, handover, keep, locked_pools
+from tasks.memory import initial_facts
 from tasks.outcome import RunRefused, fail_planning, finish_run
 from tasks.record import RunRecord, redis_client
-from tasks.requests import validate_request
+from tasks.requests import validate_failback, validate_readiness, validate_request, validate_site
 from worker.celery_app import app
 from worker.inventory import get_inventory
 from worker.settings import get_settings
 
 #: The stage after the last discovery phase: build the plan.
 PLAN_STAGE = "plan"
-#: How a planning failure after discovery names where it happened.
-ACTION_STAGE = "/".join(ACTION_PHASES)
 
 log = logging.getLogger(__name__)
 
@@ -38,43 +40,98 @@ def start_failover(
 ) -> AsyncResult:
     """Send ``lync.failover`` (as ``celery call`` does) to ``queue`` (default: the inventory's control queue);
     ``.get()`` on the result waits for the report."""
-    return failover.apply_async(
-        kwargs={"pool": pool, "target": target, "dry_run": dry_run},
-        queue=queue or get_inventory().control_queue,
-    )
+    return start(Request(pool=pool, target=target, dry_run=dry_run), queue=queue)
+
+
+def start(request: AnyRequest, *, queue: str | None = None) -> AsyncResult:
+    """Send the launcher of ``request`` with its arguments, as ``celery call`` would."""
+    name, kwargs = launcher_call(request)
+    return app.send_task(name, kwargs=kwargs, queue=queue or get_inventory().control_queue)
+
+
+def launcher_call(request: AnyRequest) -> tuple[str, dict[str, Any]]:
+    """The launcher task's name and keyword arguments for ``request``."""
+    if isinstance(request, Request):
+        return "lync.failover", {"pool": request.pool, "target": request.target, "dry_run": request.dry_run}
+    if isinstance(request, SiteRequest):
+        return "lync.failover_site", {"site": request.site, "dry_run": request.dry_run}
+    if isinstance(request, FailbackRequest):
+        kwargs = {"pool": request.pool, "dry_run": request.dry_run, "move_cms_back": request.move_cms_back}
+        return "lync.failback", kwargs
+    return "lync.readiness", {"site": request.site}
 
 
 @app.task(name="lync.failover", bind=True)  # type: ignore[untyped-decorator]
-def failover(self: Task, pool: str, target: str | None = None, dry_run: bool = False) -> Any:
-    """Check the request, lock the pool (a dry run changes nothing and takes no lock), open the run record,
+def failover(
+    self: Task,
+    pool: str,
+    target: str | None = None,
+    dry_run: bool = False,
+    parent: str | None = None,
+    lost_site: str | None = None,
+) -> Any:
+    """Fail a pool over: check the request, lock the pool (a dry run takes no lock), open the run record,
     and continue with discovery."""
-    inventory = get_inventory()
-    request = validate_request(inventory, pool, target, dry_run)
-    run_id: str = self.request.id
-    holder = (
-        None if request.dry_run else acquire(redis_client(), request.pool, run_id, get_settings().lock_ttl_s)
-    )
-    if holder is not None:
-        raise RunRefused(
-            f"{request.pool} is already being failed over by run {holder}: wait for it "
-            f"(celery -A worker result {holder}) before starting another"
-        )
-    RunRecord(run_id).create(request)
-    context = Context(run_id=run_id, request=request, topology=topology(inventory))
-    emit("run.started", run_id, request.pool, message=request.model_dump_json())
-    return continue_run(self, context, DISCOVERY_PHASES[0])
+    return launch(self, validate_request(get_inventory(), pool, target, dry_run, parent, lost_site))
+
+
+@app.task(name="lync.failover_site", bind=True)  # type: ignore[untyped-decorator]
+def failover_site(self: Task, site: str, dry_run: bool = False) -> Any:
+    """Fail over every Front End pool of a site: the CMS and Edge changes once, then each pool in its own
+    run, in parallel."""
+    return launch(self, validate_site(get_inventory(), site, dry_run))
+
+
+@app.task(name="lync.failback", bind=True)  # type: ignore[untyped-decorator]
+def failback(self: Task, pool: str, dry_run: bool = False, move_cms_back: bool = False) -> Any:
+    """Return a recovered pool's users to it, and the Edge next hops its failover moved."""
+    return launch(self, validate_failback(get_inventory(), pool, dry_run, move_cms_back))
+
+
+@app.task(name="lync.readiness", bind=True)  # type: ignore[untyped-decorator]
+def readiness(self: Task, site: str | None = None) -> Any:
+    """Check, changing nothing, that every pool (of ``site``) could fail over now."""
+    return launch(self, validate_readiness(get_inventory(), site))
 
 
 @app.task(name="lync.plan", bind=True)  # type: ignore[untyped-decorator]
-def plan(self: Task, context: dict[str, Any], phase: str) -> Any:
+def plan(self: Task, context: dict[str, Any] | list[dict[str, Any]], phase: str) -> Any:
     """Continue the run at ``phase``: the next discovery round, or (``plan``) the plan itself."""
     return continue_run(self, load_context(context), phase)
 
 
 @app.task(name="lync.finish", bind=True)  # type: ignore[untyped-decorator]
-def finish(self: Task, context: dict[str, Any]) -> dict[str, Any]:
-    """The run completed: record and return its report, release the pool."""
+def finish(self: Task, context: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
+    """The run completed: record and return its report, release its locks."""
     return finish_run(load_context(context), "succeeded")
+
+
+def launch(task: Task, request: AnyRequest) -> Any:
+    """Take the run's locks, open its record, and start discovery."""
+    run_id: str = task.request.id
+    inventory = get_inventory()
+    context = Context(run_id=run_id, request=request, topology=topology(inventory))
+    take_locks(context)
+    RunRecord(run_id).create(request)
+    context = context.model_copy(update={"facts": initial_facts(request)})
+    emit("run.started", run_id, request.subject, message=request.model_dump_json())
+    discovery, _ = request.phases()
+    return continue_run(task, context, discovery[0])
+
+
+def take_locks(context: Context) -> None:
+    """The locks of the run's pools (a site run's pool run takes its pool from the site run); RunRefused
+    naming the run that holds one."""
+    pools, request, ttl_s = locked_pools(context), context.request, get_settings().lock_ttl_s
+    if isinstance(request, Request) and request.parent is not None and pools:
+        holder = handover(redis_client(), request.pool, request.parent, context.run_id, ttl_s)
+    else:
+        holder = acquire_all(redis_client(), pools, context.run_id, ttl_s) if pools else None
+    if holder is not None:
+        raise RunRefused(
+            f"{request.subject} is held by run {holder}: wait for it (celery -A worker result {holder}, "
+            f"lync-failover watch {holder}) before starting another"
+        )
 
 
 def continue_run(task: Task, context: Context, phase: str) -> Any:
@@ -84,7 +141,8 @@ def continue_run(task: Task, context: Context, phase: str) -> Any:
     pm = get_plugin_manager()
     record = RunRecord(context.run_id)
     record.set_facts(context.facts)
-    rounds = DISCOVERY_PHASES[DISCOVERY_PHASES.index(phase) :] if phase in DISCOVERY_PHASES else ()
+    discovery, actions = context.request.phases()
+    rounds = discovery[discovery.index(phase) :] if phase in discovery else ()
     for index, current in enumerate(rounds):
         try:
             calls = [routed(call) for call in plan_phase(pm, current, context)]
@@ -96,17 +154,31 @@ def continue_run(task: Task, context: Context, phase: str) -> Any:
             tail = control_signature("lync.plan", phase=following)
             return task.replace(build_chain(record, context, calls, tail, task.request.id))
     try:
-        planned = build_plan(pm, context)
+        planned = build_plan(pm, context, actions)
         the_plan = planned.model_copy(update={"steps": [routed(call) for call in planned.steps]})
     except Exception as error:
         log.exception("run %s: building the plan failed", context.run_id)
-        fail_planning(context, ACTION_STAGE, error)
+        fail_planning(context, "/".join(actions), error)
     record.set_plan(the_plan)
-    emit("run.planned", context.run_id, context.failed_pool, message=f"{len(the_plan.steps)} steps")
+    emit("run.planned", context.run_id, context.request.subject, message=f"{len(the_plan.steps)} steps")
+    if isinstance(context.request, SiteRequest):
+        tail = control_signature("lync.site_pools")
+        steps = [] if context.request.dry_run else the_plan.steps
+        return task.replace(build_chain(record, context, steps, tail, task.request.id))
     if context.request.dry_run:
         return finish_run(context, "planned")
-    tail = control_signature("lync.finish")
-    return task.replace(build_chain(record, context, the_plan.steps, tail, task.request.id))
+    return task.replace(
+        build_chain(record, context, the_plan.steps, control_signature("lync.finish"), task.request.id)
+    )
 
 
-__all__ = ["dump_context", "failover", "finish", "plan", "start_failover"]
+__all__ = [
+    "dump_context",
+    "failback",
+    "failover",
+    "failover_site",
+    "finish",
+    "plan",
+    "readiness",
+    "start_failover",
+]

@@ -47,19 +47,21 @@ def backoff_s(attempt: int) -> float:
 
 
 def run_step(
-    task: Task, spec: StepSpec, context_data: dict[str, Any], call_data: dict[str, Any]
+    task: Task, spec: StepSpec, context_data: dict[str, Any] | list[dict[str, Any]], call_data: dict[str, Any]
 ) -> dict[str, Any]:
     """Run one step call: skip it when its effect is in place, else act; return the updated context."""
     context = load_context(context_data)
     call = StepCall.model_validate(call_data)
     keep(context)
     record = RunRecord(context.run_id)
+    if isinstance(context_data, list):  # after parallel steps: their facts, joined, are the run's
+        record.set_facts(context.facts)
     entry = record.step_started(call, worker=task.request.hostname, task_id=task.request.id)
     attempt = entry.attempts
     first_started = entry.first_started or now()
     details = {"step": call.step, "server": call.server, "attempt": attempt}
     found = context.facts
-    emit("step.started", context.run_id, context.failed_pool, **details)
+    emit("step.started", context.run_id, context.request.subject, **details)
     shell = JournaledShell(
         get_shell(),
         record,
@@ -68,7 +70,7 @@ def run_step(
         on_command=lambda server, command, outcome: emit(
             "command",
             context.run_id,
-            context.failed_pool,
+            context.request.subject,
             step=call.step,
             server=server,
             message=f"{command}: {outcome}",
@@ -85,7 +87,7 @@ def run_step(
         emit(
             "step.moved",
             context.run_id,
-            context.failed_pool,
+            context.request.subject,
             **(details | {"server": server}),
             message=message,
         )
@@ -105,11 +107,11 @@ def run_step(
         record.set_facts(context.facts)
     if ran.result is None:
         record.step_ended(call, "skipped", ran.skip or "")
-        emit("step.skipped", context.run_id, context.failed_pool, message=ran.skip or "", **details)
+        emit("step.skipped", context.run_id, context.request.subject, message=ran.skip or "", **details)
         return dump_context(context)
     result = ran.result
     record.step_ended(call, "succeeded", result.summary)
-    emit("step.succeeded", context.run_id, context.failed_pool, message=result.summary, **details)
+    emit("step.succeeded", context.run_id, context.request.subject, message=result.summary, **details)
     return dump_context(context)
 
 
@@ -131,8 +133,11 @@ def check_and_act(
     moved: Callable[[StepCall, str, str], None],
 ) -> Ran:
     """The step's check, then (unless it says skip) its action, on the next Front End of the pool while
-    the server cannot be reached (known unreachable ones last); ``moved(call, server, why)`` before a move."""
-    others = [] if spec.server_bound else context.topology.other_front_ends(call.server)
+    the server cannot be reached (known unreachable ones last); ``moved(call, server, why)`` before a move.
+    A server-bound step whose server cannot be reached is skipped: a dead server never holds the run."""
+    if spec.server_bound:
+        return _on_its_server(spec, shell, context, call)
+    others = context.topology.other_front_ends(call.server)
     unreachable = context.facts.unreachable_servers
     servers = sorted([call.server, *others], key=lambda server: server in unreachable)
     if servers[0] != call.server:
@@ -149,6 +154,18 @@ def check_and_act(
                 unreachable = [*unreachable, server]
                 context = context.with_facts(Facts(unreachable_servers=unreachable))
     return _check_then_act(spec, shell, context, call.model_copy(update={"server": servers[-1]}))
+
+
+def _on_its_server(spec: StepSpec, shell: Shell, context: Context, call: StepCall) -> Ran:
+    """A server-bound step: on its server, or skipped saying the server is down."""
+    try:
+        return _check_then_act(spec, shell, context, call)
+    except TransportError as error:
+        if isinstance(error, CommandInterrupted) or error.server.lower() != call.server:
+            raise
+    unreachable = [*context.facts.unreachable_servers, call.server]
+    reason = f"{call.server} is down (cannot connect): run {call.step} there once it is back"
+    return Ran(call, context.with_facts(Facts(unreachable_servers=unreachable)), reason, None)
 
 
 def with_result_facts(context: Context, call: StepCall, result: StepResult) -> Context:
@@ -194,13 +211,13 @@ def _handle_error(
         elapsed = (now() - first_started).total_seconds()
         if elapsed < get_settings().retry_deadline_s:
             record.step_retrying(call, reason, waiting=isinstance(error, NotReadyError))
-            emit("step.retry", context.run_id, context.failed_pool, message=reason, **details)
+            emit("step.retry", context.run_id, context.request.subject, message=reason, **details)
             raise task.retry(countdown=backoff_s(attempt), max_retries=None)
         reason = f"gave up after {attempt} attempts in {elapsed:.0f} s: {reason}"
     elif decision.action == "remediate":
         if call.remedies == 0 and decision.remedy:
             record.step_remedying(call, reason)
-            emit("step.remedy", context.run_id, context.failed_pool, message=reason, **details)
+            emit("step.remedy", context.run_id, context.request.subject, message=reason, **details)
             again = call.model_copy(update={"remedies": call.remedies + 1})
             remedy = [routed(step) for step in decision.remedy]
             return task.replace(build_chain(record, context, [*remedy, again], None, task.request.id))  # type: ignore[no-any-return]
@@ -210,7 +227,9 @@ def _handle_error(
 
 def _register(spec: StepSpec) -> None:
     @app.task(name=f"lync.{spec.name}", bind=True, acks_late=True, max_retries=None)  # type: ignore[untyped-decorator]
-    def step_task(self: Task, context: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
+    def step_task(
+        self: Task, context: dict[str, Any] | list[dict[str, Any]], call: dict[str, Any]
+    ) -> dict[str, Any]:
         return run_step(self, spec, context, call)
 
 

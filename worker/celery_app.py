@@ -11,7 +11,7 @@ from worker import executor
 from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
-app = Celery("lync_failover", include=["tasks.runbook", "tasks.steps"])
+app = Celery("lync_failover", include=["tasks.runbook", "tasks.site", "tasks.steps"])
 
 
 def configure(celery_app: Celery, settings: Settings | None = None) -> None:

@@ -48,6 +48,8 @@ OPERATION_TIMEOUT_S = 20
 #: The HTTP read timeout: above the operation timeout.
 READ_TIMEOUT_S = 30
 HTTP_UNAUTHORIZED = 401
+#: How long a liveness probe waits for a server to accept a connection.
+PROBE_TIMEOUT_S = 3.0
 #: ERROR_WSMAN_UNEXPECTED_SELECTORS: the server has no shell with this id (it restarted or reaped it).
 WSMAN_SHELL_NOT_FOUND = 0x8033805B
 
@@ -150,6 +152,15 @@ class PsrpShell:
             stdout=process.stdout.decode("utf-8", errors="replace"),
             stderr=process.stderr.decode("utf-8", errors="replace"),
         )
+
+    def reachable(self, server: str) -> bool:
+        """Whether the server's WinRM endpoint accepts a TCP connection within PROBE_TIMEOUT_S."""
+        entry = self._server(server)
+        try:
+            with socket.create_connection((entry.host, entry.port), timeout=PROBE_TIMEOUT_S):
+                return True
+        except OSError:
+            return False
 
     def close_all(self) -> None:
         """Close this process's runspace pools; forget (without closing) those inherited across a fork."""

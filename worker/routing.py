@@ -8,8 +8,19 @@ from worker.inventory import inventory_at
 from worker.settings import Settings, get_settings
 
 DEFAULT_CONTROL_QUEUE = "lync.control"
-#: The launcher, planner and finishing tasks: any worker serving the control queue runs them.
-CONTROL_TASKS = frozenset({"lync.failover", "lync.plan", "lync.finish"})
+#: The launchers, planner and finishing tasks: any worker serving the control queue runs them.
+CONTROL_TASKS = frozenset(
+    {
+        "lync.failover",
+        "lync.failover_site",
+        "lync.failback",
+        "lync.readiness",
+        "lync.plan",
+        "lync.finish",
+        "lync.site_pools",
+        "lync.site_join",
+    }
+)
 
 
 def control_queue(settings: Settings | None = None) -> str:

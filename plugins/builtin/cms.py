@@ -43,15 +43,25 @@ def validate_cms_location(shell: Shell, context: Context, call: StepCall) -> Ste
 
 
 def wait_for_replicas(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """Every replica outside the failed pool and unreachable servers is UpToDate (those never will be)."""
-    dead = {*context.topology.pool(context.failed_pool).servers, *context.facts.unreachable_servers}
+    """Every replica on a server that is up is UpToDate. A lagging replica's server is probed: a server
+    that is down (or that the inventory cannot reach) never holds the run; the summary names it."""
+    known = {server for pool in context.topology.pools for server in pool.servers}
+    failed = {server for pool in context.failed_pools() for server in context.topology.pool(pool).servers}
+    dead = failed | set(context.facts.unreachable_servers)
     (planned,) = call.commands_for("read")
     listing = send(shell, call, planned).objects
     replicas = {text(r, "ReplicaFqdn").lower(): bool(r.get("UpToDate")) for r in listing}
-    behind = sorted(fqdn for fqdn, current in replicas.items() if fqdn not in dead and not current)
+    lagging = sorted(fqdn for fqdn, current in replicas.items() if not current and fqdn not in dead)
+    unknown = [fqdn for fqdn in lagging if fqdn not in known]
+    down = [fqdn for fqdn in lagging if fqdn in known and not shell.reachable(fqdn)]
+    behind = [fqdn for fqdn in lagging if fqdn not in unknown and fqdn not in down]
     if behind:
         raise NotReadyError(f"replicas not yet up to date: {', '.join(behind)}")
+    waited = [fqdn for fqdn in replicas if fqdn not in dead and fqdn not in down and fqdn not in unknown]
+    ignored = [*(f"{fqdn} (down)" for fqdn in [*sorted(dead & replicas.keys()), *down])]
+    ignored += [f"{fqdn} (not in the inventory)" for fqdn in unknown]
     return StepResult(
-        summary=f"{len(replicas) - len(dead & replicas.keys())} live replicas up to date",
-        facts=Facts(replicas=replicas),
+        summary=f"{len(waited)} live replicas up to date"
+        + (f"; not waited for: {', '.join(ignored)}" if ignored else ""),
+        facts=Facts(replicas=replicas, unreachable_servers=[*context.facts.unreachable_servers, *down]),
     )

@@ -77,7 +77,7 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     pool = facts.cms_backup_pool
     if not context.cms_must_fail_over():
         # The CMS pool is Lync 2013 by now (the move's target), so the version no longer tells.
-        moved_to = facts.backup_pool
+        moved_to = context.survivor_pool()
         if phase != "cms" or moved_to is None or facts.cms_pool != moved_to:
             return []
         return bootstrap_calls(context, context.topology.pool(moved_to).servers)

@@ -23,7 +23,8 @@ from plugins.kit.model import (
     step_call,
 )
 from plugins.kit.remote import only_object, strip_prefix, text, texts
-from plugins.kit.shell import RemoteObject, Shell
+from plugins.kit.requests import Request, SiteRequest
+from plugins.kit.shell import CmdletError, RemoteObject, Shell
 from plugins.kit.versions import lync_version
 
 _WHATIF_HOST = re.compile(r'currently hosted on pool "([^"]+)"')
@@ -34,6 +35,7 @@ def lync_failover_steps() -> list[StepSpec]:
     """The discovery steps."""
     return [
         StepSpec(name="discovery.find_backup_pool", mutating=False, action=find_backup_pool),
+        StepSpec(name="discovery.find_backup_pools", mutating=False, action=find_backup_pools),
         StepSpec(name="discovery.locate_cms", mutating=False, action=locate_cms),
         StepSpec(name="discovery.check_cms_status", mutating=False, action=check_cms_status),
         StepSpec(
@@ -47,15 +49,19 @@ def lync_failover_steps() -> list[StepSpec]:
 
 @hookimpl
 def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
-    """locate: the backup pool; discover: CMS location, status, Backup_Pool; inspect: Backup_Pool's SQL."""
-    if phase == "locate":
+    """locate: the backup pool(s); discover: CMS location, status, Backup_Pool; inspect: Backup_Pool's SQL."""
+    if phase == "locate" and isinstance(context.request, SiteRequest):
+        relationships = [backup_relationship_command(pool) for pool in context.failed_pools()]
+        server = _locating_server(context)
+        return [step_call("discovery.find_backup_pools", phase, server, commands=relationships)]
+    if phase == "locate" and isinstance(context.request, Request):
         relationship = backup_relationship_command(context.failed_pool)
         return [
             step_call("discovery.find_backup_pool", phase, _locating_server(context), commands=[relationship])
         ]
-    backup_pool = context.facts.backup_pool
-    if phase == "discover" and backup_pool is not None:
-        server = context.topology.front_end(backup_pool)
+    survivor = context.survivor_pool()
+    if phase == "discover" and survivor is not None:
+        server = context.topology.front_end(survivor)
         whatif = command("Invoke-CsManagementServerFailover", WhatIf=True)
         return [
             step_call("discovery.locate_cms", phase, server, commands=[whatif, cms_service_command("read")]),
@@ -81,7 +87,7 @@ def find_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResu
     (relationship,) = call.commands_for("read")
     relation = only_object(send(shell, call, relationship), "the backup relationship")
     backup = text(relation, "BackupPoolFqdn").lower()
-    target = context.request.target
+    target = context.request.target if isinstance(context.request, Request) else None
     if target is not None and target != backup:
         raise PreconditionError(
             f"{target} is not the backup pool of {context.failed_pool} (the topology says {backup}): "
@@ -89,8 +95,27 @@ def find_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResu
             "or without a target."
         )
     return StepResult(
-        summary=f"the backup pool of {context.failed_pool} is {backup}", facts=Facts(backup_pool=backup)
+        summary=f"the backup pool of {context.failed_pool} is {backup}",
+        facts=Facts(backup_pool=backup, backup_pools={context.failed_pool: backup}),
     )
+
+
+def find_backup_pools(shell: Shell, context: Context, call: StepCall) -> StepResult:
+    """Seed step 2 for each pool of a lost site; a pool without a backup pool is named, and its own run
+    will stop saying so, while the others fail over."""
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    for relationship in call.commands_for("read"):
+        pool = str(relationship.parameters["PoolFqdn"])
+        try:
+            relation = only_object(send(shell, call, relationship), "the backup relationship")
+        except (CmdletError, PreconditionError):
+            missing.append(pool)
+            continue
+        found[pool] = text(relation, "BackupPoolFqdn").lower()
+    pairs = ", ".join(f"{pool} -> {backup}" for pool, backup in found.items()) or "none"
+    lacking = f"; no backup pool: {', '.join(missing)}" if missing else ""
+    return StepResult(summary=f"backup pools: {pairs}{lacking}", facts=Facts(backup_pools=found))
 
 
 def locate_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
@@ -135,35 +160,37 @@ def find_cms_backup_pool(shell: Shell, context: Context, call: StepCall) -> Step
     """Seed step 2 for CMS_Pool: its backup pool (Backup_Pool), asked only when the CMS must fail over.
 
     The seed asks ``Get-CsPoolBackupRelationship`` only for a Lync 2013 CMS_Pool: Lync 2010 pools have no
-    backup pairing, so a Lync 2010 CMS moves to the failover target (the backup pool of the failed pool).
+    backup pairing, so a Lync 2010 CMS moves to the failover target (context.survivor_pool).
     """
     cms_pool = context.facts.cms_pool
     if cms_pool is None:
         raise PreconditionError("the CMS pool is not known: discovery.locate_cms must run first")
     if not context.cms_must_fail_over():
         return StepResult(
-            summary=f"the CMS on {cms_pool} is healthy: no CMS failover, Backup_Pool not needed"
+            summary=f"the CMS on {cms_pool} is healthy: no CMS failover, Backup_Pool not needed",
+            facts=Facts(cms_fails_over=False),
         )
-    target = context.facts.backup_pool
+    target = context.survivor_pool()
     version = lync_version(context.facts.cms_version)
     if version is not None and not version.cms_failover and target is not None:
         return StepResult(
             summary=f"Backup_Pool is the failover target {target} (Lync 2010 pools have no backup pairing)",
-            facts=Facts(cms_backup_pool=target),
+            facts=Facts(cms_fails_over=True, cms_backup_pool=target),
         )
     relation = only_object(
         send(shell, call, backup_relationship_command(cms_pool)), "the backup relationship"
     )
     backup = text(relation, "BackupPoolFqdn").lower()
-    if backup == context.failed_pool:
+    if backup in context.failed_pools():
         raise PreconditionError(
             f"the CMS on {cms_pool} must fail over but has no surviving backup pool: its backup pool is "
-            f"{backup}, the pool being failed over. Bring {cms_pool}'s Front Ends and SQL back so the CMS "
+            f"{backup}, a pool being failed over. Bring {cms_pool}'s Front Ends and SQL back so the CMS "
             f"answers (then it need not fail over), or move the CMS by hand to a surviving pool, then "
             "run again"
         )
     return StepResult(
-        summary=f"Backup_Pool (backup of {cms_pool}) is {backup}", facts=Facts(cms_backup_pool=backup)
+        summary=f"Backup_Pool (backup of {cms_pool}) is {backup}",
+        facts=Facts(cms_fails_over=True, cms_backup_pool=backup),
     )
 
 
@@ -207,16 +234,14 @@ def _version(service: RemoteObject) -> int | None:
 
 
 def _locating_server(context: Context) -> str:
-    """Where to ask for the backup pool: the requested target, else the first surviving Front End pool.
-
-    Pools at another site than the failed pool's come first: a disaster that took the failed pool down
-    likely took its neighbours (e.g. a Lync 2010 pool there) with it.
-    """
-    if context.request.target is not None:
+    """Where to ask for backup pools: the requested target, else the first surviving Front End pool; pools at
+    another site than the failed ones come first (a disaster takes the neighbours of a failed pool too)."""
+    if isinstance(context.request, Request) and context.request.target is not None:
         return context.topology.front_end(context.request.target)
     pools = context.topology.front_end_pools()
-    failed_site = next((p.site for p in pools if p.fqdn == context.failed_pool), None)
-    survivors = [p for p in pools if p.fqdn != context.failed_pool and p.servers]
-    for pool in sorted(survivors, key=lambda p: p.site == failed_site):
+    failed = context.failed_pools()
+    failed_sites = {p.site for p in pools if p.fqdn in failed}
+    survivors = [p for p in pools if p.fqdn not in failed and p.servers]
+    for pool in sorted(survivors, key=lambda p: p.site in failed_sites):
         return pool.servers[0]
-    raise PreconditionError(f"no Front End pool other than {context.failed_pool} is in the inventory")
+    raise PreconditionError(f"no Front End pool other than {', '.join(failed)} is in the inventory")

@@ -17,6 +17,7 @@ from plugins.kit.model import (
     Context,
     Decision,
     EdgeHop,
+    EdgeMove,
     Facts,
     PlannedCommand,
     StepCall,
@@ -55,10 +56,10 @@ def lync_failover_steps() -> list[StepSpec]:
 
 @hookimpl
 def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
-    """discover: which Edge pools use the failed pool; edge: move each one's next hop."""
-    backup_pool = context.facts.backup_pool
-    if phase == "discover" and backup_pool is not None:
-        server = context.topology.front_end(backup_pool)
+    """discover: which Edge pools use a failed pool; edge: move each one's next hop."""
+    survivor = context.survivor_pool()
+    if phase == "discover" and survivor is not None:
+        server = context.topology.front_end(survivor)
         edges = command("Get-CsService", EdgeServer=True)
         return [step_call("edge.find_edges_at_risk", phase, server, commands=[edges])]
     if phase == "edge":
@@ -92,14 +93,17 @@ def lync_failover_classify_error(step: str, error: Exception, context: Context) 
 
 
 def new_next_hop(context: Context, edge_pool: str) -> str:
-    """A surviving Front End pool at the Edge's site; else the backup pool; else any surviving one."""
+    """A surviving Front End pool at the Edge's site; else the backup pool of its failed next hop (of the
+    run's pool); else any surviving one."""
     site = context.topology.pool(edge_pool).site
-    surviving = [p for p in context.topology.front_end_pools() if p.fqdn != context.failed_pool and p.servers]
+    failed = context.failed_pools()
+    surviving = [p for p in context.topology.front_end_pools() if p.fqdn not in failed and p.servers]
     for pool in surviving:
         if pool.site == site:
             return pool.fqdn
-    if context.facts.backup_pool is not None:
-        return context.facts.backup_pool
+    backup = context.facts.backup_pools.get(_failed_hop(context, edge_pool)) or context.survivor_pool()
+    if backup is not None:
+        return backup
     if surviving:
         return surviving[0].fqdn
     raise PreconditionError(f"no surviving Front End pool can be the next hop of {edge_pool}")
@@ -144,7 +148,7 @@ def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[Step
             key=key,
             params=params,
             commands=[edge_service_command(edge_pool, "read")],
-            description=f"{edge_pool} no longer uses {context.failed_pool} as next hop",
+            description=f"{edge_pool} no longer uses {' or '.join(context.failed_pools())} as next hop",
         )
     )
     return calls
@@ -156,13 +160,20 @@ def edge_service_command(edge_pool: str, purpose: CommandPurpose) -> PlannedComm
 
 
 def find_edges_at_risk(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """``Get-CsService -EdgeServer``: the Edge pools whose Registrar (next hop) is the failed pool."""
+    """``Get-CsService -EdgeServer``: the Edge pools whose Registrar (next hop) is a failed pool; a site
+    run leaves the Edge pools of its site alone (they are down with it)."""
     (edges,) = call.commands_for("read")
     hops = [_hop(edge) for edge in send(shell, call, edges).objects]
-    at_risk = [hop for hop in hops if hop.next_hop == context.failed_pool]
+    failed = context.failed_pools()
+    lost_site = context.failed_site
+    at_risk = [
+        hop
+        for hop in hops
+        if hop.next_hop in failed and (lost_site is None or _site(context, hop.edge_pool) != lost_site)
+    ]
     names = ", ".join(hop.edge_pool for hop in at_risk) or "none"
     return StepResult(
-        summary=f"Edge pools using {context.failed_pool} as next hop: {names}",
+        summary=f"Edge pools using {' or '.join(failed)} as next hop: {names}",
         facts=Facts(edges_at_risk=at_risk),
     )
 
@@ -173,8 +184,9 @@ def next_hop_in_place(shell: Shell, context: Context, call: StepCall) -> str | N
     current = _current_hop(shell, call, "check")
     if current == wanted:
         return f"{edge_pool} already uses {wanted} as next hop"
-    if current != context.failed_pool:
-        return f"{edge_pool} uses {current}, not the failed pool"
+    if current not in context.failed_pools():
+        which = "the failed pool" if len(context.failed_pools()) == 1 else "a failed pool"
+        return f"{edge_pool} uses {current}, not {which}"
     return None
 
 
@@ -187,10 +199,15 @@ def not_moved_here(shell: Shell, context: Context, call: StepCall) -> str | None
 
 
 def move_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """``Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<pool>``."""
+    """``Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<pool>``; the move is kept as a
+    fact, so that a failback can return the Edge to the pool it used."""
     send_acts(shell, call)
     edge_pool, pool = _edge_and_pool(call)
-    return StepResult(summary=f"next hop of {edge_pool} set to {pool}")
+    moved = EdgeMove(edge_pool=edge_pool, from_pool=_failed_hop(context, edge_pool), to_pool=pool)
+    return StepResult(
+        summary=f"next hop of {edge_pool} set to {pool} (was {moved.from_pool})",
+        facts=Facts(edge_moves=[*context.facts.edge_moves, moved]),
+    )
 
 
 def publish_topology(shell: Shell, context: Context, call: StepCall) -> StepResult:
@@ -203,12 +220,25 @@ def verify_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResul
     """``Get-CsService -EdgeServer``: the Edge no longer uses the failed pool (whichever pool it uses)."""
     edge_pool, _ = _edge_and_pool(call)
     current = _current_hop(shell, call, "read")
-    if current == context.failed_pool:
+    if current in context.failed_pools():
         raise PreconditionError(
             f"{edge_pool} still uses the failed pool {current} as next hop after Set-CsEdgeServer: "
             "check the Edge pool's next hop in Topology Builder, then run again"
         )
     return StepResult(summary=f"{edge_pool} uses {current} as next hop, not the failed pool")
+
+
+def _failed_hop(context: Context, edge_pool: str) -> str:
+    """The failed pool ``edge_pool`` used as next hop (discovery found it; else the run's first pool)."""
+    found = next((hop.next_hop for hop in context.facts.edges_at_risk if hop.edge_pool == edge_pool), None)
+    return found or context.failed_pools()[0]
+
+
+def _site(context: Context, pool: str) -> str | None:
+    try:
+        return context.topology.pool(pool).site
+    except KeyError:
+        return None
 
 
 def _hop(edge: RemoteObject) -> EdgeHop:

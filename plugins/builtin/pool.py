@@ -40,7 +40,7 @@ def lync_failover_steps() -> list[StepSpec]:
 def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     """pool: Invoke-CsPoolFailover on a Front End of the backup pool; verify: its PoolState."""
     backup_pool = context.facts.backup_pool
-    if backup_pool is None:
+    if phase not in ("pool", "verify") or backup_pool is None:
         return []
     server = context.topology.front_end(backup_pool)
     pool = context.failed_pool

@@ -6,30 +6,18 @@ Everything here is plain data that survives a JSON round trip (Celery's only ser
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from plugins.kit.requests import AnyRequest, FailbackRequest, Request, SiteRequest
 from plugins.kit.shell import ParameterValue, Shell
-
-#: The phases of a run, in order. Discovery phases run read-only steps, also in a dry run; the plan is
-#: built from the action phases once discovery is complete.
-DISCOVERY_PHASES = ("locate", "discover", "inspect")
-ACTION_PHASES = ("cms", "edge", "pool", "verify")
 
 
 class _Data(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Request(_Data):
-    """What the operator asked for: fail over ``pool``, optionally to ``target``; ``dry_run`` only plans."""
-
-    pool: str
-    target: str | None = None
-    dry_run: bool = False
 
 
 class PoolInfo(_Data):
@@ -98,6 +86,14 @@ class EdgeHop(_Data):
     next_hop: str
 
 
+class EdgeMove(_Data):
+    """A failover moved an Edge pool's next hop from a failed pool to another (a failback moves it back)."""
+
+    edge_pool: str
+    from_pool: str
+    to_pool: str
+
+
 class PluginFacts(_Data):
     """Facts a plugin keeps for itself, typed by it: subclass, set ``NAMESPACE`` (your plugin's name) and give
     every field a default; a step returns them in ``StepResult.own_facts``, a plugin reads them with
@@ -114,6 +110,8 @@ class Facts(_Data):
 
     #: The backup pool of the failed pool: where its users go (seed: Pool2).
     backup_pool: str | None = None
+    #: A site run: the backup pool of each of its pools.
+    backup_pools: dict[str, str] = Field(default_factory=dict)
     #: The pool hosting the Central Management Server (seed: CMS_Pool), its version (None when
     #: Get-CsService -CentralManagement wrote none) and whether it answers.
     cms_pool: str | None = None
@@ -126,12 +124,16 @@ class Facts(_Data):
     active_file_transfer_agents: list[str] = Field(default_factory=list)
     #: The replicas' FQDNs and whether each is up to date (empty when the CMS is unavailable).
     replicas: dict[str, bool] = Field(default_factory=dict)
+    #: Seed step 4, as discovery decided it: whether the CMS fails over (None: not decided yet).
+    cms_fails_over: bool | None = None
     #: The backup of the CMS pool (seed: Backup_Pool), known when the CMS must fail over.
     cms_backup_pool: str | None = None
     #: Backup_Pool's SQL servers and which is principal for the CMS database (Lync 2013 path).
     cms_backend: SqlBackEnd | None = None
-    #: Edge pools whose next hop is the failed pool.
+    #: Edge pools whose next hop is a failed pool.
     edges_at_risk: list[EdgeHop] = Field(default_factory=list)
+    #: The next hops this run moved (a failover), or the ones to move back (a failback).
+    edge_moves: list[EdgeMove] = Field(default_factory=list)
     #: Lync 2010 path: for each server checked, which export files exist there.
     export_files: dict[str, dict[str, bool]] = Field(default_factory=dict)
     #: Servers this run could not reach: their steps moved to another Front End of the pool, and their
@@ -154,29 +156,53 @@ class Facts(_Data):
         """The seed's test: ActiveMasterFqdn and ActiveFileTransferAgents are both set."""
         return bool(self.active_master) and bool(self.active_file_transfer_agents)
 
-    def cms_must_fail_over(self, failed_pool: str) -> bool:
-        """Seed step 4: the CMS fails over when it is unavailable or was hosted on the failed pool."""
+    def cms_must_fail_over(self, failed_pools: Collection[str]) -> bool:
+        """Seed step 4: the CMS fails over when it is unavailable or was hosted on a failed pool."""
         if self.cms_pool is None:
             return False
-        return self.cms_pool == failed_pool or not self.cms_available()
+        return self.cms_pool in failed_pools or not self.cms_available()
 
 
 class Context(_Data):
     """What passes down the chain: the run id, the request, the facts so far and the topology."""
 
     run_id: str
-    request: Request
+    request: AnyRequest
     facts: Facts = Field(default_factory=Facts)
     topology: Topology
 
     @property
     def failed_pool(self) -> str:
-        """The pool being failed over (seed: Pool1)."""
-        return self.request.pool
+        """The pool this run fails over or back (seed: Pool1); a site run has none (see failed_pools)."""
+        if isinstance(self.request, Request | FailbackRequest):
+            return self.request.pool
+        raise ValueError(f"a {self.request.workflow} run is not about one pool: use failed_pools()")
+
+    @property
+    def failed_site(self) -> str | None:
+        """The site lost with its pools and Edge pools (a site run, and its pools' runs); None otherwise."""
+        if isinstance(self.request, SiteRequest):
+            return self.request.site
+        return self.request.lost_site if isinstance(self.request, Request) else None
+
+    def failed_pools(self) -> list[str]:
+        """The Front End pools down in this disaster: the run's pool, or every one of a lost site."""
+        site = self.failed_site
+        if site is not None:
+            return [pool.fqdn for pool in self.topology.front_end_pools() if pool.site == site]
+        return [self.request.pool] if isinstance(self.request, Request) else []
+
+    def survivor_pool(self) -> str | None:
+        """The pool that takes over and where discovery runs: the backup pool; for a site run, the first of
+        its pools' backup pools outside the site (None until discovery found it)."""
+        if isinstance(self.request, SiteRequest):
+            failed = self.failed_pools()
+            return next((b for b in self.facts.backup_pools.values() if b not in failed), None)
+        return self.facts.backup_pool
 
     def cms_must_fail_over(self) -> bool:
-        """Seed step 4 for this run's failed pool (:meth:`Facts.cms_must_fail_over`)."""
-        return self.facts.cms_must_fail_over(self.failed_pool)
+        """Seed step 4 for this run's failed pools (:meth:`Facts.cms_must_fail_over`)."""
+        return self.facts.cms_must_fail_over(self.failed_pools())
 
     def with_facts(self, changes: Facts, own: Sequence[PluginFacts] = ()) -> Context:
         """A copy whose facts carry the fields ``changes`` sets, and plugins' ``own`` facts."""
@@ -270,8 +296,11 @@ class StepSpec(BaseModel):
     #: Whether the step changes the deployment (a dry run never runs one).
     mutating: bool
     #: Whether the step is about its server itself (Bootstrapper on each Front End): when the server is
-    #: unreachable, it is never moved to another Front End of the pool.
+    #: unreachable, it is never moved to another Front End; it is skipped, saying the server is down.
     server_bound: bool = False
+    #: Whether its calls that stand next to each other in a plan run at once (one per server), the run
+    #: going on when all are done; their facts are joined (lists and maps united).
+    parallel: bool = False
     action: StepAction
     check: StepCheck | None = None
 

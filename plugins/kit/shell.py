@@ -113,3 +113,7 @@ class Shell(Protocol):
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run an executable on ``server`` through the WinRS cmd shell."""
         ...
+
+    def reachable(self, server: str) -> bool:
+        """Whether ``server``'s remoting endpoint accepts a connection now (nothing is sent to it)."""
+        ...

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import redis
 
-from plugins.kit.model import Facts, Plan, Request, SqlBackEnd, StepCall, step_call
+from plugins.kit.model import Facts, Plan, SqlBackEnd, StepCall, step_call
+from plugins.kit.requests import Request
 from plugins.kit.shell import ParameterValue
 from tasks.record import RunRecord
 from tasks.run import JournalEntry, StepState

@@ -55,7 +55,11 @@ class Runner:
 
     def call(self, **kwargs: Any) -> str:
         """``celery -A worker call lync.failover --kwargs ...``; the printed task id (= the run id)."""
-        out = self._celery("call", "lync.failover", "--kwargs", json.dumps(kwargs))
+        return self.call_task("lync.failover", **kwargs)
+
+    def call_task(self, name: str, **kwargs: Any) -> str:
+        """``celery -A worker call NAME --kwargs ...`` (any launcher); the printed task id (= the run id)."""
+        out = self._celery("call", name, "--kwargs", json.dumps(kwargs))
         return out.stdout.strip()
 
     def api(self, **kwargs: Any) -> str:

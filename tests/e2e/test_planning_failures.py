@@ -10,7 +10,8 @@ import pytest
 import redis
 
 from plugins.kit.errors import PreconditionError
-from plugins.kit.model import Context, PoolInfo, Request, Topology
+from plugins.kit.model import Context, PoolInfo, Topology
+from plugins.kit.requests import Request
 from tasks.lock import acquire, lock_key
 from tasks.run import Report
 from tests.e2e.harness import Runner

@@ -179,7 +179,7 @@ def test_a_dry_run_takes_no_lock_and_accepts_an_absolute_pool_name(
     planned = runner.wait(runner.api(pool=FAILED_POOL + ".", dry_run=True))
 
     assert isinstance(planned, Report) and planned.state == "planned", planned
-    assert planned.pool == FAILED_POOL
+    assert planned.subject == FAILED_POOL
     assert runner.redis.get(lock) == "another-run"
     refused = runner.wait(runner.api(pool=FAILED_POOL))
     assert type(refused).__name__ == "RunRefused" and "another-run" in str(refused)

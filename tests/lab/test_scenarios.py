@@ -61,7 +61,9 @@ def test_every_required_scenario_is_shipped_and_loads() -> None:
         assert scenario.name == name
         assert scenario.sites == ["Datacenter1", "Datacenter2"]
         assert scenario.description.strip()
-        assert any(u.home_pool == scenario.failed_pool for u in scenario.users)
+        site = [pool.fqdn for pool in scenario.pools if pool.site == scenario.failed_site]
+        failed = [scenario.failed_pool] if scenario.failed_pool else site
+        assert any(u.home_pool in failed for u in scenario.users)
 
 
 def test_the_2010_target_has_export_files_on_three_front_ends() -> None:

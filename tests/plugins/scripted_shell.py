@@ -17,6 +17,8 @@ class ScriptedShell:
 
     answers: dict[str, Answer] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
+    #: Servers that refuse connections (``reachable`` says False).
+    down: set[str] = field(default_factory=set)
 
     def run(
         self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
@@ -31,3 +33,7 @@ class ScriptedShell:
         """Every executable succeeds."""
         self.sent.append(f"{server} {executable} {' '.join(arguments)}")
         return ExecutableResult(0)
+
+    def reachable(self, server: str) -> bool:
+        """Every server is up unless listed in ``down``."""
+        return server not in self.down

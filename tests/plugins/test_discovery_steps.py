@@ -38,7 +38,7 @@ def test_a_lync_2010_cms_moves_to_the_failover_target_without_asking_for_a_backu
 
     found = find_cms_backup(shell, {"backup_pool": POOL2, "cms_pool": POOL1, "cms_version": 5})
 
-    assert found == {"cms_backup_pool": POOL2}
+    assert found == {"cms_fails_over": True, "cms_backup_pool": POOL2}
     assert shell.sent == []
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from plugins.builtin.cms2010 import bootstrap_calls, cms_service_installed
-from plugins.kit.model import Context, Facts, PoolInfo, Request, Topology
+from plugins.kit.model import Context, Facts, PoolInfo, Topology
+from plugins.kit.requests import Request
 from plugins.kit.shell import ParameterValue
 from tests.plugins.scripted_shell import ScriptedShell
 

@@ -10,7 +10,8 @@ import pytest
 
 from plugins.decisions import default_decision
 from plugins.kit.errors import PreconditionError
-from plugins.kit.model import Context, Facts, PoolInfo, Request, StepCall, Topology
+from plugins.kit.model import Context, Facts, PoolInfo, StepCall, Topology
+from plugins.kit.requests import Request
 from plugins.kit.shell import AuthenticationError, CmdletError, CommandTimeout, TransportError
 from plugins.kit.versions import VERSIONS
 from plugins.manager import PluginLoadError, build_plugin_manager

@@ -7,17 +7,8 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from plugins.kit.errors import PreconditionError
-from plugins.kit.model import (
-    Context,
-    Facts,
-    PoolInfo,
-    Request,
-    StepCall,
-    StepResult,
-    StepSpec,
-    Topology,
-    step_call,
-)
+from plugins.kit.model import Context, Facts, PoolInfo, StepCall, StepResult, StepSpec, Topology, step_call
+from plugins.kit.requests import Request
 from plugins.kit.shell import (
     CmdletResult,
     CommandInterrupted,
@@ -47,6 +38,9 @@ class RecordingShell:
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         self.sent.append((server, executable))
         return ExecutableResult(exit_code=0)
+
+    def reachable(self, server: str) -> bool:
+        return True
 
 
 def _context() -> Context:

@@ -11,10 +11,19 @@ from typing import Any
 
 import redis
 
-from plugins.kit.model import Facts, Request, StepCall
+from plugins.kit.model import Facts, StepCall
+from plugins.kit.requests import AnyRequest, FailbackRequest, ReadinessRequest, Request, SiteRequest
 from plugins.kit.versions import version_name
 from tasks.record import get_run, read_journal
 from tasks.run import JournalEntry, Run, StepEntry
+
+#: What a report calls each kind of run.
+TITLES = {
+    "failover": "Failover of",
+    "site": "Site failover of",
+    "failback": "Failback of",
+    "readiness": "Readiness check of",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,19 @@ class Audit:
     def run_id(self) -> str:
         """The run's id (the Celery id ``celery call`` printed)."""
         return self.run.run_id
+
+    @property
+    def title(self) -> str:
+        """``Failover of pool1.contoso.com``, ``Dry run of ...``, ``Site failover of Datacenter1``, ..."""
+        run = self.run
+        kind = TITLES[run.request.workflow]
+        if run.dry_run and run.request.workflow != "readiness":
+            return (
+                f"Dry run of {run.subject}"
+                if kind == TITLES["failover"]
+                else f"Dry run: {kind.lower()} {run.subject}"
+            )
+        return f"{kind} {run.subject}"
 
     @property
     def plan(self) -> list[StepCall]:
@@ -102,21 +124,45 @@ def load_audit(run_id: str, client: redis.Redis | None = None) -> Audit | None:
     return Audit(run=run, commands=read_journal(run_id, client=client))
 
 
-def describe_facts(request: Request, facts: Facts) -> list[tuple[str, str]]:
+def describe_request(request: AnyRequest) -> list[tuple[str, str]]:
+    """What the operator asked, in their words."""
+    dry_run = ("dry run", "yes" if request.dry_run else "no")
+    if isinstance(request, Request):
+        parent = [("part of site run", request.parent)] if request.parent else []
+        return [
+            ("failed pool", request.pool),
+            ("target requested", request.target or "(none: the backup pool)"),
+            dry_run,
+            *parent,
+        ]
+    if isinstance(request, SiteRequest):
+        return [("failed site", request.site), dry_run]
+    if isinstance(request, FailbackRequest):
+        return [
+            ("pool failing back", request.pool),
+            ("move the CMS back", "yes" if request.move_cms_back else "no"),
+            dry_run,
+        ]
+    return [("readiness of", request.subject)]
+
+
+def describe_facts(request: AnyRequest, facts: Facts) -> list[tuple[str, str]]:
     """The request and what discovery found, in the operator's words."""
-    lines = [
-        ("failed pool", request.pool),
-        ("target requested", request.target or "(none: the backup pool)"),
-        ("dry run", "yes" if request.dry_run else "no"),
-        ("Backup_Pool", facts.backup_pool or "(unknown)"),
-    ]
+    lines = [*describe_request(request)]
+    if isinstance(request, ReadinessRequest):
+        return lines
+    if facts.backup_pools and not isinstance(request, Request):
+        pairs = ", ".join(f"{pool} -> {backup}" for pool, backup in facts.backup_pools.items())
+        lines.append(("backup pools", pairs))
+    else:
+        lines.append(("Backup_Pool", facts.backup_pool or "(unknown)"))
     if facts.cms_pool is None:
         return [*lines, ("CMS pool", "(unknown)")]
     if facts.cms_available():
         status = f"available (active master {facts.active_master})"
     else:
         status = "UNAVAILABLE (no active master or file transfer agent)"
-    fails_over = facts.cms_must_fail_over(request.pool)
+    fails_over = bool(facts.cms_fails_over)
     lines += [
         ("CMS pool", f"{facts.cms_pool} ({version_name(facts.cms_version)})"),
         ("CMS status", status),

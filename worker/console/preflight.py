@@ -5,17 +5,19 @@ Each check raises :class:`PreflightError` with a message naming the problem and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from celery import Celery
 
-from plugins.kit.model import Request
-from tasks.requests import RequestError, validate_request
+from plugins.kit.requests import AnyRequest, Request, SiteRequest
+from tasks.requests import RequestError
 from worker.inventory import Inventory, InventoryError, get_inventory
 from worker.settings import get_settings
 
+_Request = TypeVar("_Request")
 #: How long a Redis connection attempt or a worker inspection may take.
 REDIS_TIMEOUT_S = 3.0
 INSPECT_TIMEOUT_S = 2.0
@@ -36,10 +38,10 @@ def inventory() -> Inventory:
         ) from None
 
 
-def request(checked: Inventory, pool: str, target: str | None, dry_run: bool) -> Request:
-    """The failover request, checked against the inventory as the launcher will check it."""
+def checked(validate: Callable[[], _Request]) -> _Request:
+    """The request ``validate`` makes, checked against the inventory as the launcher will check it."""
     try:
-        return validate_request(checked, pool, target, dry_run)
+        return validate()
     except RequestError as error:
         raise PreflightError(str(error)) from None
 
@@ -88,11 +90,21 @@ def workers_listening(app: Celery, queues: Iterable[str]) -> None:
         )
 
 
-def queues_before_discovery(checked: Inventory, pool: str) -> list[str]:
+def queues_before_discovery(inventory: Inventory, request: AnyRequest) -> list[str]:
     """The queues a run may use before its plan is known: the control queue, and every site that has a
-    Front End pool other than the failed one (discovery, the CMS and the Edge steps run there)."""
-    sites = {entry.site for entry in checked.front_end_pools() if entry.fqdn != pool}
-    return [checked.control_queue, *(site.queue for site in checked.sites if site.name in sites)]
+    Front End pool other than the failed ones (discovery, the CMS and the Edge steps run there)."""
+    failed = failed_pools(inventory, request)
+    sites = {entry.site for entry in inventory.front_end_pools() if entry.fqdn not in failed}
+    return [inventory.control_queue, *(site.queue for site in inventory.sites if site.name in sites)]
+
+
+def failed_pools(inventory: Inventory, request: AnyRequest) -> list[str]:
+    """The pools a run fails over: its pool, or every Front End pool of its site; none for the others."""
+    if isinstance(request, Request):
+        return [request.pool]
+    if isinstance(request, SiteRequest):
+        return [entry.fqdn for entry in inventory.front_end_pools() if entry.site == request.site]
+    return []
 
 
 def redacted_url(url: str) -> str:

@@ -74,8 +74,7 @@ def render_html(audit: Audit) -> str:
 
 
 def _heading(audit: Audit) -> str:
-    pool = escape(audit.run.pool)
-    return f"Dry run of {pool}" if audit.run.dry_run else f"Failover of {pool}"
+    return escape(audit.title)
 
 
 def timeline_svg(bars: list[Bar], waiting: list[str]) -> str:

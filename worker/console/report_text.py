@@ -29,7 +29,7 @@ def sections(audit: Audit) -> list[Section]:
     summary = [
         ("run id", audit.run_id),
         ("state", run.state),
-        ("pool", run.pool),
+        ("about", run.subject),
         ("started", run.started.isoformat()),
         ("ended", run.ended.isoformat() if run.ended else "(still running)"),
         ("duration", duration_text(seconds_between(run.started, run.ended)) if run.ended else ""),
@@ -41,6 +41,17 @@ def sections(audit: Audit) -> list[Section]:
     return [
         Section("Run", ("", ""), summary),
         Section("Request and facts", ("", ""), audit.facts()),
+        *(
+            [
+                Section(
+                    "Pools, each in its own run",
+                    ("pool", "run", "state", "backup pool", "error"),
+                    [(o.pool, o.run_id, o.state, o.target or "", o.error) for o in run.pools],
+                )
+            ]
+            if run.pools
+            else []
+        ),
         Section(
             "Plan",
             ("#", "step", "phase", "server", "queue", "commands", "description"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.console import Group, RenderableType
@@ -23,6 +24,13 @@ STATE_STYLES = {
     "remedying": "yellow",
     "pending": "dim",
     "planned": "green",
+}
+#: How the list of runs names each kind of run.
+WORKFLOW_NAMES = {
+    "failover": "failover of",
+    "site": "site failover of",
+    "failback": "failback of",
+    "readiness": "readiness of",
 }
 #: Under a dry run's state in the list of runs, so a failed plan does not read as a failed failover.
 DRY_RUN_MARK = "(dry run)"
@@ -56,8 +64,8 @@ def plan_table(plan: list[StepCall]) -> Table:
     return table
 
 
-def progress_view(run: Run) -> RenderableType:
-    """The run's steps (state, server, attempts, elapsed) above a progress bar of finished steps."""
+def progress_view(run: Run, children: Sequence[Run] = ()) -> RenderableType:
+    """The run's steps (state, server, attempts, elapsed), a site run's pools, and a progress bar."""
     steps = run.steps
     table = Table(title=f"run {run.run_id}: {run.state}", title_justify="left")
     for column in ("step", "state", "server", "attempts", "elapsed"):
@@ -70,6 +78,18 @@ def progress_view(run: Run) -> RenderableType:
             str(step.attempts),
             _elapsed(step.first_started or step.started, step.ended),
         )
+    pools = Table(title="pools, each in its own run", title_justify="left")
+    for column in ("pool", "run", "state", "steps done", "elapsed"):
+        pools.add_column(column)
+    for child in children:
+        done_steps = sum(step.state in DONE_STATES for step in child.steps)
+        pools.add_row(
+            child.subject,
+            child.run_id,
+            f"[{STATE_STYLES.get(child.state, '')}]{child.state}[/]",
+            f"{done_steps}/{len(child.steps)}",
+            _elapsed(child.started, child.ended),
+        )
     progress = Progress(
         TextColumn("steps"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}")
     )
@@ -77,7 +97,7 @@ def progress_view(run: Run) -> RenderableType:
     progress.add_task(
         f"run time {_elapsed(run.started, run.ended)}", total=max(1, len(steps)), completed=done
     )
-    return Group(table, progress)
+    return Group(table, *([pools] if children else []), progress)
 
 
 def journal_line(entry: JournalEntry) -> str:
@@ -90,11 +110,11 @@ def journal_line(entry: JournalEntry) -> str:
 
 
 def runs_table(runs: list[RunSummary]) -> Table:
-    """Recent runs: id (never cut: `watch` and `report` need it whole), pool, state (a dry run's marked),
-    start, duration."""
+    """Recent runs: id (never cut: `watch` and `report` need it whole), what they did (pool or site), state
+    (a dry run's marked), start, duration."""
     table = Table(title="Recent runs, newest first", title_justify="left")
     table.add_column("run id", no_wrap=True, min_width=36)
-    table.add_column("pool")
+    table.add_column("run")
     table.add_column("state", min_width=len(DRY_RUN_MARK))
     table.add_column("started")
     table.add_column("duration")
@@ -103,7 +123,7 @@ def runs_table(runs: list[RunSummary]) -> Table:
         took = duration_text(seconds_between(run.started, run.ended)) if run.ended else "(running)"
         table.add_row(
             run.run_id,
-            run.pool,
+            f"{WORKFLOW_NAMES[run.workflow]} {run.subject}",
             f"[{STATE_STYLES.get(run.state, '')}]{run.state}[/]{kind}",
             run.started.strftime("%Y-%m-%d %H:%M:%S"),
             took,

@@ -77,7 +77,8 @@ def track(
                 live.console.print(journal_line(entry))
                 since = entry.id
             if record is not None:
-                live.update(progress_view(record), refresh=True)
+                children = [get_run(child, client) for child in record.children.values()]
+                live.update(progress_view(record, [c for c in children if c is not None]), refresh=True)
                 if record.state != "running":
                     break
             if time.monotonic() > deadline:

@@ -28,6 +28,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from plugins.kit.requests import AnyRequest, FailbackRequest, Request, SiteRequest
 from worker.console.preflight import PreflightError, consumers, redacted_url, redis_reachable
 from worker.rehearsal.redis_server import EmbeddedRedis
 from worker.rehearsal.stack import Stack, StackError, start_flower, start_lab, start_workers
@@ -164,7 +165,7 @@ def _rehearse(
         _start_flower(stack, console)
     from tasks.record import get_run
     from tasks.run import Report
-    from tasks.runbook import start_failover
+    from tasks.runbook import start
     from worker.celery_app import app, configure
     from worker.console.watch import follow
     from worker.inventory import inventory_at
@@ -173,9 +174,9 @@ def _rehearse(
     configure(app, Settings(redis_url=stack.redis_url, inventory_path=lab.inventory_path))
     state = lab.get("/state")
     assert isinstance(state, dict)
-    pool = str(state["failed_pool"])
-    result = start_failover(pool, queue=inventory_at(lab.inventory_path).control_queue)
-    console.print(f"run [bold]{result.id}[/bold]: failing over {pool}")
+    request = rehearsal_request(state)
+    result = start(request, queue=inventory_at(lab.inventory_path).control_queue)
+    console.print(f"run [bold]{result.id}[/bold]: {REHEARSALS[request.workflow]} {request.subject}")
     follow(result.id, RUN_DEADLINE_S, console, console, result, report_hint=hint, client=stack.client)
     run = get_run(result.id, stack.client)
     report: dict[str, Any] = (
@@ -187,6 +188,19 @@ def _rehearse(
     assert isinstance(verification, dict)
     report["lab_verification"] = verification
     return report
+
+
+#: What the drill says it does, by the scenario's ``rehearse``.
+REHEARSALS = {"failover": "failing over", "site": "failing over the site", "failback": "failing back"}
+
+
+def rehearsal_request(state: dict[str, Any]) -> AnyRequest:
+    """What the scenario rehearses (its ``rehearse``): a pool failover, a site failover or a failback."""
+    if state.get("rehearse") == "site":
+        return SiteRequest(site=str(state["failed_site"]))
+    if state.get("rehearse") == "failback":
+        return FailbackRequest(pool=str(state["failed_pool"]))
+    return Request(pool=str(state["failed_pool"]))
 
 
 def _show_audit(run_id: str, console: Console, report_file: Path | None, client: redis.Redis) -> None:

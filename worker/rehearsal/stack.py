@@ -111,7 +111,12 @@ def celery_command(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker", *arguments]
 
 
-def worker_command(queue: str, concurrency: int = 2) -> list[str]:
+#: Worker processes per queue: a step holds one while its cmdlet runs, so a site failing over several pools
+#: at once (and Bootstrapper on several Front Ends) needs as many.
+WORKER_CONCURRENCY = 4
+
+
+def worker_command(queue: str, concurrency: int = WORKER_CONCURRENCY) -> list[str]:
     """One prefork worker serving ``queue``, named after it, sending events for Flower."""
     return celery_command(
         *("worker", "-Q", queue, "--hostname", f"{queue}@%h", "-P", "prefork", "-c", str(concurrency)),

@@ -1,0 +1,43 @@
+"""What the runner remembers across runs: the Edge next hops a failover moved (a failback moves them back)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import redis
+
+from plugins.kit.model import EdgeMove, Facts
+from plugins.kit.requests import AnyRequest, FailbackRequest
+from tasks.record import redis_client
+
+
+def moves_key(pool: str) -> str:
+    """The Edge moves made away from ``pool``: edge pool -> EdgeMove (JSON)."""
+    return f"lync:edge_moves:{pool.lower()}"
+
+
+def remember_edge_moves(moves: list[EdgeMove], client: redis.Redis | None = None) -> None:
+    """Keep each move under the pool the Edge used before, until a failback of that pool restores it."""
+    client = client or redis_client()
+    for move in moves:
+        client.hset(moves_key(move.from_pool), move.edge_pool, move.model_dump_json())
+
+
+def edge_moves_from(pool: str, client: redis.Redis | None = None) -> list[EdgeMove]:
+    """The Edge next hops failovers moved away from ``pool`` and no failback has moved back."""
+    client = client or redis_client()
+    raw = cast(dict[str, str], client.hgetall(moves_key(pool)))
+    return [EdgeMove.model_validate_json(value) for _, value in sorted(raw.items())]
+
+
+def forget_edge_moves(pool: str, restored: list[str], client: redis.Redis | None = None) -> None:
+    """The failback of ``pool`` moved these Edge pools back."""
+    if restored:
+        (client or redis_client()).hdel(moves_key(pool), *restored)
+
+
+def initial_facts(request: AnyRequest) -> Facts:
+    """What a run knows before discovery: a failback knows which Edge next hops to move back."""
+    if isinstance(request, FailbackRequest):
+        return Facts(edge_moves=edge_moves_from(request.pool))
+    return Facts()
