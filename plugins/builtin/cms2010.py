@@ -62,6 +62,7 @@ def lync_failover_steps() -> list[StepSpec]:
             action=bootstrap,
             check=cms_service_installed,
             server_bound=True,
+            parallel=True,
         ),
     ]
 

@@ -1,6 +1,8 @@
 """The exact commands each scenario's failover sends, in order (seed step in brackets).
 
-One line per command, ``server cmdlet -Param value``; ``Import-Module`` is left out (session set-up).
+One line per command, ``server cmdlet -Param value``; ``Import-Module`` is left out (session set-up). Lines
+marked ``~`` come from steps that run in parallel (one per server): each server's lines keep their order,
+the servers interleave as they will.
 """
 
 from __future__ import annotations
@@ -24,9 +26,21 @@ fe01.pool2 Get-CsPool -Identity pool2.contoso.com
 """
 
 
+#: Marks a line of a parallel step.
+PARALLEL = "~ "
+
+
 def cms_service_checks(*servers: str) -> str:
-    """The CMS answers on the failover target: each of its Front Ends is checked for the CMS service."""
-    return "".join(f"{server} {CMS_SERVICE_CHECK}\n" for server in servers)
+    """The CMS answers on the failover target: each Front End is checked for the CMS service, at once."""
+    return "".join(f"{PARALLEL}{server} {CMS_SERVICE_CHECK}\n" for server in servers)
+
+
+def bootstrapped(*servers: str) -> str:
+    """Bootstrapper on each server, at once: its CMS service check, then setup."""
+    setup = "Bootstrapper.exe -arguments ['/Setup']"
+    return "".join(
+        f"{PARALLEL}{server} {CMS_SERVICE_CHECK}\n{PARALLEL}{server} {setup}\n" for server in servers
+    )
 
 
 def cms_2013(server: str, pool: str, principal: str, partner: str) -> str:
@@ -71,10 +85,7 @@ fe01.pool2 Move-CsManagementServer -ConfigurationFileName c:\\CsConfigurationFil
 fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 fe01.pool2 Get-CsManagementStoreReplicationStatus
 """
-    + cms_service_checks("fe02.pool2")
-    + "fe02.pool2 Bootstrapper.exe -arguments ['/Setup']\n"
-    + cms_service_checks("fe03.pool2")
-    + "fe03.pool2 Bootstrapper.exe -arguments ['/Setup']\n"
+    + bootstrapped("fe02.pool2", "fe03.pool2")
     + POOL,
     "cms-elsewhere-healthy": DISCOVERY + REPLICAS + EDGES + POOL,
     "cms-elsewhere-unavailable": DISCOVERY
@@ -108,5 +119,25 @@ fe01.pool2 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 
 
 def expected_commands(scenario: str) -> list[str]:
-    """The scenario's expected command lines."""
+    """The scenario's expected command lines (parallel ones marked)."""
     return [line for line in EXPECTED[scenario].splitlines() if line.strip()]
+
+
+def aligned(received: list[str], expected: list[str]) -> tuple[list[str], list[str]]:
+    """Both lists without marks, each run of parallel lines put in server order in both (each server's own
+    lines keep their order), so that equal lists mean: the right commands, in an order the plan allows."""
+    plain = [line.removeprefix(PARALLEL) for line in expected]
+    got = list(received)
+    start = 0
+    while start < len(expected):
+        if not expected[start].startswith(PARALLEL):
+            start += 1
+            continue
+        end = start
+        while end < len(expected) and expected[end].startswith(PARALLEL):
+            end += 1
+        by_server = lambda line: line.split()[0]  # noqa: E731 - sorted() is stable
+        got[start:end] = sorted(got[start:end], key=by_server)
+        plain[start:end] = sorted(plain[start:end], key=by_server)
+        start = end
+    return got, plain
