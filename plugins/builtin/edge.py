@@ -10,24 +10,21 @@ Edge still uses the failed pool.
 from __future__ import annotations
 
 from plugins.kit.commands import send, send_acts
+from plugins.kit.edge_hops import current_hop, edge_and_pool, edge_service_command, hop, next_hop_parameters
 from plugins.kit.errors import PreconditionError
 from plugins.kit.hookspecs import hookimpl
 from plugins.kit.model import (
-    CommandPurpose,
     Context,
     Decision,
-    EdgeHop,
     EdgeMove,
     Facts,
-    PlannedCommand,
     StepCall,
     StepResult,
     StepSpec,
     command,
     step_call,
 )
-from plugins.kit.remote import only_object, strip_prefix, text
-from plugins.kit.shell import CmdletError, RemoteObject, Shell
+from plugins.kit.shell import CmdletError, Shell
 
 #: A fragment of Invoke-CsPoolFailover's error when an Edge pool uses the pool as its next hop (the seed).
 NEXT_HOP_ERROR = "is specified in topology as the next hop for the Edge server"
@@ -115,7 +112,7 @@ def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[Step
     server = context.topology.front_end(pool)
     same_site = context.topology.pool(pool).site == context.topology.pool(edge_pool).site
     key = f"{key}-{edge_pool}" if key else edge_pool
-    params = {"Identity": f"EdgeServer:{edge_pool}", "Registrar": f"Registrar:{pool}"}
+    params = next_hop_parameters(edge_pool, pool)
     calls = [
         step_call(
             "edge.move_next_hop",
@@ -154,16 +151,11 @@ def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[Step
     return calls
 
 
-def edge_service_command(edge_pool: str, purpose: CommandPurpose) -> PlannedCommand:
-    """``Get-CsService -EdgeServer -PoolFqdn <edge>``: the Edge pool's Registrar (its next hop)."""
-    return command("Get-CsService", purpose, EdgeServer=True, PoolFqdn=edge_pool)
-
-
 def find_edges_at_risk(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Get-CsService -EdgeServer``: the Edge pools whose Registrar (next hop) is a failed pool; a site
     run leaves the Edge pools of its site alone (they are down with it)."""
     (edges,) = call.commands_for("read")
-    hops = [_hop(edge) for edge in send(shell, call, edges).objects]
+    hops = [hop(edge) for edge in send(shell, call, edges).objects]
     failed = context.failed_pools()
     lost_site = context.failed_site
     at_risk = [
@@ -180,8 +172,8 @@ def find_edges_at_risk(shell: Shell, context: Context, call: StepCall) -> StepRe
 
 def next_hop_in_place(shell: Shell, context: Context, call: StepCall) -> str | None:
     """Skip when the Edge already uses the new next hop, or never used the failed pool (a remedy's sweep)."""
-    edge_pool, wanted = _edge_and_pool(call)
-    current = _current_hop(shell, call, "check")
+    edge_pool, wanted = edge_and_pool(call)
+    current = current_hop(shell, call, "check")
     if current == wanted:
         return f"{edge_pool} already uses {wanted} as next hop"
     if current not in context.failed_pools():
@@ -192,8 +184,8 @@ def next_hop_in_place(shell: Shell, context: Context, call: StepCall) -> str | N
 
 def not_moved_here(shell: Shell, context: Context, call: StepCall) -> str | None:
     """Skip the publish unless the Edge now uses the new next hop (no move, nothing to publish)."""
-    edge_pool, wanted = _edge_and_pool(call)
-    if _current_hop(shell, call, "check") != wanted:
+    edge_pool, wanted = edge_and_pool(call)
+    if current_hop(shell, call, "check") != wanted:
         return f"{edge_pool} was not moved to {wanted}: nothing to publish"
     return None
 
@@ -202,7 +194,7 @@ def move_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<pool>``; the move is kept as a
     fact, so that a failback can return the Edge to the pool it used."""
     send_acts(shell, call)
-    edge_pool, pool = _edge_and_pool(call)
+    edge_pool, pool = edge_and_pool(call)
     moved = EdgeMove(edge_pool=edge_pool, from_pool=_failed_hop(context, edge_pool), to_pool=pool)
     return StepResult(
         summary=f"next hop of {edge_pool} set to {pool} (was {moved.from_pool})",
@@ -218,8 +210,8 @@ def publish_topology(shell: Shell, context: Context, call: StepCall) -> StepResu
 
 def verify_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Get-CsService -EdgeServer``: the Edge no longer uses the failed pool (whichever pool it uses)."""
-    edge_pool, _ = _edge_and_pool(call)
-    current = _current_hop(shell, call, "read")
+    edge_pool, _ = edge_and_pool(call)
+    current = current_hop(shell, call, "read")
     if current in context.failed_pools():
         raise PreconditionError(
             f"{edge_pool} still uses the failed pool {current} as next hop after Set-CsEdgeServer: "
@@ -239,17 +231,3 @@ def _site(context: Context, pool: str) -> str | None:
         return context.topology.pool(pool).site
     except KeyError:
         return None
-
-
-def _hop(edge: RemoteObject) -> EdgeHop:
-    return EdgeHop(edge_pool=text(edge, "PoolFqdn").lower(), next_hop=strip_prefix(text(edge, "Registrar")))
-
-
-def _current_hop(shell: Shell, call: StepCall, purpose: CommandPurpose) -> str:
-    (planned,) = call.commands_for(purpose)
-    edge = only_object(send(shell, call, planned), f"the Edge pool {planned.parameters['PoolFqdn']}")
-    return _hop(edge).next_hop
-
-
-def _edge_and_pool(call: StepCall) -> tuple[str, str]:
-    return strip_prefix(str(call.params["Identity"])), strip_prefix(str(call.params["Registrar"]))

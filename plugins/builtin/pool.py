@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from plugins.kit.commands import send, send_acts
+from plugins.kit.commands import send_acts
 from plugins.kit.errors import NotReadyError
 from plugins.kit.hookspecs import hookimpl
 from plugins.kit.model import (
-    CommandPurpose,
     Context,
     Decision,
-    PlannedCommand,
     StepCall,
     StepResult,
     StepSpec,
     command,
     step_call,
 )
-from plugins.kit.remote import only_object, text
+from plugins.kit.registrar import FAILED_OVER, pool_state, pool_state_command
 from plugins.kit.shell import CmdletError, Shell
 
 #: Invoke-CsPoolFailover's errors while the CMS is still failing over: the seed says fix and run it again.
@@ -24,7 +22,6 @@ CMS_NOT_READY_ERRORS = (
     "the Central Management store is not yet fully failed over",
     "the Central Management store is not available",
 )
-FAILED_OVER = "FailedOver"
 
 
 @hookimpl
@@ -68,11 +65,6 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     return []
 
 
-def pool_state_command(pool: str, purpose: CommandPurpose) -> PlannedCommand:
-    """``Get-CsRegistrarConfiguration -Identity Service:Registrar:<pool>``: its PoolState."""
-    return command("Get-CsRegistrarConfiguration", purpose, Identity=f"Service:Registrar:{pool}")
-
-
 @hookimpl
 def lync_failover_classify_error(step: str, error: Exception, context: Context) -> Decision | None:
     """The CMS not (yet) fully failed over: re-check and retry with backoff, as the seed says."""
@@ -89,7 +81,7 @@ def lync_failover_classify_error(step: str, error: Exception, context: Context) 
 
 def pool_failed_over(shell: Shell, context: Context, call: StepCall) -> str | None:
     """Skip when the failed pool's registrar already reports PoolState FailedOver."""
-    state = _pool_state(shell, call, "check")
+    state = pool_state(shell, call, "check")
     return f"{context.failed_pool} is already failed over" if state == FAILED_OVER else None
 
 
@@ -101,17 +93,9 @@ def fail_over_pool(shell: Shell, context: Context, call: StepCall) -> StepResult
 
 def verify_users_serviced(shell: Shell, context: Context, call: StepCall) -> StepResult:
     """``Get-CsRegistrarConfiguration``: the failed pool's PoolState is FailedOver (users serviced)."""
-    state = _pool_state(shell, call, "read")
+    state = pool_state(shell, call, "read")
     if state != FAILED_OVER:
         raise NotReadyError(f"{context.failed_pool} reports PoolState {state or '(none)'}, not {FAILED_OVER}")
     return StepResult(
         summary=f"{context.failed_pool} is {FAILED_OVER}: its users are serviced by the backup pool"
     )
-
-
-def _pool_state(shell: Shell, call: StepCall, purpose: CommandPurpose) -> str:
-    (planned,) = call.commands_for(purpose)
-    config = only_object(
-        send(shell, call, planned), f"the registrar configuration {planned.parameters['Identity']}"
-    )
-    return text(config, "PoolState")

@@ -21,13 +21,16 @@ def cms_service_command(purpose: CommandPurpose) -> PlannedCommand:
     return command("Get-CsService", purpose, CentralManagement=True)
 
 
-def validation_calls(context: Context, server: str) -> list[StepCall]:
-    """Validate the CMS now names Backup_Pool, then wait until every live replica is up to date."""
-    pool = context.facts.cms_backup_pool or ""
+def validation_calls(
+    context: Context, server: str, pool: str | None = None, phase: str = "cms"
+) -> list[StepCall]:
+    """Validate the CMS now names ``pool`` (default: Backup_Pool), then wait until every live replica is up
+    to date."""
+    pool = pool or context.facts.cms_backup_pool or ""
     return [
         step_call(
             VALIDATE_STEP,
-            "cms",
+            phase,
             server,
             params={"pool": pool},
             commands=[CMS_STATUS],
@@ -35,7 +38,7 @@ def validation_calls(context: Context, server: str) -> list[StepCall]:
         ),
         step_call(
             REPLICAS_STEP,
-            "cms",
+            phase,
             server,
             commands=[REPLICA_STATUS],
             description="every replica on a live server is UpToDate (polled until then)",
@@ -45,7 +48,12 @@ def validation_calls(context: Context, server: str) -> list[StepCall]:
 
 def cms_already_on_backup_pool(shell: Shell, context: Context, call: StepCall) -> str | None:
     """A check for the CMS-moving steps: the topology's CMS service already names Backup_Pool and answers."""
-    pool = context.facts.cms_backup_pool or ""
+    return cms_already_on(shell, call, context.facts.cms_backup_pool or "")
+
+
+def cms_already_on(shell: Shell, call: StepCall, pool: str) -> str | None:
+    """Why the step is skipped when the call's planned ``Get-CsService -CentralManagement`` (its check)
+    shows the CMS answering on ``pool``; None otherwise."""
     (planned,) = call.commands_for("check")
     service = only_object(send(shell, call, planned), "the Central Management service")
     if text(service, "PoolFqdn").lower() == pool and bool(service.get("Active")):

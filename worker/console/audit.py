@@ -151,6 +151,13 @@ def describe_facts(request: AnyRequest, facts: Facts) -> list[tuple[str, str]]:
     lines = [*describe_request(request)]
     if isinstance(request, ReadinessRequest):
         return lines
+    if isinstance(request, FailbackRequest):
+        back = [
+            f"{m.edge_pool}: {m.to_pool} -> {m.from_pool}"
+            for m in facts.edge_moves
+            if m.from_pool == request.pool
+        ]
+        return [*lines, ("Edge next hops to move back", ", ".join(back) or "none recorded by a failover")]
     if facts.backup_pools and not isinstance(request, Request):
         pairs = ", ".join(f"{pool} -> {backup}" for pool, backup in facts.backup_pools.items())
         lines.append(("backup pools", pairs))
