@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = (
     "plugins.builtin.edge",
     "plugins.builtin.pool",
     "plugins.builtin.failback",
+    "plugins.builtin.readiness",
 )
 
 

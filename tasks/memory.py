@@ -1,4 +1,5 @@
-"""What the runner remembers across runs: the Edge next hops a failover moved (a failback moves them back)."""
+"""What the runner remembers across runs: the Edge next hops a failover moved (a failback moves them back),
+and the last readiness check."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import cast
 import redis
 
 from plugins.kit.model import EdgeMove, Facts
-from plugins.kit.requests import AnyRequest, FailbackRequest
+from plugins.kit.requests import AnyRequest, FailbackRequest, ReadinessRequest
+from tasks.liveness import live_sites
 from tasks.record import redis_client
+from worker.inventory import Inventory
 
 
 def moves_key(pool: str) -> str:
@@ -36,8 +39,26 @@ def forget_edge_moves(pool: str, restored: list[str], client: redis.Redis | None
         (client or redis_client()).hdel(moves_key(pool), *restored)
 
 
-def initial_facts(request: AnyRequest) -> Facts:
-    """What a run knows before discovery: a failback knows which Edge next hops to move back."""
+#: The run id of the last readiness check.
+LAST_READINESS_KEY = "lync:readiness:last"
+
+
+def remember_readiness(run_id: str, client: redis.Redis | None = None) -> None:
+    """This readiness check is the last one."""
+    (client or redis_client()).set(LAST_READINESS_KEY, run_id)
+
+
+def last_readiness(client: redis.Redis | None = None) -> str | None:
+    """The run id of the last readiness check that ended, if any."""
+    found = (client or redis_client()).get(LAST_READINESS_KEY)
+    return str(found) if found else None
+
+
+def initial_facts(request: AnyRequest, inventory: Inventory) -> Facts:
+    """What a run knows before discovery: a failback, which Edge next hops to move back; a readiness
+    check, which sites have a live worker."""
     if isinstance(request, FailbackRequest):
         return Facts(edge_moves=edge_moves_from(request.pool))
+    if isinstance(request, ReadinessRequest):
+        return Facts(live_sites=live_sites(inventory))
     return Facts()

@@ -6,10 +6,10 @@ from typing import Any, NoReturn
 
 from plugins.kit.errors import PreconditionError
 from plugins.kit.model import Context, StepCall
-from plugins.kit.requests import FailbackRequest
+from plugins.kit.requests import FailbackRequest, ReadinessRequest
 from tasks.events import emit
 from tasks.lock import release_all
-from tasks.memory import forget_edge_moves, remember_edge_moves
+from tasks.memory import forget_edge_moves, remember_edge_moves, remember_readiness
 from tasks.record import RunRecord, get_run
 from tasks.run import Report, RunState
 
@@ -43,9 +43,17 @@ def finish_run(context: Context, state: RunState) -> dict[str, Any]:
 
 
 def remember(context: Context) -> None:
-    """A failover's Edge moves are kept for the failback; a failback forgets those it moved back."""
+    """A failover's Edge moves are kept for the failback; a failback forgets those it moved back; a
+    readiness check is the last one, and each of its failed checks is an event (sites page someone)."""
     request, moves = context.request, context.facts.edge_moves
-    if isinstance(request, FailbackRequest):
+    if isinstance(request, ReadinessRequest):
+        remember_readiness(context.run_id)
+        for finding in context.facts.findings:
+            if not finding.ok:
+                about = f"{finding.pool}: " if finding.pool else ""
+                message = f"{about}{finding.check}: {finding.detail}. {finding.fix}".strip()
+                emit("readiness.failed", context.run_id, request.subject, message=message)
+    elif isinstance(request, FailbackRequest):
         forget_edge_moves(request.pool, [move.edge_pool for move in moves if move.to_pool == request.pool])
     elif not request.dry_run:
         remember_edge_moves(moves)

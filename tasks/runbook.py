@@ -113,7 +113,7 @@ def launch(task: Task, request: AnyRequest) -> Any:
     context = Context(run_id=run_id, request=request, topology=topology(inventory))
     take_locks(context)
     RunRecord(run_id).create(request)
-    context = context.model_copy(update={"facts": initial_facts(request)})
+    context = context.model_copy(update={"facts": initial_facts(request, inventory)})
     emit("run.started", run_id, request.subject, message=request.model_dump_json())
     discovery, _ = request.phases()
     return continue_run(task, context, discovery[0])

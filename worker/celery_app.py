@@ -37,6 +37,13 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
         task_send_sent_event=True,
         task_default_queue=control_queue(settings),
         task_routes=(route_task,),
+        beat_schedule={
+            "readiness": {
+                "task": "lync.readiness",
+                "schedule": float(settings.readiness_interval_s),
+                "options": {"queue": control_queue(settings)},
+            }
+        },
     )
 
 

@@ -27,6 +27,8 @@ class Settings:
     record_ttl_s: int = 90 * DAY_S
     #: How many characters of a command's output the journal keeps.
     journal_max_output: int = 2000
+    #: How often celery beat starts a readiness check of every pool (``lync.readiness``).
+    readiness_interval_s: int = 6 * 3600
 
     @property
     def visibility_timeout_s(self) -> int:
@@ -44,6 +46,7 @@ def get_settings() -> Settings:
         step_timeout_s=_int_env("LYNC_FAILOVER_STEP_TIMEOUT", Settings.step_timeout_s),
         retry_deadline_s=_int_env("LYNC_FAILOVER_RETRY_DEADLINE", Settings.retry_deadline_s),
         lock_ttl_s=_int_env("LYNC_FAILOVER_LOCK_TTL", Settings.lock_ttl_s),
+        readiness_interval_s=_int_env("LYNC_FAILOVER_READINESS_INTERVAL", Settings.readiness_interval_s),
     )
 
 

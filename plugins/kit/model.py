@@ -86,6 +86,17 @@ class EdgeHop(_Data):
     next_hop: str
 
 
+class Finding(_Data):
+    """What a readiness check found: about a pool's failover (or, with no pool, about every pool's)."""
+
+    check: str
+    pool: str | None
+    ok: bool
+    detail: str
+    #: What to do about it (when it is not ok).
+    fix: str = ""
+
+
 class EdgeMove(_Data):
     """A failover moved an Edge pool's next hop from a failed pool to another (a failback moves it back)."""
 
@@ -139,6 +150,10 @@ class Facts(_Data):
     #: Servers this run could not reach: their steps moved to another Front End of the pool, and their
     #: replicas are not waited for.
     unreachable_servers: list[str] = Field(default_factory=list)
+    #: A readiness check: the sites with a live worker on their queue (None: not known), and what the
+    #: checks found.
+    live_sites: list[str] | None = None
+    findings: list[Finding] = Field(default_factory=list)
     #: Plugins' own facts by namespace (:class:`PluginFacts`): read them with :meth:`of`.
     plugins: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
 
@@ -326,6 +341,7 @@ EventKind = Literal[
     "step.moved",
     "step.failed",
     "command",
+    "readiness.failed",
 ]
 
 

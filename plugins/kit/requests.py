@@ -90,7 +90,8 @@ class ReadinessRequest(_Request):
 
     workflow: Literal["readiness"] = "readiness"
     site: str | None = None
-    dry_run: bool = True
+    #: Its steps only read: it runs them (there is no dry run of a check).
+    dry_run: Literal[False] = False
 
     @property
     def subject(self) -> str:

@@ -27,6 +27,7 @@ SETTINGS_ENV = {
     "LYNC_FAILOVER_STEP_TIMEOUT": "1234",
     "LYNC_FAILOVER_RETRY_DEADLINE": "2345",
     "LYNC_FAILOVER_LOCK_TTL": "3456",
+    "LYNC_FAILOVER_READINESS_INTERVAL": "4567",
 }
 
 
@@ -76,6 +77,18 @@ def test_there_is_a_worker_per_datacenter_and_one_for_the_control_queue() -> Non
             assert option(argv, "-Q") == "lync.site." + name.removeprefix("worker-")
 
 
+def test_one_beat_starts_the_readiness_checks_with_the_runners_settings() -> None:
+    beats = [
+        name
+        for name, service in SERVICES.items()
+        if command(service)[:4] == ["celery", "-A", "worker", "beat"]
+    ]
+
+    assert beats == ["beat"]
+    assert SERVICES["beat"]["environment"] == SERVICES["worker-control"]["environment"]
+    assert "LYNC_FAILOVER_READINESS_INTERVAL" in SERVICES["beat"]["environment"]
+
+
 @pytest.mark.parametrize("name", sorted(WORKERS))
 def test_each_worker_names_itself_after_its_queue_and_sends_events(name: str) -> None:
     argv = WORKERS[name]
@@ -96,6 +109,7 @@ def test_the_variables_the_workers_get_are_the_ones_the_code_reads(monkeypatch: 
     assert settings.redis_url == SETTINGS_ENV["REDIS_URL"]
     assert settings.inventory_path == Path(SETTINGS_ENV["LYNC_FAILOVER_INVENTORY"])
     assert (settings.step_timeout_s, settings.retry_deadline_s, settings.lock_ttl_s) == (1234, 2345, 3456)
+    assert settings.readiness_interval_s == 4567
     for name in WORKERS:
         environment = SERVICES[name]["environment"]
         assert set(environment) == set(SETTINGS_ENV) | {PASSWORD_ENV}, name

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import zip_longest
 
+from plugins.kit.model import Finding
 from worker.console.audit import Audit, Bar, duration_text, planned_commands_text, seconds_between
+from worker.console.readiness import EVERY_POOL, verdicts
 
 #: Characters of the text timeline's bar column.
 BAR_WIDTH = 40
@@ -41,6 +43,7 @@ def sections(audit: Audit) -> list[Section]:
     return [
         Section("Run", ("", ""), summary),
         Section("Request and facts", ("", ""), audit.facts()),
+        *(_readiness(run.facts.findings) if run.facts.findings else []),
         *(
             [
                 Section(
@@ -115,6 +118,25 @@ def sections(audit: Audit) -> list[Section]:
                 )
                 for bar in bars
             ],
+        ),
+    ]
+
+
+def _readiness(findings: list[Finding]) -> list[Section]:
+    """A readiness check's verdict per pool, then every finding."""
+    return [
+        Section(
+            "Readiness: verdict per pool",
+            ("pool", "verdict", "what to fix"),
+            [
+                (pool, "ready" if ready else "NOT ready", "\n".join(fixes))
+                for pool, ready, fixes in verdicts(findings)
+            ],
+        ),
+        Section(
+            "Readiness: every check",
+            ("pool", "check", "result", "detail"),
+            [(f.pool or EVERY_POOL, f.check, "ok" if f.ok else "FAILED", f.detail) for f in findings],
         ),
     ]
 

@@ -31,7 +31,7 @@ from rich.table import Table
 from plugins.kit.requests import AnyRequest, FailbackRequest, Request, SiteRequest
 from worker.console.preflight import PreflightError, consumers, redacted_url, redis_reachable
 from worker.rehearsal.redis_server import EmbeddedRedis
-from worker.rehearsal.stack import Stack, StackError, start_flower, start_lab, start_workers
+from worker.rehearsal.stack import Stack, StackError, start_beat, start_flower, start_lab, start_workers
 
 DEFAULT_SCENARIO = "cms-2013-primary"
 RUN_DEADLINE_S = 900.0
@@ -160,7 +160,8 @@ def _rehearse(
     _refuse_foreign_workers(stack.redis_url, queues)
     workers = start_workers(stack.redis_url, lab.inventory_path, queues, stack.directory / "logs")
     stack.children.extend(workers.children.values())
-    console.print(f"workers: one per queue ({', '.join(queues)})")
+    stack.children.append(start_beat(stack.redis_url, lab.inventory_path, stack.directory / "logs"))
+    console.print(f"workers: one per queue ({', '.join(queues)}); celery beat for the readiness schedule")
     if flower:
         _start_flower(stack, console)
     from tasks.record import get_run

@@ -256,6 +256,13 @@ def start_lab(scenario: str, directory: Path) -> LabProcess:
     return lab
 
 
+def start_beat(redis_url: str, inventory_path: Path, directory: Path) -> ChildProcess:
+    """Start celery beat (the readiness schedule) with its schedule file in ``directory``."""
+    environment = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(inventory_path)}
+    command = celery_command("beat", "--schedule", str(directory / "beat-schedule"), "--loglevel", "INFO")
+    return spawn("beat", command, directory / "beat.log", environment)
+
+
 def start_flower(redis_url: str, directory: Path, basic_auth: str) -> tuple[ChildProcess, str]:
     """Start Flower on a free loopback port with ``basic_auth`` (``user:password``); return it and its URL."""
     port = free_port()
