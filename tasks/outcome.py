@@ -12,14 +12,7 @@ from tasks.lock import release_all
 from tasks.memory import forget_edge_moves, remember_edge_moves, remember_readiness
 from tasks.record import RunRecord, get_run
 from tasks.run import Report, RunState
-
-
-class RunFailed(Exception):
-    """The run stopped; the message names the step, the server, the error and what to do."""
-
-
-class RunRefused(Exception):
-    """Another run holds this pool (or a pool of this site); the message names it."""
+from worker.refusals import RunFailed
 
 
 def report_of(run_id: str) -> Report:

@@ -22,11 +22,22 @@ from tasks.context import dump_context, load_context, routed, topology
 from tasks.events import emit
 from tasks.lock import acquire_all, handover, keep, locked_pools
 from tasks.memory import initial_facts
-from tasks.outcome import RunRefused, fail_planning, finish_run
+from tasks.outcome import fail_planning, finish_run
 from tasks.record import RunRecord, redis_client
-from tasks.requests import validate_failback, validate_readiness, validate_request, validate_site
+from tasks.requests import (
+    FAILBACK_ARGUMENTS,
+    FAILOVER_ARGUMENTS,
+    READINESS_ARGUMENTS,
+    SITE_ARGUMENTS,
+    arguments_of,
+    failback_request,
+    failover_request,
+    readiness_request,
+    site_request,
+)
 from worker.celery_app import app
 from worker.inventory import get_inventory
+from worker.refusals import Refusal, RunRefused
 from worker.settings import get_settings
 
 #: The stage after the last discovery phase: build the plan.
@@ -61,46 +72,44 @@ def launcher_call(request: AnyRequest) -> tuple[str, dict[str, Any]]:
     return "lync.readiness", {"site": request.site}
 
 
-@app.task(name="lync.failover", bind=True)  # type: ignore[untyped-decorator]
-def failover(
-    self: Task,
-    pool: str,
-    target: str | None = None,
-    dry_run: bool = False,
-    parent: str | None = None,
-    lost_site: str | None = None,
-) -> Any:
-    """Fail a pool over: check the request, lock the pool (a dry run takes no lock), open the run record,
-    and continue with discovery."""
-    return launch(self, validate_request(get_inventory(), pool, target, dry_run, parent, lost_site))
+@app.task(name="lync.failover", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
+def failover(self: Task, *args: object, **kwargs: object) -> Any:
+    """Fail a pool over (pool, target, dry_run): check the request, lock the pool (a dry run takes no lock),
+    open the run record, and continue with discovery."""
+    arguments = arguments_of("lync.failover", FAILOVER_ARGUMENTS, args, kwargs)
+    return launch(self, failover_request(get_inventory(), arguments))
 
 
-@app.task(name="lync.failover_site", bind=True)  # type: ignore[untyped-decorator]
-def failover_site(self: Task, site: str, dry_run: bool = False) -> Any:
-    """Fail over every Front End pool of a site: the CMS and Edge changes once, then each pool in its own
-    run, in parallel."""
-    return launch(self, validate_site(get_inventory(), site, dry_run))
+@app.task(name="lync.failover_site", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
+def failover_site(self: Task, *args: object, **kwargs: object) -> Any:
+    """Fail over every Front End pool of a site (site, dry_run): the CMS and Edge changes once, then each
+    pool in its own run, in parallel."""
+    arguments = arguments_of("lync.failover_site", SITE_ARGUMENTS, args, kwargs)
+    return launch(self, site_request(get_inventory(), arguments))
 
 
-@app.task(name="lync.failback", bind=True)  # type: ignore[untyped-decorator]
-def failback(self: Task, pool: str, dry_run: bool = False, move_cms_back: bool = False) -> Any:
-    """Return a recovered pool's users to it, and the Edge next hops its failover moved."""
-    return launch(self, validate_failback(get_inventory(), pool, dry_run, move_cms_back))
+@app.task(name="lync.failback", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
+def failback(self: Task, *args: object, **kwargs: object) -> Any:
+    """Return a recovered pool's users to it, and the Edge next hops its failover moved (pool, dry_run,
+    move_cms_back)."""
+    arguments = arguments_of("lync.failback", FAILBACK_ARGUMENTS, args, kwargs)
+    return launch(self, failback_request(get_inventory(), arguments))
 
 
-@app.task(name="lync.readiness", bind=True)  # type: ignore[untyped-decorator]
-def readiness(self: Task, site: str | None = None) -> Any:
+@app.task(name="lync.readiness", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
+def readiness(self: Task, *args: object, **kwargs: object) -> Any:
     """Check, changing nothing, that every pool (of ``site``) could fail over now."""
-    return launch(self, validate_readiness(get_inventory(), site))
+    arguments = arguments_of("lync.readiness", READINESS_ARGUMENTS, args, kwargs)
+    return launch(self, readiness_request(get_inventory(), arguments))
 
 
-@app.task(name="lync.plan", bind=True)  # type: ignore[untyped-decorator]
+@app.task(name="lync.plan", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
 def plan(self: Task, context: dict[str, Any] | list[dict[str, Any]], phase: str) -> Any:
     """Continue the run at ``phase``: the next discovery round, or (``plan``) the plan itself."""
     return continue_run(self, load_context(context), phase)
 
 
-@app.task(name="lync.finish", bind=True)  # type: ignore[untyped-decorator]
+@app.task(name="lync.finish", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
 def finish(self: Task, context: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
     """The run completed: record and return its report, release its locks."""
     return finish_run(load_context(context), "succeeded")

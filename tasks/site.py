@@ -23,12 +23,13 @@ from tasks.run import PoolOutcome
 from tasks.runbook import failover
 from worker.celery_app import app
 from worker.inventory import get_inventory
+from worker.refusals import Refusal
 
 #: How often the site run looks at its pools' runs.
 JOIN_POLL_S = 1.0
 
 
-@app.task(name="lync.site_pools", bind=True)  # type: ignore[untyped-decorator]
+@app.task(name="lync.site_pools", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
 def site_pools(self: Task, context: dict[str, Any] | list[dict[str, Any]]) -> Any:
     """Start every pool's own run, then wait for them."""
     site = load_context(context)
@@ -37,7 +38,7 @@ def site_pools(self: Task, context: dict[str, Any] | list[dict[str, Any]]) -> An
     return self.replace(control_signature("lync.site_join", site))
 
 
-@app.task(name="lync.site_join", bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+@app.task(name="lync.site_join", bind=True, max_retries=None, throws=(Refusal,))  # type: ignore[untyped-decorator]
 def site_join(self: Task, context: dict[str, Any]) -> Any:
     """Until every pool's run has ended, look again later; then end the site run with each pool's verdict."""
     site = load_context(context)

@@ -34,6 +34,7 @@ from tasks.outcome import fail_run
 from tasks.record import RunRecord, now
 from worker.celery_app import app
 from worker.executor import get_shell, step_deadline
+from worker.refusals import Refusal
 from worker.settings import get_settings
 
 BACKOFF_BASE_S = 0.5
@@ -226,7 +227,9 @@ def _handle_error(
 
 
 def _register(spec: StepSpec) -> None:
-    @app.task(name=f"lync.{spec.name}", bind=True, acks_late=True, max_retries=None)  # type: ignore[untyped-decorator]
+    @app.task(  # type: ignore[untyped-decorator]
+        name=f"lync.{spec.name}", bind=True, acks_late=True, max_retries=None, throws=(Refusal,)
+    )
     def step_task(
         self: Task, context: dict[str, Any] | list[dict[str, Any]], call: dict[str, Any]
     ) -> dict[str, Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from worker import executor
+from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
+from worker.inventory import InventoryError
 from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
@@ -47,7 +50,18 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
     )
 
 
-configure(app)
+def configure_or_exit(celery_app: Celery) -> None:
+    """configure(), or, on a bad inventory or setting, its message on stderr and exit 2: a worker started on
+    a broken configuration says why, without a traceback."""
+    try:
+        configure(celery_app)
+    except (InventoryError, ValueError) as error:
+        print(f"lync-failover: cannot start: {error}", file=sys.stderr)
+        print("Fix the inventory (docs/inventory.md) or the setting, then start again.", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+configure_or_exit(app)
 
 
 def _close_runspace_pools(**_: Any) -> None:

@@ -57,9 +57,10 @@ class Runner:
         """``celery -A worker call lync.failover --kwargs ...``; the printed task id (= the run id)."""
         return self.call_task("lync.failover", **kwargs)
 
-    def call_task(self, name: str, **kwargs: Any) -> str:
-        """``celery -A worker call NAME --kwargs ...`` (any launcher); the printed task id (= the run id)."""
-        out = self._celery("call", name, "--kwargs", json.dumps(kwargs))
+    def call_task(self, name: str, *args: Any, **kwargs: Any) -> str:
+        """``celery -A worker call NAME --args ... --kwargs ...`` (any launcher); the printed task id (= the
+        run id)."""
+        out = self._celery("call", name, "--args", json.dumps(args), "--kwargs", json.dumps(kwargs))
         return out.stdout.strip()
 
     def api(self, **kwargs: Any) -> str:

@@ -81,8 +81,9 @@ def records(
 
 
 def test_a_precondition_error_while_planning_reaches_the_operator_as_written(records: redis.Redis) -> None:
-    from tasks.outcome import RunFailed, fail_planning
+    from tasks.outcome import fail_planning
     from tasks.record import RunRecord
+    from worker.refusals import RunFailed
 
     request = Request(pool=FAILED_POOL)
     topology = Topology(pools=[PoolInfo(fqdn=FAILED_POOL, site="Datacenter1", role="FrontEnd", servers=[])])

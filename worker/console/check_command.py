@@ -10,7 +10,7 @@ from rich.table import Table
 from plugins.kit.model import Finding
 from plugins.kit.requests import ReadinessRequest
 from tasks.record import get_run
-from tasks.requests import validate_readiness
+from tasks.requests import readiness_request
 from worker.console import preflight
 from worker.console.app import WatchTimeout, app, console, errors, fail
 from worker.console.readiness import verdicts
@@ -24,7 +24,7 @@ def check(
 ) -> None:
     """Readiness: check (changing nothing) that a failover of every pool would work; exit 0 when all can."""
     inventory = preflight.inventory()
-    request: ReadinessRequest = preflight.checked(lambda: validate_readiness(inventory, site))
+    request: ReadinessRequest = preflight.checked(lambda: readiness_request(inventory, {"site": site}))
     preflight.redis_reachable()
     from tasks.runbook import start
     from worker.celery_app import app as celery_app

@@ -13,8 +13,8 @@ import redis
 from celery import Celery
 
 from plugins.kit.requests import AnyRequest, Request, SiteRequest
-from tasks.requests import RequestError
 from worker.inventory import Inventory, InventoryError, get_inventory
+from worker.refusals import RequestError
 from worker.settings import get_settings
 
 _Request = TypeVar("_Request")

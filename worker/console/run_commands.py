@@ -10,7 +10,7 @@ import typer
 
 from plugins.kit.requests import AnyRequest, Request, SiteRequest
 from tasks.record import get_run, redis_client
-from tasks.requests import validate_failback, validate_request, validate_site
+from tasks.requests import failback_request, failover_request, site_request
 from tasks.run import Report
 from worker.console import preflight
 from worker.console.app import WatchTimeout, app, console, errors, fail, show_error
@@ -36,7 +36,7 @@ def plan(
     pool: PoolArgument = None, site: SiteOption = None, target: Target = None, timeout: PlanTimeout = 600
 ) -> None:
     """Dry run: discover the facts (read-only) and show the steps a real run would execute."""
-    dry_run(failover_request(pool, site, target), timeout)
+    dry_run(asked_failover(pool, site, target), timeout)
 
 
 @app.command()
@@ -50,7 +50,7 @@ def run(
 ) -> None:
     """Show the plan, ask, run the failover (of a pool, or every pool of a site) and watch it to the end."""
     refuse_without_terminal(yes)
-    planned = dry_run(failover_request(pool, site, target), plan_timeout)
+    planned = dry_run(asked_failover(pool, site, target), plan_timeout)
     if isinstance(planned.request, SiteRequest):
         question = f"Fail over the {len(planned.pools)} pools of {planned.subject}, each to its backup pool?"
     else:
@@ -75,7 +75,8 @@ def failback(
     if not plan_only:
         refuse_without_terminal(yes)
     inventory = preflight.inventory()
-    request = preflight.checked(lambda: validate_failback(inventory, pool, True, move_cms_back))
+    arguments = {"pool": pool, "dry_run": True, "move_cms_back": move_cms_back}
+    request = preflight.checked(lambda: failback_request(inventory, arguments))
     planned = dry_run(request, plan_timeout)
     if not plan_only:
         go(
@@ -86,7 +87,7 @@ def failback(
         )
 
 
-def failover_request(pool: str | None, site: str | None, target: str | None) -> Request | SiteRequest:
+def asked_failover(pool: str | None, site: str | None, target: str | None) -> Request | SiteRequest:
     """The dry run of a pool failover or a site failover, checked at the door."""
     if (pool is None) == (site is None):
         fail("name the pool to fail over, or --site SITE for every pool of a site (one of them)")
@@ -94,9 +95,11 @@ def failover_request(pool: str | None, site: str | None, target: str | None) -> 
     if site is not None:
         if target is not None:
             fail("--target is for one pool: each pool of a site goes to its own backup pool")
-        return preflight.checked(lambda: validate_site(inventory, site, True))
+        return preflight.checked(lambda: site_request(inventory, {"site": site, "dry_run": True}))
     assert pool is not None
-    return preflight.checked(lambda: validate_request(inventory, pool, target, True))
+    return preflight.checked(
+        lambda: failover_request(inventory, {"pool": pool, "target": target, "dry_run": True})
+    )
 
 
 def refuse_without_terminal(yes: bool) -> None:
