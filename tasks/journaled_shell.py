@@ -1,11 +1,15 @@
-"""A Shell that writes every remote command to the run's journal as it completes, and fires an event."""
+"""A Shell that writes every remote command to the run's journal as it completes, and fires an event; an act
+(a command the step planned to change the deployment) is marked in flight in the step's record while it runs,
+so that a later execution of the step knows it may still be running on the server."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
+from plugins.kit.model import PlannedCommand, StepCall
 from plugins.kit.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
 from tasks.record import RunRecord, now
 from tasks.run import JournalEntry
@@ -19,13 +23,14 @@ class JournaledShell:
         self,
         inner: Shell,
         record: RunRecord,
-        step_id: str,
+        call: StepCall,
         max_output: int,
         on_command: Callable[[str, str, str], None],
     ) -> None:
         self.inner = inner
         self.record = record
-        self.step_id = step_id
+        self.call = call
+        self.step_id = call.id
         self.max_output = max_output
         #: Called with (server, command, outcome) after each command.
         self.on_command = on_command
@@ -36,7 +41,10 @@ class JournaledShell:
         """Run the cmdlet through the inner shell and journal it."""
         started = now()
         try:
-            result = self.inner.run(server, cmdlet, parameters)
+            with self._in_flight(
+                PlannedCommand(cmdlet=cmdlet, parameters=dict(parameters or {}), purpose="act")
+            ):
+                result = self.inner.run(server, cmdlet, parameters)
         except RemoteError as error:
             self._journal(server, cmdlet, parameters or {}, started, "error", error.message)
             raise
@@ -53,13 +61,28 @@ class JournaledShell:
         started = now()
         parameters: dict[str, ParameterValue] = {"arguments": list(arguments)}
         try:
-            result = self.inner.run_executable(server, executable, arguments)
+            with self._in_flight(
+                PlannedCommand(cmdlet=executable, parameters=parameters, purpose="act", executable=True)
+            ):
+                result = self.inner.run_executable(server, executable, arguments)
         except RemoteError as error:
             self._journal(server, executable, parameters, started, "error", error.message)
             raise
         outcome = "ok" if result.exit_code == 0 else f"exit {result.exit_code}"
         self._journal(server, executable, parameters, started, outcome, result.stdout + result.stderr)
         return result
+
+    @contextmanager
+    def _in_flight(self, sent: PlannedCommand) -> Iterator[None]:
+        """While a planned act runs, the step's record says so (a dead worker leaves the mark behind)."""
+        if sent not in self.call.commands_for("act"):
+            yield
+            return
+        self.record.step_acting(self.call, sent.line)
+        try:
+            yield
+        finally:
+            self.record.step_acted(self.call)
 
     def reachable(self, server: str) -> bool:
         """Whether the server accepts a connection (a probe: nothing is sent, nothing is journaled)."""

@@ -112,6 +112,14 @@ class RunRecord:
         """The call runs on another server of its pool than planned."""
         self._update(call, server=to_server, moved_from=call.server)
 
+    def step_acting(self, call: StepCall, line: str) -> None:
+        """One of the call's acts is about to be sent (until step_acted, it may be running on the server)."""
+        self._update(call, acting=line, acting_since=now())
+
+    def step_acted(self, call: StepCall) -> None:
+        """The act in flight ended (whatever its outcome)."""
+        self._update(call, acting="", acting_since=None)
+
     def step_retrying(self, call: StepCall, reason: str, *, waiting: bool) -> None:
         """The call will run again; ``waiting`` when it only waits for a state."""
         self._update(call, state="retrying", error=reason, waiting=waiting)
@@ -123,7 +131,9 @@ class RunRecord:
     def step_ended(self, call: StepCall, state: StepState, text: str) -> None:
         """The call ended: ``succeeded`` or ``skipped`` with its summary, or ``failed`` with its error."""
         result = {"error": text} if state == "failed" else {"summary": text}
-        self._update(call, server=call.server, state=state, ended=now(), **result)
+        self._update(
+            call, server=call.server, state=state, ended=now(), acting="", acting_since=None, **result
+        )
 
     def step(self, call_id: str) -> StepEntry | None:
         """One step's entry (None when unknown)."""

@@ -52,6 +52,9 @@ class StepEntry(_Record):
     waiting: bool = False
     #: The server it was planned on, when it moved to another Front End of the pool.
     moved_from: str = ""
+    #: An act of the step that started and has not ended (its worker may have died while it ran), and when.
+    acting: str = ""
+    acting_since: datetime | None = None
 
     @classmethod
     def of(cls, call: StepCall) -> StepEntry:

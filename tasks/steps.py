@@ -12,11 +12,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from celery import Task
+from celery import Task, uuid
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -29,9 +29,11 @@ from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
 from tasks.events import emit
 from tasks.journaled_shell import JournaledShell
+from tasks.lease import LEASE_S, Delivery, held, lease_for
 from tasks.lock import keep
 from tasks.outcome import fail_run
 from tasks.record import RunRecord, now
+from tasks.run import StepEntry
 from worker.celery_app import app
 from worker.executor import get_shell, step_deadline
 from worker.refusals import Refusal
@@ -50,23 +52,52 @@ def backoff_s(attempt: int) -> float:
 def run_step(
     task: Task, spec: StepSpec, context_data: dict[str, Any] | list[dict[str, Any]], call_data: dict[str, Any]
 ) -> dict[str, Any]:
-    """Run one step call: skip it when its effect is in place, else act; return the updated context."""
+    """Run one step call under its lease (one execution at a time), and go on with the run only once."""
     context = load_context(context_data)
     call = StepCall.model_validate(call_data)
+    delivery = Delivery(
+        run_id=context.run_id,
+        call_id=call.id,
+        step=call.step,
+        queue=call.queue,
+        delivery_tag=str((task.request.delivery_info or {}).get("delivery_tag", "")),
+        task_id=task.request.id,
+    )
+    lease = lease_for(delivery, token=uuid())
+    if lease.take() is not None:  # a copy of this step is running now (a redelivery): look again later
+        raise task.retry(countdown=LEASE_S / 3, max_retries=None)
+    with held(lease):
+        after = execute_step(task, spec, context, call, joined=isinstance(context_data, list))
+    if not go_on_once(context.run_id, call):  # another execution of this call already went on with the run
+        task.request.chain = task.request.chord = None
+    return after
+
+
+def go_on_once(run_id: str, call: StepCall) -> bool:
+    """Whether this execution of a finished step call is the one that goes on with the run."""
+    record = RunRecord(run_id)
+    return bool(record.client.set(f"{record.key}:went_on:{call.id}", "1", nx=True, ex=record.ttl))
+
+
+def execute_step(
+    task: Task, spec: StepSpec, context: Context, call: StepCall, *, joined: bool
+) -> dict[str, Any]:
+    """Run one step call: skip it when its effect is in place, else act; return the updated context."""
     keep(context)
     record = RunRecord(context.run_id)
-    if isinstance(context_data, list):  # after parallel steps: their facts, joined, are the run's
+    if joined:  # after parallel steps: their facts, joined, are the run's
         record.set_facts(context.facts)
     entry = record.step_started(call, worker=task.request.hostname, task_id=task.request.id)
     attempt = entry.attempts
     first_started = entry.first_started or now()
+    earlier = EarlierAct.of(entry, get_settings().step_timeout_s)
     details = {"step": call.step, "server": call.server, "attempt": attempt}
     found = context.facts
     emit("step.started", context.run_id, context.request.subject, **details)
     shell = JournaledShell(
         get_shell(),
         record,
-        call.id,
+        call,
         get_settings().journal_max_output,
         on_command=lambda server, command, outcome: emit(
             "command",
@@ -99,7 +130,7 @@ def run_step(
                 f"{call.step} changes the deployment and this is a dry run: refusing to run it"
             )
         with step_deadline(get_settings().step_timeout_s):
-            ran = check_and_act(spec, shell, context, call, moved)
+            ran = check_and_act(spec, shell, context, call, moved, earlier)
     except Exception as error:
         return _handle_error(task, context, ran_on, error, attempt, first_started)
     call, details["server"] = ran.call, ran.call.server
@@ -114,6 +145,34 @@ def run_step(
     record.step_ended(call, "succeeded", result.summary)
     emit("step.succeeded", context.run_id, context.request.subject, message=result.summary, **details)
     return dump_context(context)
+
+
+@dataclass(frozen=True)
+class EarlierAct:
+    """An act of the step that an earlier execution started and never ended: its worker died while it ran
+    (or lost Redis). It may still be running on the server until its deadline (the step timeout)."""
+
+    line: str
+    since: datetime
+    until: datetime
+
+    @classmethod
+    def of(cls, entry: StepEntry, timeout_s: float) -> EarlierAct | None:
+        """The act the step's entry shows in flight, if any."""
+        if not entry.acting or entry.acting_since is None:
+            return None
+        return cls(entry.acting, entry.acting_since, entry.acting_since + timedelta(seconds=timeout_s))
+
+    def may_still_run(self) -> bool:
+        """Whether it may still be running (acting again now could do it twice)."""
+        return now() < self.until
+
+    def waiting_reason(self, server: str) -> str:
+        """Why the step waits rather than acts."""
+        return (
+            f"an earlier attempt's {self.line} started at {self.since:%H:%M:%S} and never ended: it may "
+            f"still run on {server}; waiting for its effect until {self.until:%H:%M:%S} before acting again"
+        )
 
 
 @dataclass(frozen=True)
@@ -132,12 +191,14 @@ def check_and_act(
     context: Context,
     call: StepCall,
     moved: Callable[[StepCall, str, str], None],
+    earlier: EarlierAct | None = None,
 ) -> Ran:
     """The step's check, then (unless it says skip) its action, on the next Front End of the pool while
     the server cannot be reached (known unreachable ones last); ``moved(call, server, why)`` before a move.
-    A server-bound step whose server cannot be reached is skipped: a dead server never holds the run."""
+    A server-bound step whose server cannot be reached is skipped: a dead server never holds the run.
+    While an ``earlier`` act of the step may still run, the step waits for its effect instead of acting."""
     if spec.server_bound:
-        return _on_its_server(spec, shell, context, call)
+        return _on_its_server(spec, shell, context, call, earlier)
     others = context.topology.other_front_ends(call.server)
     unreachable = context.facts.unreachable_servers
     servers = sorted([call.server, *others], key=lambda server: server in unreachable)
@@ -146,7 +207,7 @@ def check_and_act(
     for server, following in pairwise(servers):
         current = call.model_copy(update={"server": server})
         try:
-            return _check_then_act(spec, shell, context, current)
+            return _check_then_act(spec, shell, context, current, earlier)
         except TransportError as error:
             if isinstance(error, CommandInterrupted) or error.server.lower() != server:
                 raise
@@ -154,13 +215,15 @@ def check_and_act(
             if server not in unreachable:
                 unreachable = [*unreachable, server]
                 context = context.with_facts(Facts(unreachable_servers=unreachable))
-    return _check_then_act(spec, shell, context, call.model_copy(update={"server": servers[-1]}))
+    return _check_then_act(spec, shell, context, call.model_copy(update={"server": servers[-1]}), earlier)
 
 
-def _on_its_server(spec: StepSpec, shell: Shell, context: Context, call: StepCall) -> Ran:
+def _on_its_server(
+    spec: StepSpec, shell: Shell, context: Context, call: StepCall, earlier: EarlierAct | None
+) -> Ran:
     """A server-bound step: on its server, or skipped saying the server is down."""
     try:
-        return _check_then_act(spec, shell, context, call)
+        return _check_then_act(spec, shell, context, call, earlier)
     except TransportError as error:
         if isinstance(error, CommandInterrupted) or error.server.lower() != call.server:
             raise
@@ -174,10 +237,14 @@ def with_result_facts(context: Context, call: StepCall, result: StepResult) -> C
     return context.with_facts(result.facts, result.own_facts)
 
 
-def _check_then_act(spec: StepSpec, shell: Shell, context: Context, call: StepCall) -> Ran:
+def _check_then_act(
+    spec: StepSpec, shell: Shell, context: Context, call: StepCall, earlier: EarlierAct | None
+) -> Ran:
     skip = spec.check(shell, context, call) if spec.check else None
     if skip:
         return Ran(call, context, skip, None)
+    if earlier is not None and earlier.may_still_run():
+        raise NotReadyError(earlier.waiting_reason(call.server))
     try:
         result = spec.action(shell, context, call)
     except ValidationError as error:

