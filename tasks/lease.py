@@ -1,9 +1,12 @@
-"""Liveness of a running step: a lease in Redis that the worker running it renews while it runs.
+"""Liveness: a lease per running step, renewed by the worker running it, and a heartbeat per run.
 
-One execution of a step call at a time: a redelivered copy of a step whose first execution still runs (its
-lease is fresh) waits instead of running beside it. A lease that expired means the worker running the step is
-gone (its process or its host): a reconciler (tasks.reconcile) sends the step again, and whoever runs it finds
-what the dead one did (an act it started and never ended waits for its effect, steps.py).
+A worker that dies (its process or its host) leaves its messages unacknowledged; Redis hands them out again
+after the visibility timeout (``visibility_timeout_s``, short), and a copy of a step may so arrive while the
+step still runs elsewhere. One execution of a step call at a time: a copy whose step still runs (its lease is
+fresh) stands by and looks again; once the lease expired (its worker is gone) it runs, and finds what the dead
+one did (an act it started and never ended waits for its effect, tasks/steps.py). A run shows it is alive
+while any of its steps runs or waits to retry; one silent for ``run_alive_s`` is dead, and a new run may take
+its pools' locks (tasks/runbook.py).
 """
 
 from __future__ import annotations
@@ -14,24 +17,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
-from pydantic import BaseModel, ConfigDict
 
-from tasks.record import now, redis_client
-
-#: How long a lease lives without renewal; the worker renews it every third of that.
-LEASE_S = 15.0
-#: Every lease of every run: run id + call id -> the lease's key (the reconciler walks it).
-LEASES_KEY = "lync:leases"
+from tasks.record import redis_client
+from worker.settings import get_settings
 
 _TAKE = """
 local holder = redis.call('get', KEYS[1])
 if holder and holder ~= ARGV[1] then return holder end
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('set', KEYS[2], '1', 'PX', ARGV[3])
 return ''
 """
 _RENEW = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('pexpire', KEYS[1], ARGV[2])
+redis.call('set', KEYS[2], '1', 'PX', ARGV[3])
 return 1
 """
 _DROP = """
@@ -40,53 +40,55 @@ return 0
 """
 
 
-class Delivery(BaseModel):
-    """Where a running step's message is: the reconciler sends it again from there when its lease expires."""
-
-    model_config = ConfigDict(frozen=True)
-
-    run_id: str
-    call_id: str
-    step: str
-    queue: str
-    delivery_tag: str
-    task_id: str
-
-
 def lease_key(run_id: str, call_id: str) -> str:
     """The lease of one step call of a run."""
     return f"lync:lease:{run_id}:{call_id}"
 
 
+def alive_key(run_id: str) -> str:
+    """A run's heartbeat: present while the run shows signs of life."""
+    return f"lync:run:{run_id}:alive"
+
+
+def show_alive(run_id: str, for_s: float, client: redis.Redis | None = None) -> None:
+    """The run is alive for at least ``for_s`` more seconds (a step waits to retry, a site run waits)."""
+    client = client or redis_client()
+    wanted = int((for_s + get_settings().run_alive_s) * 1000)
+    if int(client.pttl(alive_key(run_id))) < wanted:
+        client.set(alive_key(run_id), "1", px=wanted)
+
+
+def is_alive(run_id: str, client: redis.Redis | None = None) -> bool:
+    """Whether the run showed a sign of life within ``run_alive_s``."""
+    return bool((client or redis_client()).exists(alive_key(run_id)))
+
+
 @dataclass
 class Lease:
-    """One execution's lease on a step call (``token`` tells executions apart)."""
+    """One execution's lease on a step call of a run (``token`` tells executions apart)."""
 
-    delivery: Delivery
+    run_id: str
+    call_id: str
     token: str
     client: redis.Redis
 
     @property
     def key(self) -> str:
         """Its Redis key."""
-        return lease_key(self.delivery.run_id, self.delivery.call_id)
+        return lease_key(self.run_id, self.call_id)
 
     def take(self) -> str | None:
         """Hold the lease; None when held now, else the token of the live execution that holds it."""
-        holder = str(self.client.eval(_TAKE, 1, self.key, self.token, int(LEASE_S * 1000)))
-        if holder:
-            return holder
-        self.client.hset(LEASES_KEY, self.key, self.delivery.model_dump_json())
-        return None
+        holder = str(self.client.eval(_TAKE, 2, self.key, alive_key(self.run_id), self.token, *_ttls()))
+        return holder or None
 
     def renew(self) -> bool:
         """Extend it; False when it was lost (it expired and another execution took it)."""
-        return bool(self.client.eval(_RENEW, 1, self.key, self.token, int(LEASE_S * 1000)))
+        return bool(self.client.eval(_RENEW, 2, self.key, alive_key(self.run_id), self.token, *_ttls()))
 
     def drop(self) -> None:
-        """The execution ended: the step needs no reconciling."""
-        if self.client.eval(_DROP, 1, self.key, self.token):
-            self.client.hdel(LEASES_KEY, self.key)
+        """The execution ended."""
+        self.client.eval(_DROP, 1, self.key, self.token)
 
 
 @contextmanager
@@ -95,10 +97,10 @@ def held(lease: Lease) -> Iterator[None]:
     stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(LEASE_S / 3):
+        while not stop.wait(get_settings().lease_s / 3):
             lease.renew()
 
-    beat = threading.Thread(target=renew, name=f"lease {lease.delivery.call_id}", daemon=True)
+    beat = threading.Thread(target=renew, name=f"lease {lease.call_id}", daemon=True)
     beat.start()
     try:
         yield
@@ -108,9 +110,12 @@ def held(lease: Lease) -> Iterator[None]:
         lease.drop()
 
 
-def lease_for(delivery: Delivery, token: str, client: redis.Redis | None = None) -> Lease:
-    """A lease of ``delivery`` for the execution ``token``."""
-    return Lease(delivery, token, client or redis_client())
+def lease_for(run_id: str, call_id: str, token: str, client: redis.Redis | None = None) -> Lease:
+    """A lease of a run's step call for the execution ``token``."""
+    return Lease(run_id, call_id, token, client or redis_client())
 
 
-__all__ = ["LEASES_KEY", "Delivery", "Lease", "held", "lease_for", "lease_key", "now"]
+def _ttls() -> tuple[int, int]:
+    """A lease's and a run heartbeat's lifetimes, in milliseconds."""
+    settings = get_settings()
+    return settings.lease_s * 1000, settings.run_alive_s * 1000

@@ -7,16 +7,18 @@ progress, and a dead run's locks still expire. A site run hands each pool's lock
 
 from __future__ import annotations
 
-import logging
-
 import redis
 
 from plugins.kit.model import Context
 from plugins.kit.requests import FailbackRequest, Request, SiteRequest
 from tasks.record import redis_client
+from worker.refusals import RunFailed
 from worker.settings import get_settings
 
-log = logging.getLogger(__name__)
+
+class LockLost(RunFailed):
+    """The run no longer holds its pool: it stops."""
+
 
 #: Take every key for ARGV[1] unless another holds one; return "" on success, else the first other holder.
 _ACQUIRE = """
@@ -34,6 +36,17 @@ if holder == ARGV[2] then return '' end
 if holder ~= ARGV[1] then return holder or '(nobody)' end
 redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return ''
+"""
+#: Pass every key held by ARGV[1] (a dead run) to ARGV[2]; return how many.
+_TAKE_OVER = """
+local taken = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then
+    redis.call('set', key, ARGV[2], 'EX', ARGV[3])
+    taken = taken + 1
+  end
+end
+return taken
 """
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -73,6 +86,12 @@ def handover(client: redis.Redis, pool: str, parent: str, run_id: str, ttl_s: in
     return holder or None
 
 
+def take_over(client: redis.Redis, pools: list[str], dead: str, run_id: str, ttl_s: int) -> int:
+    """Pass the locks the dead run ``dead`` holds among ``pools`` to ``run_id``; how many it held."""
+    keys = [lock_key(pool) for pool in pools]
+    return int(client.eval(_TAKE_OVER, len(keys), *keys, dead, run_id, ttl_s))
+
+
 def release(client: redis.Redis, pool: str, run_id: str) -> None:
     """Release the pool's lock if ``run_id`` holds it (a late duplicate never frees another run's lock)."""
     client.eval(_RELEASE, 1, lock_key(pool), run_id)
@@ -92,16 +111,20 @@ def locked_pools(context: Context) -> list[str]:
 
 
 def keep(context: Context) -> None:
-    """Extend the run's locks to outlive a step and its redelivery: max(lock_ttl_s, visibility timeout)."""
+    """Extend the run's locks to outlive the longest step and the silence after it: max(lock_ttl_s, step
+    timeout + run_alive_s); a run that lost a lock (it was taken for dead, and another run holds the pool
+    now) stops."""
     settings = get_settings()
-    ttl_s = max(settings.lock_ttl_s, settings.visibility_timeout_s)
+    ttl_s = max(settings.lock_ttl_s, settings.step_timeout_s + settings.run_alive_s)
     for pool in locked_pools(context):
-        if not extend(redis_client(), pool, context.run_id, ttl_s) and not isinstance(
-            context.request, SiteRequest
-        ):
-            log.warning(
-                "run %s no longer holds the lock of %s (it expired or was deleted)", context.run_id, pool
-            )
+        if extend(redis_client(), pool, context.run_id, ttl_s) or isinstance(context.request, SiteRequest):
+            continue  # a site run has handed some of its pools over to their own runs
+        holder = redis_client().get(lock_key(pool))
+        raise LockLost(
+            f"run {context.run_id} no longer holds the lock of {pool}"
+            + (f": run {holder!s} holds it (this run was taken for dead)" if holder else "")
+            + ". It stops here and changes nothing more"
+        )
 
 
 def release_all(context: Context) -> None:

@@ -151,6 +151,22 @@ class RunRecord:
         """The run ended: ``succeeded``, ``planned`` (dry run) or ``failed`` (with the error)."""
         self._set(state=state, ended=now().isoformat(), **({"error": error} if error else {}))
 
+    def went_on(self, call: StepCall) -> bool:
+        """Whether an execution of ``call`` ended it and went on with the run, or the run ended."""
+        return bool(self.client.exists(self._went_on_key(call))) or self.client.hget(
+            self.key, "state"
+        ) not in (
+            None,
+            "running",
+        )
+
+    def go_on_once(self, call: StepCall) -> bool:
+        """Whether this execution of an ended step call is the one that goes on with the run."""
+        return bool(self.client.set(self._went_on_key(call), "1", nx=True, ex=self.ttl))
+
+    def _went_on_key(self, call: StepCall) -> str:
+        return f"{self.key}:went_on:{call.id}"
+
     def put_step(self, entry: StepEntry) -> None:
         """Write a step's entry as it is."""
         self.client.hset(self.steps_key, entry.id, entry.model_dump_json())

@@ -20,10 +20,11 @@ from plugins.planning import build_plan, plan_phase
 from tasks.canvas import build_chain, control_signature
 from tasks.context import dump_context, load_context, routed, topology
 from tasks.events import emit
-from tasks.lock import acquire_all, handover, keep, locked_pools
+from tasks.lease import is_alive, show_alive
+from tasks.lock import acquire_all, handover, keep, locked_pools, take_over
 from tasks.memory import initial_facts
 from tasks.outcome import fail_planning, finish_run
-from tasks.record import RunRecord, redis_client
+from tasks.record import RunRecord, get_run, redis_client
 from tasks.requests import (
     FAILBACK_ARGUMENTS,
     FAILOVER_ARGUMENTS,
@@ -132,10 +133,14 @@ def take_locks(context: Context) -> None:
     """The locks of the run's pools (a site run's pool run takes its pool from the site run); RunRefused
     naming the run that holds one."""
     pools, request, ttl_s = locked_pools(context), context.request, get_settings().lock_ttl_s
+    show_alive(context.run_id, 0)  # before it holds a lock, so no other trigger takes it for dead
     if isinstance(request, Request) and request.parent is not None and pools:
         holder = handover(redis_client(), request.pool, request.parent, context.run_id, ttl_s)
     else:
         holder = acquire_all(redis_client(), pools, context.run_id, ttl_s) if pools else None
+        if holder is not None and not is_alive(holder):
+            abandon(holder, context, pools)
+            holder = acquire_all(redis_client(), pools, context.run_id, ttl_s)
     if holder is not None:
         raise RunRefused(
             f"{request.subject} is held by run {holder}: wait for it (celery -A worker result {holder}, "
@@ -143,10 +148,27 @@ def take_locks(context: Context) -> None:
         )
 
 
+def abandon(dead: str, context: Context, pools: list[str]) -> None:
+    """The run ``dead`` holds some of ``pools`` but showed no sign of life for ``run_alive_s``: its record
+    says it was taken for dead, and this run takes its locks (should it wake, it finds them gone, stops)."""
+    silent_s = get_settings().run_alive_s
+    taken = take_over(redis_client(), pools, dead, context.run_id, get_settings().lock_ttl_s)
+    record = get_run(dead)
+    message = (
+        f"run {dead} was taken for dead: no sign of life for {silent_s} s (its workers are gone); run "
+        f"{context.run_id} took over its locks of {', '.join(pools)}"
+    )
+    log.warning("%s (%s locks)", message, taken)
+    if record is not None and record.state == "running":
+        RunRecord(dead).finish("failed", error=message)
+        emit("run.failed", dead, record.subject, message=message)
+
+
 def continue_run(task: Task, context: Context, phase: str) -> Any:
     """Replace ``task`` with the next discovery round and ``lync.plan``, then with the plan (a dry run
     returns its report instead); an error while planning ends the run (fail_planning)."""
     keep(context)
+    show_alive(context.run_id, 0)
     pm = get_plugin_manager()
     record = RunRecord(context.run_id)
     record.set_facts(context.facts)

@@ -16,6 +16,7 @@ from plugins.kit.model import Context
 from tasks.canvas import control_signature
 from tasks.context import load_context
 from tasks.events import emit
+from tasks.lease import show_alive
 from tasks.lock import keep
 from tasks.outcome import finish_run, stop_run
 from tasks.record import RunRecord, get_run, redis_client
@@ -45,6 +46,7 @@ def site_join(self: Task, context: dict[str, Any]) -> Any:
     keep(site)
     outcomes = pool_outcomes(site)
     if any(outcome.state == "running" for outcome in outcomes):
+        show_alive(site.run_id, JOIN_POLL_S)
         raise self.retry(countdown=JOIN_POLL_S)
     RunRecord(site.run_id).set_outcomes(outcomes)
     failed = [outcome for outcome in outcomes if outcome.state not in ("succeeded", "planned")]

@@ -29,7 +29,7 @@ from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
 from tasks.events import emit
 from tasks.journaled_shell import JournaledShell
-from tasks.lease import LEASE_S, Delivery, held, lease_for
+from tasks.lease import held, lease_for, show_alive
 from tasks.lock import keep
 from tasks.outcome import fail_run
 from tasks.record import RunRecord, now
@@ -55,28 +55,21 @@ def run_step(
     """Run one step call under its lease (one execution at a time), and go on with the run only once."""
     context = load_context(context_data)
     call = StepCall.model_validate(call_data)
-    delivery = Delivery(
-        run_id=context.run_id,
-        call_id=call.id,
-        step=call.step,
-        queue=call.queue,
-        delivery_tag=str((task.request.delivery_info or {}).get("delivery_tag", "")),
-        task_id=task.request.id,
-    )
-    lease = lease_for(delivery, token=uuid())
-    if lease.take() is not None:  # a copy of this step is running now (a redelivery): look again later
-        raise task.retry(countdown=LEASE_S / 3, max_retries=None)
+    lease = lease_for(context.run_id, call.id, token=uuid())
+    if lease.take() is not None:  # this step runs elsewhere now: this copy stands by, and looks again
+        countdown = get_settings().lease_s / 2
+        show_alive(context.run_id, countdown)
+        raise task.retry(countdown=countdown, max_retries=None)
+    record = RunRecord(context.run_id)
     with held(lease):
-        after = execute_step(task, spec, context, call, joined=isinstance(context_data, list))
-    if not go_on_once(context.run_id, call):  # another execution of this call already went on with the run
+        if record.went_on(call):  # a late copy: the call ended and its run went on (or ended) without it
+            after, going_on = dump_context(context), False
+        else:
+            after = execute_step(task, spec, context, call, joined=isinstance(context_data, list))
+            going_on = record.go_on_once(call)
+    if not going_on:  # another execution of this call went on with the run
         task.request.chain = task.request.chord = None
     return after
-
-
-def go_on_once(run_id: str, call: StepCall) -> bool:
-    """Whether this execution of a finished step call is the one that goes on with the run."""
-    record = RunRecord(run_id)
-    return bool(record.client.set(f"{record.key}:went_on:{call.id}", "1", nx=True, ex=record.ttl))
 
 
 def execute_step(
@@ -280,7 +273,9 @@ def _handle_error(
         if elapsed < get_settings().retry_deadline_s:
             record.step_retrying(call, reason, waiting=isinstance(error, NotReadyError))
             emit("step.retry", context.run_id, context.request.subject, message=reason, **details)
-            raise task.retry(countdown=backoff_s(attempt), max_retries=None)
+            countdown = backoff_s(attempt)
+            show_alive(context.run_id, countdown)
+            raise task.retry(countdown=countdown, max_retries=None)
         reason = f"gave up after {attempt} attempts in {elapsed:.0f} s: {reason}"
     elif decision.action == "remediate":
         if call.remedies == 0 and decision.remedy:

@@ -20,7 +20,12 @@ app = Celery("lync_failover", include=["tasks.runbook", "tasks.site", "tasks.ste
 def configure(celery_app: Celery, settings: Settings | None = None) -> None:
     """Apply ``settings`` (default: this process's, from the environment) to ``celery_app``."""
     settings = settings or get_settings()
-    transport_options = {"visibility_timeout": settings.visibility_timeout_s}
+    # A dead worker's messages come back after the visibility timeout: every worker sweeps for them often.
+    transport_options = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+    }
     celery_app.conf.update(
         broker_url=settings.redis_url,
         result_backend=settings.redis_url,

@@ -29,11 +29,17 @@ class Settings:
     journal_max_output: int = 2000
     #: How often celery beat starts a readiness check of every pool (``lync.readiness``).
     readiness_interval_s: int = 6 * 3600
+    #: A running step's lease: without renewal for this long, its worker is taken for gone and the step is
+    #: sent again (tasks/lease.py, tasks/reconcile.py).
+    lease_s: int = 15
+    #: A run with no sign of life (a step running or waiting to retry) for this long is taken for dead: a new
+    #: run may take its pools' locks.
+    run_alive_s: int = 120
 
-    @property
-    def visibility_timeout_s(self) -> int:
-        """Redis redelivers an unacknowledged task after this: above a step plus its retry delays."""
-        return self.step_timeout_s + self.retry_deadline_s + 600
+    #: Redis hands out again a message no worker acknowledged within this (its worker died): above the
+    #: longest retry countdown (30 s). A long step outlives it: the copy that arrives stands by on the step's
+    #: lease while the step runs (tasks/lease.py).
+    visibility_timeout_s: int = 45
 
 
 @cache
@@ -47,6 +53,9 @@ def get_settings() -> Settings:
         retry_deadline_s=_int_env("LYNC_FAILOVER_RETRY_DEADLINE", Settings.retry_deadline_s),
         lock_ttl_s=_int_env("LYNC_FAILOVER_LOCK_TTL", Settings.lock_ttl_s),
         readiness_interval_s=_int_env("LYNC_FAILOVER_READINESS_INTERVAL", Settings.readiness_interval_s),
+        lease_s=_int_env("LYNC_FAILOVER_LEASE", Settings.lease_s),
+        run_alive_s=_int_env("LYNC_FAILOVER_RUN_ALIVE", Settings.run_alive_s),
+        visibility_timeout_s=_int_env("LYNC_FAILOVER_VISIBILITY_TIMEOUT", Settings.visibility_timeout_s),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from lync_failover_example_site import HelpdeskFacts
 
+from tasks.lease import alive_key
 from tasks.lock import acquire, extend, lock_key
 from tasks.record import get_run
 from tasks.run import Report, StepEntry
@@ -175,6 +176,7 @@ def test_a_dry_run_takes_no_lock_and_accepts_an_absolute_pool_name(
     runner = start_runner(SCENARIO)
     lock = lock_key(FAILED_POOL)
     runner.redis.set(lock, "another-run")
+    runner.redis.set(alive_key("another-run"), "1")  # a live run holds the pool
 
     planned = runner.wait(runner.api(pool=FAILED_POOL + ".", dry_run=True))
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from tasks.steps import BACKOFF_MAX_S
 from tests.fixtures_celery import StartWorkers
 from tests.worker.inventory_data import inventory_data, write_inventory
 from worker import app
@@ -46,10 +47,11 @@ def test_the_app_is_safe_for_a_runbook() -> None:
     assert conf.accept_content == ["json"] and conf.task_serializer == "json"
     assert conf.result_extended is False and conf.task_track_started is True
     assert conf.worker_send_task_events is True and conf.task_send_sent_event is True
-    settings = get_settings()
-    visibility = conf.broker_transport_options["visibility_timeout"]
-    assert visibility > settings.step_timeout_s + settings.retry_deadline_s
-    assert conf.result_backend_transport_options["visibility_timeout"] == visibility
+    options = conf.broker_transport_options
+    # A dead worker's messages come back soon, and no retry waits past the visibility timeout in a worker.
+    assert BACKOFF_MAX_S < options["visibility_timeout"] <= 60
+    assert options["unacked_restore_interval"] <= 10
+    assert conf.result_backend_transport_options["visibility_timeout"] == options["visibility_timeout"]
 
 
 def test_the_environment_sets_redis_the_step_timeout_and_the_control_queue(
@@ -62,6 +64,7 @@ def test_the_environment_sets_redis_the_step_timeout_and_the_control_queue(
     fresh_settings.setenv("LYNC_FAILOVER_STEP_TIMEOUT", "60")
     fresh_settings.setenv("LYNC_FAILOVER_RETRY_DEADLINE", "120")
     fresh_settings.setenv("LYNC_FAILOVER_LOCK_TTL", "900")
+    fresh_settings.setenv("LYNC_FAILOVER_VISIBILITY_TIMEOUT", "50")
     configured = Celery("probe")
 
     configure(configured)
@@ -69,7 +72,7 @@ def test_the_environment_sets_redis_the_step_timeout_and_the_control_queue(
     assert (get_settings().retry_deadline_s, get_settings().lock_ttl_s) == (120, 900)
     assert configured.conf.broker_url == "redis://127.0.0.1:6390/3"
     assert configured.conf.task_default_queue == "lync.ops"
-    assert configured.conf.broker_transport_options["visibility_timeout"] > 60
+    assert configured.conf.broker_transport_options["visibility_timeout"] == 50
     assert route_task("lync.plan", (), {}, {}) == {"queue": "lync.ops"}
     assert route_task("lync.locate_cms", (), {}, {}) is None
 
