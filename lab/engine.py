@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import random
 import threading
 import time
@@ -16,7 +17,7 @@ from pydantic import Field, ValidationError
 
 from lab import cmdlets, lync_facts
 from lab.api import CallContext, CommandCall, ExecResult, PipelineOutput, PowerShellError
-from lab.cmdlets.base import Invocation
+from lab.cmdlets.base import Cmdlet, Invocation
 from lab.cmdlets.binding import bind
 from lab.cmdlets.bootstrapper import is_bootstrapper, run_bootstrapper
 from lab.faults import Faults, apply_faults
@@ -28,6 +29,7 @@ Clock = Callable[[], datetime]
 BOOTSTRAPPER = "Bootstrapper.exe"
 STOPPED_ERROR_ID = "PipelineStopped"
 LAB_STOPPED = "The lab stopped while the program ran; it did nothing."
+_DONE = object()
 
 
 class JournalEntry(Model):
@@ -152,25 +154,24 @@ class LabEngine:
         entry = self._open(context, call.name, _raw_parameters(call))
         output = _ErrorsNoted(output)
         try:
-            cmdlet = cmdlets.find(call.name, self._front_end_version(context.server))
-            arguments = bind(cmdlet, call)
-            output.action = str(arguments.get("ErrorAction", "Continue"))
+            version = self._front_end_version(context.server)
+            cmdlet = cmdlets.find(call.name, version)
+            bound = bind(cmdlet.syntax, version, call)
+            arguments = bound.arguments
+            output.action = str(arguments.get("ErrorAction") or "Continue")
             with self._lock:
                 entry.cmdlet, entry.parameters = cmdlet.name, _json_parameters(arguments)
-            # -WhatIf only describes the operation: it does not take the operation's time.
-            what_if = any(name.lower() == "whatif" and value for name, value in arguments.items())
-            self._delay(cmdlet.name, output.stopping, timed=not what_if)
-            with self._lock:
-                cmdlet.run(
-                    Invocation(
-                        cmdlet.name,
-                        context.server.lower(),
-                        arguments,
-                        self._state.deployment,
-                        output,
-                        self._clock(),
-                    )
+                invocation = Invocation(
+                    cmdlet.name,
+                    context.server.lower(),
+                    arguments,
+                    self._state.deployment,
+                    output,
+                    self._clock(),
+                    parameter_set=bound.parameter_set,
+                    delegated=context.delegated or context.local,
                 )
+            self._run(cmdlet, invocation, output.stopping)
         except PowerShellError as error:
             self._close(entry, "stopped" if error.error_id == STOPPED_ERROR_ID else "error", error.message)
             raise
@@ -184,6 +185,34 @@ class LabEngine:
         if output.hidden:
             with self._lock:
                 entry.note = f"-ErrorAction {output.action} hid: " + "; ".join(output.hidden)
+
+    def _run(self, cmdlet: Cmdlet, inv: Invocation, stopping: threading.Event) -> None:
+        """Run the handler, its time (latency, hang) passing before it acts, or at its yield when it marks
+        work under way first; ``fail_next`` fails it before anything. ``-WhatIf`` takes no time."""
+        seconds, hang = self._faults_for(cmdlet.name)
+        if inv.flag("WhatIf"):
+            seconds, hang = 0.0, False
+        if not inspect.isgeneratorfunction(cmdlet.run):
+            self._wait(cmdlet.name, stopping, seconds, hang)
+            with self._lock:
+                inv.now = self._clock()
+                cmdlet.run(inv)
+            return
+        with self._lock:
+            work = cmdlet.run(inv)
+            assert work is not None
+            if next(work, _DONE) is _DONE:
+                return
+        try:
+            self._wait(cmdlet.name, stopping, seconds, hang)
+        except PowerShellError:
+            with self._lock:
+                work.close()
+            raise
+        with self._lock:
+            inv.now = self._clock()
+            for _ in work:
+                raise AssertionError(f"{cmdlet.name} yielded twice: a handler yields once, where time passes")
 
     def execute(self, context: CallContext, executable: str, arguments: Sequence[str]) -> ExecResult:
         """Run ``Bootstrapper.exe /Setup`` (any other program is unknown to cmd)."""
@@ -349,12 +378,8 @@ class LabEngine:
             self._changed.wait(remaining)
         return False
 
-    def _delay(self, command: str, stopping: threading.Event, *, timed: bool = True) -> None:
-        """Apply ``fail_next``, then (when ``timed``) latency and hang; wait outside the lock, ending early
-        when stopped."""
-        seconds, hang = self._faults_for(command)
-        if not timed:
-            seconds, hang = 0.0, False
+    def _wait(self, command: str, stopping: threading.Event, seconds: float, hang: bool) -> None:
+        """Let the command's time pass (or hang), outside the lock; PipelineStopped when stopped meanwhile."""
         stopped = stopping.wait() if hang else stopping.wait(seconds) if seconds > 0 else False
         if stopped:
             raise PowerShellError(

@@ -16,7 +16,7 @@ from lab.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 from lab.wsman import LabTls, WinRMEndpoint, make_lab_tls
 
 Transport = Literal["http", "https"]
-Auth = Literal["basic", "ntlm", "any"]
+Auth = Literal["basic", "ntlm", "credssp", "any"]
 #: Roles that answer WinRM; SQL back ends are reached only through the Front Ends' cmdlets.
 REMOTING_ROLES = ("FrontEnd", "Edge")
 PASSWORD_FILE = "lab.password"
@@ -33,7 +33,9 @@ class LabOptions:
     directory: Path
     inventory: Path | None = None
     transport: Transport = "http"
-    auth: Auth = "ntlm"
+    #: What the endpoints offer. CredSSP by default: the cmdlets that reach SQL Server need the credential
+    #: it delegates (the second hop), as on Windows.
+    auth: Auth = "credssp"
     control_port: int = 0
     state: Path | None = None
 
@@ -41,7 +43,8 @@ class LabOptions:
         if self.auth == "basic" and self.transport == "http":
             raise ValueError(
                 "Basic sends the password and every message in clear, and Windows refuses it over http: "
-                "use --auth basic with --transport https, or --auth ntlm (message encryption) over http"
+                "use --auth basic with --transport https, or --auth credssp or ntlm (message encryption) "
+                "over http"
             )
 
 
@@ -134,7 +137,7 @@ class LabServer:
         return build_inventory(
             served,
             username=self.engine.administrator,
-            auth=self.options.auth if self.options.auth != "any" else "ntlm",
+            auth=self.options.auth if self.options.auth != "any" else "credssp",
             password_file=self.password_file,
             ca_bundle=self._ca_bundle(),
             pool_versions=self.engine.pool_versions(),

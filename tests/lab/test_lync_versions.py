@@ -132,8 +132,8 @@ def test_get_cs_windows_service_lists_the_local_lync_services() -> None:
         ("RTCMASTER", "Stopped"),  # pool0's CMS is down with its SQL server
         ("RTCFTA", "Stopped"),
     ]
-    assert everything[0].type_names == (lync_facts.WINDOWS_SERVICE, lync_facts.OBJECT)
-    assert list(everything[0].properties) == ["Name", "DisplayName", "Status"]
+    assert everything[0].type_names == (lync_facts.NT_SERVICE, lync_facts.OBJECT)
+    assert list(everything[0].properties) == ["Name", "DisplayName", "RoleName", "Status"]
     assert missing.values() == []
     assert [e.message for e in missing.errors] == [
         f'Cannot find any service with service name "RTCMASTER" on "{FE_POOL2}".'
