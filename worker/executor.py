@@ -22,6 +22,8 @@ from pypsrp.exceptions import WinRMTransportError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.shell import CommandState, Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
+from requests_credssp.exceptions import AuthenticationException as CredSSPAuthenticationError
+from requests_credssp.exceptions import NTStatusException
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from plugins.kit.shell import (
@@ -36,6 +38,7 @@ from plugins.kit.shell import (
     RemoteError,
     TransportError,
 )
+from plugins.kit.versions import MODULES_TO_TRY, lync_version
 from worker.credentials import CredentialError, describe, resolve_credential
 from worker.inventory import Inventory, ServerEntry, get_inventory
 from worker.remote_values import error_category, record_message, to_remote_object
@@ -230,16 +233,29 @@ class PsrpShell:
         try:
             pool.open()
             self.pools_opened += 1
-            load_lync = PowerShell(pool).add_cmdlet("Import-Module").add_parameter("Name", "Lync")
-            self._invoke(load_lync, entry, "Import-Module", session)
-            if load_lync.had_errors:
-                raise _cmdlet_error(load_lync, entry.fqdn, "Import-Module")
+            self._import_lync_module(entry, session)
         except BaseException:
             _close_quietly(session, entry.fqdn)
             raise
         with self._sessions_lock:
             self._sessions[key] = session
         return session
+
+    def _import_lync_module(self, entry: ServerEntry, session: _Session) -> None:
+        """``Import-Module`` the management shell of the server's version (the inventory's pool version);
+        without one, SkypeForBusiness, else Lync, as field scripts do."""
+        version = lync_version(self._pool_version(entry))
+        modules = (version.module,) if version is not None else MODULES_TO_TRY
+        for module in modules:
+            load = PowerShell(session.pool).add_cmdlet("Import-Module").add_parameter("Name", module)
+            self._invoke(load, entry, "Import-Module", session)
+            if not load.had_errors:
+                return
+        raise _cmdlet_error(load, entry.fqdn, "Import-Module")
+
+    def _pool_version(self, entry: ServerEntry) -> int | None:
+        inventory = self._inventory or get_inventory()
+        return inventory.pool(entry.pool).version
 
     def _invoke(self, shell: PowerShell, entry: ServerEntry, command: str, session: _Session) -> None:
         """Run the pipeline to its end, or stop it at the deadline and raise CommandTimeout."""
@@ -342,7 +358,7 @@ def _cmdlet_error(shell: PowerShell, server: str, cmdlet: str) -> CmdletError:
 def _remote_error(entry: ServerEntry, command: str, error: Exception) -> RemoteError:
     """Name what went wrong talking to ``entry`` and what to do about it."""
     server = entry.fqdn
-    if isinstance(error, PsrpAuthenticationError):
+    if isinstance(error, PsrpAuthenticationError | CredSSPAuthenticationError | NTStatusException):
         return AuthenticationError(
             server,
             command,
@@ -416,7 +432,7 @@ def _is_stale(error: BaseException) -> bool:
     """Whether the first request on a reused session failed because the server dropped what it knew: the
     connection was refused, or closed or reset with no answer (a restart, WinRM's idle timeout), the logon
     is asked again (HTTP 401), or the shell is unknown. The command cannot have run on that session."""
-    if never_sent(error) or isinstance(error, PsrpAuthenticationError):
+    if never_sent(error) or isinstance(error, PsrpAuthenticationError | CredSSPAuthenticationError):
         return True
     if isinstance(error, WinRMTransportError):
         return bool(error.code == HTTP_UNAUTHORIZED)

@@ -33,12 +33,14 @@ class Request(_Data):
 
 
 class PoolInfo(_Data):
-    """A pool as the inventory lists it: site, role (``FrontEnd`` or ``Edge``) and servers in order."""
+    """A pool as the inventory lists it: site, role (``FrontEnd`` or ``Edge``), servers in order, and its
+    Lync version when the inventory gives it (plugins.kit.versions)."""
 
     fqdn: str
     site: str
     role: str
     servers: list[str]
+    version: int | None = None
 
 
 class Topology(_Data):
@@ -115,7 +117,7 @@ class Facts(_Data):
     #: The backup pool of the failed pool: where its users go (seed: Pool2).
     backup_pool: str | None = None
     #: The pool hosting the Central Management Server (seed: CMS_Pool), its version (None when
-    #: Get-CsService -CentralManagement wrote none) and whether it answers.
+    #: Get-CsService -CentralManagement wrote none) and whether that cmdlet marks its service Active.
     cms_pool: str | None = None
     cms_version: int | None = None
     cms_active: bool | None = None
@@ -185,8 +187,9 @@ class Context(_Data):
 
 #: Why a step sends a command: ``check`` (its check reads whether the effect is in place; the step is
 #: skipped when it is), ``act`` (its action changes the deployment), ``read`` (its action reads: discovery,
-#: validation, polling).
-CommandPurpose = Literal["check", "act", "read"]
+#: validation, polling), ``recheck`` (sent only after its action failed: what the step depends on, read
+#: to decide whether to retry, remedy or fail).
+CommandPurpose = Literal["check", "act", "read", "recheck"]
 
 
 class PlannedCommand(_Data):
@@ -259,6 +262,12 @@ class StepResult(_Data):
 StepAction = Callable[[Shell, Context, StepCall], StepResult]
 #: A check returns why the step's effect is already in place (the step is then skipped), or ``None``.
 StepCheck = Callable[[Shell, Context, StepCall], str | None]
+#: A diagnosis runs after the action of a mutating step failed and its check found the effect not in place:
+#: it re-reads what the step depends on and returns the error the world explains (``NotReadyError``: retry;
+#: ``PreconditionError``: fail saying what to do; an error a plugin's classify hook remediates), or None
+#: when the world explains nothing (the action's own error is then classified). It never matches the
+#: error's wording.
+StepDiagnosis = Callable[[Shell, Context, StepCall, Exception], Exception | None]
 
 
 class StepSpec(BaseModel):
@@ -274,6 +283,7 @@ class StepSpec(BaseModel):
     server_bound: bool = False
     action: StepAction
     check: StepCheck | None = None
+    diagnose: StepDiagnosis | None = None
 
 
 class Decision(_Data):

@@ -6,7 +6,7 @@ One line per command, ``server cmdlet -Param value``; ``Import-Module`` is left 
 from __future__ import annotations
 
 DISCOVERY = """
-fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com
+fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore
 fe01.pool2 Invoke-CsManagementServerFailover -WhatIf
 fe01.pool2 Get-CsService -CentralManagement
 fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
@@ -29,15 +29,16 @@ def cms_service_checks(*servers: str) -> str:
     return "".join(f"{server} {CMS_SERVICE_CHECK}\n" for server in servers)
 
 
-def cms_2013(server: str, pool: str, principal: str, partner: str) -> str:
-    """Seed step 5 on ``server`` of Backup_Pool ``pool``: mirror state, failover, validate, replicas."""
+def cms_2013(server: str, pool: str, primary: str, mirror: str) -> str:
+    """Seed step 5 on ``server`` of Backup_Pool ``pool``: mirror state, failover in the documented form (the
+    topology's primary, its mirror added, whichever is principal), validate, replicas."""
     return f"""
 {server} Get-CsService -UserDatabase
-{server} Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {pool}.contoso.com
+{server} Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {pool}.contoso.com -LocalStore
 {server} Get-CsService -CentralManagement
-{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {principal}.contoso.com \
+{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {primary}.contoso.com \
 -BackupSqlInstanceName rtc \
--BackupMirrorSqlServerFqdn {partner}.contoso.com -BackupMirrorSqlInstanceName rtc -Force
+-BackupMirrorSqlServerFqdn {mirror}.contoso.com -BackupMirrorSqlInstanceName rtc -Force
 {server} Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 {server} Get-CsManagementStoreReplicationStatus
 """
@@ -45,14 +46,14 @@ def cms_2013(server: str, pool: str, principal: str, partner: str) -> str:
 
 EXPECTED = {
     "cms-2013-primary": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com\n"
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
     + EDGES
     + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
     + POOL,
     "cms-2013-mirror": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com\n"
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
     + EDGES
-    + cms_2013("fe01.pool2", "pool2", "sql04", "sql03")
+    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
     + POOL,
     # The CMS is on pool0, a Lync 2010 pool with no backup pairing to ask for: Backup_Pool is the failover
     # target, pool2. Bootstrapper runs where the CMS service is not yet (all but the mover, fe01).
@@ -60,8 +61,8 @@ EXPECTED = {
     + EDGES
     + """
 fe01.pool2 Get-CsService -UserDatabase
-fe01.pool2 Test-Path -Path c:\\CsConfigurationFile.zip
-fe01.pool2 Test-Path -Path c:\\CsLisConfigurationFile.zip
+fe01.pool2 Test-Path -Path ['c:\\\\CsConfigurationFile.zip']
+fe01.pool2 Test-Path -Path ['c:\\\\CsLisConfigurationFile.zip']
 fe01.pool2 Get-CsService -CentralManagement
 fe01.pool2 Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn sql03.contoso.com \
 -SqlInstanceName rtc
@@ -78,7 +79,7 @@ fe01.pool2 Get-CsManagementStoreReplicationStatus
     + POOL,
     "cms-elsewhere-healthy": DISCOVERY + REPLICAS + EDGES + POOL,
     "cms-elsewhere-unavailable": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool3.contoso.com\n"
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool3.contoso.com -LocalStore\n"
     + EDGES
     + cms_2013("fe01.pool4", "pool4", "sql07", "sql08")
     + POOL,

@@ -17,6 +17,8 @@ class ScriptedShell:
 
     answers: dict[str, Answer] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
+    #: Host lines (information stream) each cmdlet writes, e.g. -WhatIf's.
+    information: dict[str, list[str]] = field(default_factory=dict)
 
     def run(
         self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
@@ -25,7 +27,10 @@ class ScriptedShell:
         self.sent.append(f"{server} {cmdlet}")
         answer = self.answers.get(cmdlet, [])
         found = answer(parameters or {}) if callable(answer) else answer
-        return CmdletResult(objects=[RemoteObject(("System.Object",), properties) for properties in found])
+        return CmdletResult(
+            objects=[RemoteObject(("System.Object",), properties) for properties in found],
+            information=self.information.get(cmdlet, []),
+        )
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Every executable succeeds."""
