@@ -276,6 +276,7 @@ class LabEngine:
                     "available": d.cms_available(),
                     "service_on": list(d.cms.service_on),
                     "moved_at": d.cms.moved_at.isoformat() if d.cms.moved_at else None,
+                    "moving_to": d.cms.moving_to,
                 },
                 "replicas": [
                     {
@@ -343,6 +344,7 @@ class LabEngine:
         settings: dict[str, object] = self._state.faults.model_dump(mode="json")
         settings["replication_lag_seconds"] = self._state.deployment.replication_lag_seconds
         settings["down"] = sorted(self._state.deployment.down)
+        settings["backup_service"] = dict(self._state.deployment.backup_export)
         return settings
 
     def _faults_for(self, command: str) -> tuple[float, bool]:
@@ -502,6 +504,11 @@ def _differences(state: LabState, now: datetime) -> list[str]:
         for replica in d.replicas(now):
             if d.is_up(replica.fqdn) and not replica.up_to_date:
                 found.append(f"Replica {replica.fqdn} is not up to date")
+    failed = d.pool(state.failed_pool)
+    if expected.pool_state is not None and failed is not None and failed.pool_state != expected.pool_state:
+        found.append(
+            f"Pool {failed.fqdn} reports PoolState {failed.pool_state}, expected {expected.pool_state}"
+        )
     if expected.cms_service_on_all_front_ends:
         for server in d.cms_pool().front_ends:
             if d.is_up(server) and server not in d.cms.service_on:

@@ -65,6 +65,8 @@ ENUM_TYPES = {
     "BackupCategory": "Microsoft.Rtc.Management.Hadr.BackupCategory",
     "AuthenticationMechanism": "Microsoft.Rtc.SyntheticTransactions.AuthenticationMechanism",
     "TestPathType": "Microsoft.PowerShell.Commands.TestPathType",
+    "FileSystemCmdletProviderEncoding": "Microsoft.PowerShell.Commands.FileSystemCmdletProviderEncoding",
+    "RunLevelEnum": "Microsoft.PowerShell.Cmdletization.GeneratedTypes.ScheduledTask.RunLevelEnum",
     "ActionPreference": "System.Management.Automation.ActionPreference",
 }
 
@@ -111,6 +113,31 @@ CMS_SERVICES = {
 EDGE_SERVICES = {"RTCCMSAGT": ("Lync Server Replica Replicator Agent", "ReplicaReplicatorAgent")}
 RUNNING = "Running"
 STOPPED = "Stopped"
+
+# --- the Backup Service (Get-CsBackupServiceStatus) ------------------------------------------------------
+
+#: Export and import states [C: Microsoft's TechNet blog "What does the status reported by
+#: Get-CsBackupServiceStatus mean"]: export FinalState, SteadyState, NonSteadyState, NotInitialized,
+#: ErrorState; import NormalState, ErrorState.
+EXPORT_STATES = ("FinalState", "SteadyState", "NonSteadyState", "NotInitialized", "ErrorState")
+EXPORT_NORMAL = "SteadyState"
+IMPORT_NORMAL = "NormalState"
+IMPORT_ERROR = "ErrorState"
+#: The backup modules by -Category [C: module names on the blog and Invoke-CsBackupServiceSync's page;
+#: I: which category holds which module].
+BACKUP_MODULES = {
+    "UserData": ("UserServices.PresenceFocus", "ConfServices.DataConf"),
+    "CMS": ("CentralMgmt.CMSMaster",),
+    "RGS": ("ApplicationServer.RGSDataStore", "ApplicationServer.RGSFileStore"),
+}
+#: "the ExportStatus for CentralMgmt.CMSMaster is NotInitialized" on a pool that is not the active CMS
+#: master [C: the same blog].
+CMS_MASTER_MODULE = "CentralMgmt.CMSMaster"
+NOT_INITIALIZED = "NotInitialized"
+#: No Front End of the pool answers, so its Backup Service cannot be asked. [I]
+BACKUP_SERVICE_UNREACHABLE = (
+    'Unable to get the backup service status of pool "{pool}": no Front End server answers.'
+)
 
 # --- databases ------------------------------------------------------------------------------------------
 
@@ -189,6 +216,8 @@ MODULE_NOT_FOUND = (
     "directory."
 )
 PIPELINE_STOPPED = "The pipeline has been stopped."
+#: cmd.exe's answer to a program in a folder that does not exist (another version's deployment folder).
+CMD_PATH_NOT_FOUND = "The system cannot find the path specified."
 #: cmd.exe's answer to an unknown program.
 CMD_NOT_RECOGNIZED = (
     "'{name}' is not recognized as an internal or external command,\noperable program or batch file."

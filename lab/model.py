@@ -186,6 +186,8 @@ class Deployment(Topology):
 
     down: list[Fqdn] = []
     replication_lag_seconds: float = 0.0
+    #: The Backup Service's export state from a pool to its backup pool, where a fault made it not normal.
+    backup_export: dict[Fqdn, str] = {}
     publishes: int = 0
     #: When the lab started: the replicas' last update before any CMS move.
     started_at: datetime

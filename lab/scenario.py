@@ -11,7 +11,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from lab import lync_facts
-from lab.model import Fqdn, FrontEndPool, Model, Topology
+from lab.model import Fqdn, FrontEndPool, Model, PoolState, Topology
 
 SCENARIO_DIRECTORY = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = "cms-2013-primary"
@@ -34,6 +34,8 @@ class Expected(Model):
     replicas_up_to_date: bool = False
     #: Every Front End of the CMS pool that is up has the CMS service (the 2010 path's Bootstrapper).
     cms_service_on_all_front_ends: bool = False
+    #: The failed pool's registrar PoolState.
+    pool_state: PoolState | None = None
 
 
 class Scenario(Topology):

@@ -179,9 +179,7 @@ def _restore_target(inv: Invocation) -> FrontEndPool:
 
 def _refuse_while_moving(inv: Invocation) -> None:
     if inv.deployment.cms.moving_to is not None:
-        raise inv.error(
-            lync_facts.CMS_BEING_MOVED, "CentralManagementStoreBeingMoved", category="ResourceBusy"
-        )
+        raise inv.error(lync_facts.CMS_BEING_MOVED, "CentralManagementStoreBeingMoved")
 
 
 def _require_source(inv: Invocation) -> None:

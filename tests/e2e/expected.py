@@ -108,6 +108,44 @@ fe01.pool2 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 }
 
 
+def cms_2013_unmirrored(server: str, pool: str, primary: str) -> str:
+    """Seed step 5 to a Backup_Pool whose CMS database has no mirror: no mirror parameters."""
+    return f"""
+{server} Get-CsService -UserDatabase
+{server} Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {pool}.contoso.com -LocalStore
+{server} Get-CsService -CentralManagement
+{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {primary}.contoso.com \
+-BackupSqlInstanceName rtc -Force
+{server} Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
+{server} Get-CsManagementStoreReplicationStatus
+"""
+
+
+#: The scenarios of "what real deployments do" (docs/lab-scenarios.md).
+EXPECTED |= {
+    "backup-unmirrored": DISCOVERY
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
+    + EDGES
+    + cms_2013_unmirrored("fe01.pool2", "pool2", "sql03")
+    + POOL,
+    "cms-standby-listed-first": DISCOVERY
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
+    + EDGES
+    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
+    + POOL,
+    "sfb-2019": DISCOVERY
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
+    + EDGES
+    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
+    + POOL,
+    "sfb-mixed": DISCOVERY
+    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool3.contoso.com -LocalStore\n"
+    + EDGES
+    + cms_2013_unmirrored("fe01.pool4", "pool4", "sql07")
+    + POOL,
+}
+
+
 def expected_commands(scenario: str) -> list[str]:
     """The scenario's expected command lines."""
     return [line for line in EXPECTED[scenario].splitlines() if line.strip()]

@@ -34,6 +34,8 @@ READ_ONLY = {
     "Get-CsRegistrarConfiguration",
     "Test-Path",
     "Get-CsWindowsService",
+    "Get-CsUserPoolInfo",
+    "Get-CsBackupServiceStatus",
 }
 
 
@@ -147,14 +149,18 @@ def start_runner(
     redis_client: redis.Redis,
     tmp_path: Path,
 ) -> Iterator[Callable[..., Runner]]:
-    """``start_runner("cms-2013-primary", faults={...}, env={...})``: lab, workers, and this process's app."""
+    """``start_runner("cms-2013-primary", faults={...}, env={...}, transport="https")``: lab (with these
+    lab options), workers, and this process's app."""
     from worker.celery_app import app, configure
     from worker.settings import Settings
 
     def start(
-        scenario: str, faults: dict[str, Any] | None = None, env: dict[str, str] | None = None
+        scenario: str,
+        faults: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        **lab_options: Any,
     ) -> Runner:
-        lab = lab_factory(scenario)
+        lab = lab_factory(scenario, **lab_options)
         lab.engine.set_faults({"replication_lag_seconds": 0, **(faults or {})})
         events_path = tmp_path / f"events-{scenario}.jsonl"
         worker_env = {**lab.password_env, EVENTS_ENV: str(events_path), **(env or {})}

@@ -17,6 +17,7 @@ from lab.scenario import SCENARIO_DIRECTORY as SCENARIOS
 from lab.scenario import load_scenario
 
 ADMIN = "CONTOSO\\lyncadmin"
+BOOTSTRAPPER_2013 = "C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe"
 POOL1, POOL2, POOL3, POOL4 = (f"pool{n}.contoso.com" for n in range(1, 5))
 FE_POOL2 = "fe01.pool2.contoso.com"
 EDGE_ERROR = (
@@ -96,9 +97,7 @@ class Lab:
         return self.engine.state()[key]
 
     def bootstrap(self, server: str) -> int:
-        return self.engine.execute(
-            CallContext(server, ADMIN), "C:\\Program Files\\Setup\\Bootstrapper.exe", ["/Setup"]
-        ).exit_code
+        return self.engine.execute(CallContext(server, ADMIN), BOOTSTRAPPER_2013, ["/Setup"]).exit_code
 
 
 @pytest.fixture
@@ -922,3 +921,93 @@ def test_transport_faults_follow_the_rate_and_repeat_with_the_scenario_seed() ->
     assert draws == [second.engine.transport_fault(FE_POOL2) for _ in range(40)]
     assert True in draws and False in draws
     assert all(first.engine.transport_fault("fe02.pool2.contoso.com") for _ in range(10))
+
+
+# --- what the lead's failback and readiness read; interruptions ------------------------------------------
+
+
+def test_a_failed_over_pool_can_be_failed_back_and_shows_its_users_and_backup_service() -> None:
+    lab = Lab("pool-failed-over")
+    alice = only(lab.run(FE_POOL2, "Get-CsUserPoolInfo", "sip:alice@contoso.com"))
+    assert alice.type_names[0] == "Microsoft.Rtc.Management.Xds.GetOCsUserPoolInfoCmdlet+UserInformation"
+    assert {
+        k: alice.properties[k] for k in ("PrimaryPoolFqdn", "BackupPoolFqdn", "UserServicesPoolFqdn")
+    } == {
+        "PrimaryPoolFqdn": POOL1,
+        "BackupPoolFqdn": POOL2,
+        "UserServicesPoolFqdn": POOL2,
+    }
+    status = only(lab.run(FE_POOL2, "Get-CsBackupServiceStatus", PoolFqdn=POOL1))
+    listed = status.properties["BackupModules"]
+    assert isinstance(listed, list)
+    modules = {m.properties["Identity"]: m.properties for m in listed if isinstance(m, PSValue)}
+    assert modules["ConfServices.DataConf"]["ExportStatus"] == "SteadyState"
+    assert modules["CentralMgmt.CMSMaster"]["ExportStatus"] == "NotInitialized"  # pool2 is the CMS master
+    lab.engine.set_faults({"backup_service": {POOL1: "ErrorState"}})
+    broken = only(lab.run(FE_POOL2, "Get-CsBackupServiceStatus", PoolFqdn=POOL1, Category="UserData"))
+    assert (broken.properties["OverallExportStatus"], broken.properties["OverallImportStatus"]) == (
+        "ErrorState",
+        "ErrorState",
+    )
+    # The backup pool down: failback only with -DisasterMode (its users' data there is lost).
+    lab.engine.set_faults({"down": ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "sql03.contoso.com"]})
+    assert (
+        "Use -DisasterMode"
+        in lab.fails("fe01.pool1.contoso.com", "Invoke-CsPoolFailback", PoolFqdn=POOL1).message
+    )
+    lab.engine.set_faults({"up": ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "sql03.contoso.com"]})
+    lab.run(FE_POOL2, "Invoke-CsPoolFailback", PoolFqdn=POOL1, DisasterMode=True, WaitTime="00:01:30")
+    assert lab.engine.verify() == {"ok": True, "differences": []}
+
+
+def test_a_pool_failover_stopped_midway_leaves_failing_over_until_reset(lab: Lab) -> None:
+    healthy = Lab("cms-elsewhere-healthy")
+    healthy.engine.set_faults({"latency": {"Invoke-CsPoolFailover": 3600}})
+    output = Capture()
+    call = CommandCall("Invoke-CsPoolFailover", (("PoolFqdn", POOL1), ("DisasterMode", True)))
+    context = CallContext(FE_POOL2, ADMIN, delegated=True)
+    failures: list[PowerShellError] = []
+
+    def failover() -> None:
+        try:
+            healthy.engine.invoke(context, [call], output)
+        except PowerShellError as error:
+            failures.append(error)
+
+    worker = threading.Thread(target=failover)
+    worker.start()
+    wait_until(
+        lambda: healthy.state_of("pool_states") == {POOL1: "FailingOver", POOL2: "Active", POOL3: "Active"}
+    )
+    output.stopping.set()
+    worker.join(10)
+
+    assert [e.error_id for e in failures] == ["PipelineStopped"]
+    assert healthy.state_of("pool_states")[POOL1] == "FailingOver"  # type: ignore[index]
+    assert healthy.state_of("users") == {  # the first half moved before the stop
+        "sip:alice@contoso.com": POOL2,
+        "sip:bob@contoso.com": POOL1,
+        "sip:frank@contoso.com": POOL3,
+    }
+    refused = healthy.fails(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert refused.error_id == "PoolFailingOver,Invoke-CsPoolFailover"
+    healthy.engine.set_faults({"latency": {}})
+    healthy.run(FE_POOL2, "Set-CsRegistrarConfiguration", f"Service:Registrar:{POOL1}", PoolState="Active")
+    healthy.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert healthy.engine.verify() == {"ok": True, "differences": []}
+
+
+def test_the_second_hop_and_the_run_locally_rule_follow_the_logon(lab: Lab) -> None:
+    ntlm = CallContext(FE_POOL2, ADMIN)
+    output = Capture()
+    mirror = CommandCall("Get-CsDatabaseMirrorState", (("PoolFqdn", POOL2), ("LocalStore", True)))
+    with pytest.raises(PowerShellError) as caught:
+        lab.engine.invoke(ntlm, [mirror], output)
+    assert caught.value.message == (
+        'Cannot open a connection to SQL Server "sql03.contoso.com\\rtc": '
+        "Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'."
+    )
+    assert caught.value.error_id == "SqlLoginFailed,Get-CsDatabaseMirrorState"
+    # Reads that stay on the Front End need no second hop.
+    lab.engine.invoke(ntlm, [CommandCall("Get-CsPool", ())], output)
+    assert output.values()

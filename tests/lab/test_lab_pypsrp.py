@@ -20,6 +20,7 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
 from tests.fixtures_lab import RunningLab
+from tests.lab.test_engine import BOOTSTRAPPER_2013
 
 LabFactory = Callable[..., RunningLab]
 POOL1, POOL2 = "pool1.contoso.com", "pool2.contoso.com"
@@ -286,7 +287,7 @@ def test_cms_2010_move_with_bootstrapper_through_the_cmd_shell(lab_factory: LabF
             auth="basic",
             cert_validation=str(lab.server.tls.ca_path) if lab.server.tls else True,
         )
-        stdout, _stderr, rc = client.execute_cmd('"C:\\Program Files\\Setup\\Bootstrapper.exe" /Setup')
+        stdout, _stderr, rc = client.execute_cmd(f'"{BOOTSTRAPPER_2013}" /Setup')
         assert rc == 0 and stdout
     _stdout, usage, rc = client.execute_cmd("Bootstrapper.exe /Frobnicate")
     assert rc == 1 and usage
