@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import random
 import threading
@@ -83,6 +84,10 @@ class LabEngine:
         self._closed = False
         self._random = random.Random(state.seed)
         self._on_change: list[Callable[[], None]] = []
+        #: How Register-ScheduledTask checks a password: no accounts until accept_passwords().
+        self._check_password: Callable[[str, str], bool] = lambda _user, _password: False
+        #: Set when the lab stops: local runs (scheduled tasks) in progress end.
+        self._stopping = threading.Event()
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, clock: Clock | None = None) -> LabEngine:
@@ -170,6 +175,10 @@ class LabEngine:
                     self._clock(),
                     parameter_set=bound.parameter_set,
                     delegated=context.delegated or context.local,
+                    user=context.user,
+                    local=context.local,
+                    check_password=self._check_password,
+                    run_locally=functools.partial(self._run_locally, context.server),
                 )
             self._run(cmdlet, invocation, output.stopping)
         except PowerShellError as error:
@@ -236,9 +245,14 @@ class LabEngine:
 
     def close(self) -> None:
         """End the waits of programs in progress (exit 1, journal ``stopped``): the lab is stopping."""
+        self._stopping.set()
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+
+    def accept_passwords(self, check: Callable[[str, str], bool]) -> None:
+        """How Register-ScheduledTask checks ``(user, password)`` (LabServer passes its user directory's)."""
+        self._check_password = check
 
     # --- inspection and control ------------------------------------------------------------------------
 
@@ -380,6 +394,42 @@ class LabEngine:
             self._changed.wait(remaining)
         return False
 
+    def _run_locally(
+        self,
+        server: str,
+        user: str,
+        modules: list[str],
+        call: CommandCall,
+        done: Callable[[list[object], PowerShellError | None], None],
+    ) -> None:
+        """Run ``call`` in a logon on ``server`` as ``user`` (a scheduled task), on a thread of its own."""
+        context = CallContext(server, user, delegated=True, local=True)
+
+        def work() -> None:
+            output = _Collected(self._stopping)
+            error: PowerShellError | None = None
+            try:
+                self._import_first(context, modules)
+                self.invoke(context, [call], output)
+            except PowerShellError as failed:
+                error = failed
+            with self._lock:
+                done(output.objects, error)
+
+        threading.Thread(target=work, name=f"task-{server}", daemon=True).start()
+
+    def _import_first(self, context: CallContext, modules: list[str]) -> None:
+        """Import the first of ``modules`` that loads; the last one's error when none does."""
+        for index, module in enumerate(modules):
+            try:
+                self.invoke(
+                    context, [CommandCall("Import-Module", (("Name", module),))], _Collected(self._stopping)
+                )
+                return
+            except PowerShellError:
+                if index == len(modules) - 1:
+                    raise
+
     def _wait(self, command: str, stopping: threading.Event, seconds: float, hang: bool) -> None:
         """Let the command's time pass (or hang), outside the lock; PipelineStopped when stopped meanwhile."""
         stopped = stopping.wait() if hang else stopping.wait(seconds) if seconds > 0 else False
@@ -449,6 +499,34 @@ class _ErrorsNoted:
         self._output.write_information(message)
 
 
+class _Collected:
+    """The output of a local run (a scheduled task): objects kept, errors kept, the rest dropped."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self._stopping = stopping
+        self.objects: list[object] = []
+        self.errors: list[PowerShellError] = []
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    def write_output(self, value: object) -> None:
+        self.objects.append(value)
+
+    def write_error(self, error: PowerShellError) -> None:
+        self.errors.append(error)
+
+    def write_warning(self, message: str) -> None:
+        """Dropped: a task has no console."""
+
+    def write_verbose(self, message: str) -> None:
+        """Dropped: a task has no console."""
+
+    def write_information(self, message: str) -> None:
+        """Dropped: a task has no console."""
+
+
 def _raw_parameters(call: CommandCall) -> dict[str, object]:
     """The parameters as the client sent them (positional ones as ``(position N)``)."""
     raw: dict[str, object] = {}
@@ -458,7 +536,11 @@ def _raw_parameters(call: CommandCall) -> dict[str, object]:
 
 
 def _json_parameters(parameters: dict[str, object]) -> dict[str, object]:
-    return {name: _json_value(value) for name, value in parameters.items()}
+    """JSON values; a password (Register-ScheduledTask's) is journaled as ``***``, as Windows logs none."""
+    return {
+        name: "***" if "password" in name.lower() else _json_value(value)
+        for name, value in parameters.items()
+    }
 
 
 def _json_value(value: object) -> object:

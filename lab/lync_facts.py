@@ -114,6 +114,23 @@ EDGE_SERVICES = {"RTCCMSAGT": ("Lync Server Replica Replicator Agent", "ReplicaR
 RUNNING = "Running"
 STOPPED = "Stopped"
 
+# --- the run-locally mechanism: Windows' Task Scheduler and files --------------------------------------
+
+#: Get-ScheduledTaskInfo's type [C: its page's OUTPUTS].
+TASK_INFO = "Microsoft.Management.Infrastructure.CimInstance#MSFT_TaskDynamicInfo"
+#: LastTaskResult values: SCHED_S_TASK_RUNNING, SCHED_S_TASK_HAS_NOT_RUN [C: Task Scheduler error codes].
+TASK_RUNNING = 0x41301
+TASK_NOT_RUN = 0x41303
+#: A wrong password for the task's user [C: Win32 ERROR_LOGON_FAILURE's text; I: Register-ScheduledTask
+#: reports it so].
+LOGON_FAILURE = "The user name or password is incorrect. (Exception from HRESULT: 0x8007052E)"
+#: An unknown task [I: the CIM cmdlets' "No MSFT_ScheduledTask objects found" wording].
+TASK_NOT_FOUND = "No MSFT_ScheduledTask objects found with property 'TaskName' equal to '{name}'."
+#: The task's program is not powershell.exe with a script the lab knows. [I]
+TASK_PROGRAM_NOT_FOUND = 0x80070002
+#: Get-Content of a missing file [C: PowerShell's provider text].
+PATH_NOT_FOUND = "Cannot find path '{path}' because it does not exist."
+
 # --- the Backup Service (Get-CsBackupServiceStatus) ------------------------------------------------------
 
 #: Export and import states [C: Microsoft's TechNet blog "What does the status reported by

@@ -135,10 +135,6 @@ class Topology(Model):
         pool = self.pool_of_front_end(server)
         return None if pool is None else pool.version
 
-    def has_file(self, server: str, path: str) -> bool:
-        """Whether the file exists on the server (compared without case, as on Windows)."""
-        return path.lower() in (f.lower() for f in self.files.get(server.lower(), []))
-
     def pool_of_front_end(self, server: str) -> FrontEndPool | None:
         """The Front End pool this server belongs to."""
         return next((p for p in self.pools if server.lower() in p.front_ends), None)
@@ -181,16 +177,37 @@ class Replica:
     product_version: str
 
 
+class ScheduledTask(Model):
+    """A task registered with a server's Task Scheduler: what it runs, as whom, how its last run ended."""
+
+    name: str
+    command: str
+    arguments: str
+    user: str
+    #: LastTaskResult: 0x41303 (267011) "has not yet run", 0x41301 (267009) "running", else the exit code.
+    last_result: int = 267011
+
+
 class Deployment(Topology):
     """The topology plus the state of the moment: servers down, replication lag, publishes."""
 
     down: list[Fqdn] = []
+    #: Files the lab's cmdlets wrote (Set-Content) per server: path (lower case) -> text.
+    written: dict[Fqdn, dict[str, str]] = {}
+    #: Scheduled tasks per server, by name (lower case).
+    tasks: dict[Fqdn, dict[str, ScheduledTask]] = {}
     replication_lag_seconds: float = 0.0
     #: The Backup Service's export state from a pool to its backup pool, where a fault made it not normal.
     backup_export: dict[Fqdn, str] = {}
     publishes: int = 0
     #: When the lab started: the replicas' last update before any CMS move.
     started_at: datetime
+
+    def has_file(self, server: str, path: str) -> bool:
+        """Whether the file exists on the server (compared without case, as on Windows)."""
+        server = server.lower()
+        shipped = (f.lower() for f in self.files.get(server, []))
+        return path.lower() in self.written.get(server, {}) or path.lower() in shipped
 
     def is_up(self, fqdn: str) -> bool:
         """Whether the server is running."""

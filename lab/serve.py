@@ -14,6 +14,7 @@ from lab.engine import LabEngine
 from lab.inventory import PASSWORD_ENV, ServedServer, build_inventory, write_inventory
 from lab.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 from lab.wsman import LabTls, WinRMEndpoint, make_lab_tls
+from lab.wsman.auth import UserDirectory
 
 Transport = Literal["http", "https"]
 Auth = Literal["basic", "ntlm", "credssp", "any"]
@@ -83,6 +84,7 @@ class LabServer:
         """Start the control API and one endpoint per server; write the inventory."""
         self.directory.mkdir(parents=True, exist_ok=True)
         users = {self.engine.administrator: self.password}
+        self.engine.accept_passwords(UserDirectory(users).verify)
         context = self.tls.server_context() if self.tls is not None else None
         for server in self.engine.servers():
             if server.role not in REMOTING_ROLES:

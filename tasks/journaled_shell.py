@@ -34,19 +34,34 @@ class JournaledShell:
         self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
     ) -> CmdletResult:
         """Run the cmdlet through the inner shell and journal it."""
+        return self._journaled(server, cmdlet, parameters or {}, self.inner.run)
+
+    def _journaled(
+        self,
+        server: str,
+        cmdlet: str,
+        parameters: Mapping[str, ParameterValue],
+        run: Callable[[str, str, Mapping[str, ParameterValue]], CmdletResult],
+    ) -> CmdletResult:
         started = now()
         try:
-            result = self.inner.run(server, cmdlet, parameters)
+            result = run(server, cmdlet, parameters)
         except RemoteError as error:
-            self._journal(server, cmdlet, parameters or {}, started, "error", error.message)
+            self._journal(server, cmdlet, parameters, started, "error", error.message)
             raise
         output = [
             json.dumps(dict(obj.properties), default=str) if obj.properties else obj.text
             for obj in result.objects
         ]
         lines = [*output, *result.information, *result.verbose, *result.warnings, *result.errors]
-        self._journal(server, cmdlet, parameters or {}, started, "ok", "\n".join(lines))
+        self._journal(server, cmdlet, parameters, started, "ok", "\n".join(lines))
         return result
+
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """Run the cmdlet locally on the server through the inner shell and journal it."""
+        return self._journaled(server, cmdlet, parameters or {}, self.inner.run_locally)
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run the executable through the inner shell and journal it."""

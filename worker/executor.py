@@ -36,9 +36,11 @@ from plugins.kit.shell import (
     ExecutableResult,
     ParameterValue,
     RemoteError,
+    RemoteObject,
     TransportError,
 )
 from plugins.kit.versions import MODULES_TO_TRY, lync_version
+from worker import run_locally
 from worker.credentials import CredentialError, describe, resolve_credential
 from worker.inventory import Inventory, ServerEntry, get_inventory
 from worker.remote_values import error_category, record_message, to_remote_object
@@ -130,6 +132,54 @@ class PsrpShell:
             return shell
 
         return _result_of(_again_if_stale(send), entry.fqdn, cmdlet)
+
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """Run a cmdlet that must run locally through a one-shot scheduled task (worker.run_locally): write
+        the fixed script, register a task running it as this session's user, start it, wait for its result,
+        unregister it. The password goes to the Task Scheduler only, inside the encrypted session."""
+        entry = self._server(server)
+        version = lync_version(self._pool_version(entry))
+        modules = [version.module] if version is not None else list(MODULES_TO_TRY)
+        try:
+            run = run_locally.prepare(cmdlet, parameters or {}, modules)
+        except ValueError as error:
+            raise CmdletError(entry.fqdn, cmdlet, str(error), error_id="RunLocallyNotAllowed") from None
+        try:
+            credential = self._credential(entry)
+        except CredentialError as error:
+            raise AuthenticationError(entry.fqdn, cmdlet, str(error)) from None
+        deadline = self._deadline(entry, cmdlet)
+        self.run(server, *run_locally.WRITE_SCRIPT)
+        self.run(server, *run.register(credential.username, credential.password))
+        self.run(server, *run.start())
+        for pause in _pauses(deadline):
+            info = self.run(server, *run.poll())
+            result = info.objects[0].get("LastTaskResult") if info.objects else None
+            if not isinstance(result, int) or result not in run_locally.STILL_RUNNING:
+                break
+            time.sleep(pause)
+        else:
+            raise CommandTimeout(
+                entry.fqdn,
+                cmdlet,
+                f"the scheduled task {run.task_name} still runs after "
+                f"{deadline.at - deadline.started:.0f} s; it goes on on the server (its result will be in "
+                f"{run.result_path})",
+            )
+        written = self.run(server, *run.read_result())
+        self.run(server, *run.unregister())
+        outcome = run_locally.read_outcome(written.objects[0].text if written.objects else "")
+        if outcome.error_message:
+            raise CmdletError(
+                entry.fqdn,
+                cmdlet,
+                outcome.error_message,
+                error_id=outcome.error_id,
+                category=outcome.category,
+            )
+        return CmdletResult(objects=[RemoteObject((), {}, text=text) for text in outcome.objects])
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run an executable through the WinRS cmd shell and return its exit code and output."""
@@ -316,6 +366,14 @@ def _polls(deadline: _Deadline, finished: Callable[[], bool]) -> Iterator[int]:
         if remaining <= 0:
             return
         yield max(1, math.ceil(remaining))
+
+
+def _pauses(deadline: _Deadline) -> Iterator[float]:
+    """Pauses between polls of a scheduled task, growing from 0.2 s to 2 s, until the deadline."""
+    pause = 0.2
+    while time.monotonic() + pause < deadline.at:
+        yield pause
+        pause = min(2.0, pause * 1.5)
 
 
 def _timed_out(entry: ServerEntry, command: str, deadline: _Deadline) -> CommandTimeout:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from lab import lync_facts
 from lab.api import PowerShellError
-from lab.cmdlets import backup, cms, database, pool, services, shell, topology, users
+from lab.cmdlets import backup, cms, database, pool, services, shell, tasks, topology, users
 from lab.cmdlets.base import Cmdlet
 
 CMDLETS: dict[str, Cmdlet] = {
     c.name.lower(): c
-    for family in (shell, topology, cms, database, pool, users, services, backup)
+    for family in (shell, topology, cms, database, pool, users, services, backup, tasks)
     for c in family.CMDLETS
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lab import lync_facts, reference
-from lab.api import PipelineOutput, PowerShellError, PSValue
+from lab.api import CommandCall, PipelineOutput, PowerShellError, PSValue
 from lab.model import Deployment, FrontEndPool, SqlServer
 from lab.reference import CmdletSyntax
 
@@ -16,6 +16,21 @@ from lab.reference import CmdletSyntax
 #: The engine waits (latency, hang) at the yield, outside its lock; a stop there closes the iterator
 #: (``GeneratorExit`` at the yield), so the handler leaves what an interrupted operation leaves.
 Handler = Callable[["Invocation"], Iterator[None] | None]
+#: Runs a command in a logon on the server itself as a user (the run-locally mechanism), on a thread of its
+#: own, after importing the first of the modules that loads; the engine calls ``done(objects, error)`` under
+#: its lock when it ends.
+LocalRunner = Callable[
+    [str, list[str], CommandCall, Callable[[list[object], PowerShellError | None], None]], None
+]
+
+
+def _no_local_runs(
+    user: str,
+    modules: list[str],
+    call: CommandCall,
+    done: Callable[[list[object], PowerShellError | None], None],
+) -> None:
+    raise AssertionError("this invocation cannot start local runs")
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,12 @@ class Invocation:
     #: Whether the caller's credentials can reach another machine (SQL): a CredSSP session or a local
     #: logon; not an NTLM remoting session (the second hop).
     delegated: bool = True
+    #: The authenticated user, and whether this runs in a logon on the server itself (not remoting).
+    user: str = ""
+    local: bool = False
+    #: Whether a user's password is right (Register-ScheduledTask -Password); no accounts by default.
+    check_password: Callable[[str, str], bool] = lambda _user, _password: False
+    run_locally: LocalRunner = _no_local_runs
 
     def flag(self, name: str) -> bool:
         """Whether a switch was given (and not as ``-Switch:$false``)."""

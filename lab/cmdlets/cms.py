@@ -84,6 +84,8 @@ def invoke_management_server_failover(inv: Invocation) -> Iterator[None]:
 def move_management_server(inv: Invocation) -> Iterator[None]:
     """Move the CMS to this server's pool from exported files (seed step 6); name where setup must run."""
     d = inv.deployment
+    if not inv.local:
+        raise inv.error(lync_facts.MUST_RUN_LOCALLY, "RemoteSessionNotSupported")
     pool = inv.front_end_pool_here()
     installed = [s for s in pool.backend.servers() if s.cms_database and d.is_up(s.fqdn)]
     if not installed:

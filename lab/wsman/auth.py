@@ -43,6 +43,11 @@ class UserDirectory:
         entry = self._users.get(_bare_name(login).lower())
         return entry[1] if entry else None
 
+    def verify(self, login: str, password: str) -> bool:
+        """Whether ``password`` is the password of the user ``login`` names."""
+        known = self.password(login)
+        return known is not None and known == password
+
     def check_basic(self, credentials: str) -> str | None:
         """The canonical user for a Basic ``Authorization`` value, or None when the credentials are wrong."""
         try:

@@ -29,6 +29,7 @@ from plugins.kit.model import (
     StepSpec,
     command,
     executable,
+    local_command,
     step_call,
 )
 from plugins.kit.remote import is_true, text
@@ -110,9 +111,9 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
         SqlServerFqdn=backend.primary_server,
         SqlInstanceName=backend.primary_instance,
     )
-    move = command(
+    # "must be run locally; it cannot be called from a remote management session" (its reference page).
+    move = local_command(
         "Move-CsManagementServer",
-        "act",
         ConfigurationFileName=CONFIGURATION_FILE,
         LisConfigurationFileName=LIS_CONFIGURATION_FILE,
         Force=True,

@@ -203,6 +203,8 @@ class PlannedCommand(_Data):
     parameters: dict[str, ParameterValue] = Field(default_factory=dict)
     purpose: CommandPurpose = "read"
     executable: bool = False
+    #: Sent with ``Shell.run_locally``: the cmdlet must run in a logon on the server itself.
+    local: bool = False
 
     @property
     def arguments(self) -> list[str]:
@@ -349,6 +351,13 @@ def step_call(
 def command(cmdlet: str, purpose: CommandPurpose = "read", **parameters: ParameterValue) -> PlannedCommand:
     """A planned cmdlet: ``command("Get-CsService", "check", CentralManagement=True)``."""
     return PlannedCommand(cmdlet=cmdlet, parameters=parameters, purpose=purpose)
+
+
+def local_command(
+    cmdlet: str, purpose: CommandPurpose = "act", **parameters: ParameterValue
+) -> PlannedCommand:
+    """A planned cmdlet that must run locally on its server (``Shell.run_locally``)."""
+    return PlannedCommand(cmdlet=cmdlet, parameters=parameters, purpose=purpose, local=True)
 
 
 def executable(path: str, *arguments: str) -> PlannedCommand:

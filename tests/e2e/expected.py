@@ -67,8 +67,14 @@ fe01.pool2 Get-CsService -CentralManagement
 fe01.pool2 Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn sql03.contoso.com \
 -SqlInstanceName rtc
 fe01.pool2 Get-CsService -CentralManagement
+fe01.pool2 Set-Content -Path ['C:\\\\ProgramData\\\\lync-failover-run-local.ps1'] -Value <text>
+fe01.pool2 Register-ScheduledTask -TaskName lync-failover-<id> -Xml <text> -User CONTOSO\\lyncadmin \
+-Password *** -Force
+fe01.pool2 Start-ScheduledTask -TaskName lync-failover-<id>
 fe01.pool2 Move-CsManagementServer -ConfigurationFileName c:\\CsConfigurationFile.zip \
 -LisConfigurationFileName c:\\CsLisConfigurationFile.zip -Force
+fe01.pool2 Get-Content -Path ['C:\\\\ProgramData\\\\lync-failover-<id>.json'] -Raw
+fe01.pool2 Unregister-ScheduledTask -TaskName ['lync-failover-<id>'] -Confirm False
 fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 fe01.pool2 Get-CsManagementStoreReplicationStatus
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -22,6 +23,10 @@ from tests.fixtures_lab import RunningLab
 from worker.rehearsal.stack import WorkerSet
 
 RESULT_DEADLINE_S = 45.0
+#: What Runner.commands() leaves out: session set-up, and polls whose number depends on timing.
+UNCOUNTED = ("Import-Module", "Get-ScheduledTaskInfo")
+TASK_ID = re.compile(r"lync-failover-[0-9a-f]{32}")
+LONG_TEXT = 120
 EVENTS_ENV = "LYNC_FAILOVER_EXAMPLE_EVENTS"
 #: The cmdlets that change nothing: all a dry run may send.
 READ_ONLY = {
@@ -36,7 +41,18 @@ READ_ONLY = {
     "Get-CsWindowsService",
     "Get-CsUserPoolInfo",
     "Get-CsBackupServiceStatus",
+    "Get-ScheduledTaskInfo",
+    "Get-Content",
 }
+
+
+#: How a command that must run locally gets there (worker/run_locally.py): not a change the plan lists.
+RUN_LOCALLY = {"Set-Content", "Register-ScheduledTask", "Start-ScheduledTask", "Unregister-ScheduledTask"}
+
+
+def is_run_locally(line: str) -> bool:
+    """Whether a command line is the run-locally mechanism's own (the task, its script)."""
+    return line.split()[1] in RUN_LOCALLY
 
 
 def is_read_only(line: str) -> bool:
@@ -97,12 +113,14 @@ class Runner:
     def commands(self, since: int = 0) -> list[str]:
         """What the lab received after journal sequence ``since``, as ``server cmdlet params`` lines.
 
-        ``Import-Module`` (the executor's session set-up, once per worker process and server) is left out.
+        ``Import-Module`` (the executor's session set-up, once per worker process and server) is left out,
+        and so are the polls of a run-locally task's state (``Get-ScheduledTaskInfo``), whose number depends
+        on timing.
         """
         return [
             _line(entry)
             for entry in self.lab.engine.journal(since)
-            if entry["cmdlet"] != "Import-Module" and entry["outcome"] == "ok"
+            if entry["cmdlet"] not in UNCOUNTED and entry["outcome"] == "ok"
         ]
 
     def events(self) -> list[dict[str, Any]]:
@@ -132,10 +150,18 @@ def planned_lines(plan: list[StepCall], purpose: str = "act") -> list[str]:
     ]
 
 
+def _shown(value: object) -> str:
+    """A parameter value as a line shows it: a long text (a script, a task's XML) as ``<text>``, a
+    run-locally task's random id as ``<id>``."""
+    text = TASK_ID.sub("lync-failover-<id>", str(value))
+    return "<text>" if len(text) > LONG_TEXT else text
+
+
 def _line(entry: dict[str, Any]) -> str:
     server = entry["server"].removesuffix(".contoso.com")
     params = " ".join(
-        f"-{name}" if value is True else f"-{name} {value}" for name, value in entry["parameters"].items()
+        f"-{name}" if value is True else f"-{name} {_shown(value)}"
+        for name, value in entry["parameters"].items()
     )
     program = entry["cmdlet"].strip('"').rsplit(chr(92), 1)[-1]  # Bootstrapper's quoted full path
     return f"{server} {program} {params}".strip()

@@ -83,9 +83,19 @@ class Lab:
         self.engine = LabEngine.from_scenario(load_scenario(scenario), clock=self.clock)
 
     def run(self, server: str, cmdlet: str, *positional: object, **parameters: object) -> Capture:
+        """Run as the administrator in a CredSSP remoting session (the second hop works)."""
+        return self._run(CallContext(server, ADMIN, delegated=True), cmdlet, positional, parameters)
+
+    def run_on_console(self, server: str, cmdlet: str, **parameters: object) -> Capture:
+        """Run as the administrator logged on at the server itself (not a remote management session)."""
+        return self._run(CallContext(server, ADMIN, delegated=True, local=True), cmdlet, (), parameters)
+
+    def _run(
+        self, context: CallContext, cmdlet: str, positional: tuple[object, ...], parameters: dict[str, object]
+    ) -> Capture:
         output = Capture()
         call = CommandCall(cmdlet, tuple((None, p) for p in positional) + tuple(parameters.items()))
-        self.engine.invoke(CallContext(server, ADMIN, delegated=True), [call], output)
+        self.engine.invoke(context, [call], output)
         return output
 
     def fails(self, server: str, cmdlet: str, *positional: object, **parameters: object) -> PowerShellError:
@@ -285,7 +295,14 @@ def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
         "ConfigurationFileName": "c:\\CsConfigurationFile.zip",
         "LisConfigurationFileName": "c:\\CsLisConfigurationFile.zip",
     }
-    not_installed = lab.fails(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    remote = lab.fails(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    assert remote.message == (
+        "The Move-CsManagementServer cmdlet must be run locally; it cannot be called from a remote "
+        "management session."
+    )
+    with pytest.raises(PowerShellError) as caught:
+        lab.run_on_console(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    not_installed = caught.value
     assert not_installed.message == (
         'The Central Management store database is not installed on SQL Server "sql03.contoso.com". '
         "Run Install-CsDatabase -CentralManagementDatabase first."
@@ -300,18 +317,22 @@ def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
         Verbose=True,
     )
     assert install.verbose
-    missing_file = lab.fails(
-        FE_POOL2,
-        "Move-CsManagementServer",
-        ConfigurationFileName="c:\\other.zip",
-        CsLisConfiguration="c:\\CsLisConfigurationFile.zip",
-        Force=True,
-    )
+    with pytest.raises(PowerShellError) as caught:
+        lab.run_on_console(
+            FE_POOL2,
+            "Move-CsManagementServer",
+            ConfigurationFileName="c:\\other.zip",
+            CsLisConfiguration="c:\\CsLisConfigurationFile.zip",
+            Force=True,
+        )
+    missing_file = caught.value
     assert missing_file.message == 'Cannot find file "c:\\other.zip".'
-    no_force = lab.fails(FE_POOL2, "Move-CsManagementServer", **files)
+    with pytest.raises(PowerShellError) as caught:
+        lab.run_on_console(FE_POOL2, "Move-CsManagementServer", **files)
+    no_force = caught.value
     assert no_force.message.startswith("Cannot reach the current Central Management store")
 
-    moved = lab.run(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    moved = lab.run_on_console(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
 
     assert moved.objects[1:] == ["fe02.pool2.contoso.com", "fe03.pool2.contoso.com"]
     assert lab.engine.verify()["differences"] == [

@@ -19,8 +19,9 @@ from pypsrp.exceptions import AuthenticationError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
+from lab.api import CallContext, CommandCall
 from tests.fixtures_lab import RunningLab
-from tests.lab.test_engine import BOOTSTRAPPER_2013
+from tests.lab.test_engine import BOOTSTRAPPER_2013, Capture
 
 LabFactory = Callable[..., RunningLab]
 POOL1, POOL2 = "pool1.contoso.com", "pool2.contoso.com"
@@ -263,20 +264,23 @@ def test_cms_2010_move_with_bootstrapper_through_the_cmd_shell(lab_factory: LabF
         )
         assert (installed, ps.had_errors) == ([], False)
         assert ps.streams.verbose
-        moved, ps = run(
-            pool,
-            "Move-CsManagementServer",
-            ConfigurationFileName="c:\\CsConfigurationFile.zip",
-            LisConfigurationFileName="c:\\CsLisConfigurationFile.zip",
-            Force=True,
-        )
-        assert not ps.had_errors
-        assert moved == [
-            'The Central Management store is now hosted on pool "pool2.contoso.com". '
-            "Local setup (Bootstrapper.exe /Setup) must be run on these computers:",
-            FE02,
-            FE03,
-        ]
+        exports = {
+            "ConfigurationFileName": "c:\\CsConfigurationFile.zip",
+            "LisConfigurationFileName": "c:\\CsLisConfigurationFile.zip",
+        }
+        remote = failure(pool, "Move-CsManagementServer", **exports, Force=True)
+        assert str(remote).startswith("The Move-CsManagementServer cmdlet must be run locally")
+    # At the server's console (what the runner's one-shot scheduled task gives: tests/worker).
+    output = Capture()
+    console = CallContext(FE01, lab.engine.administrator, delegated=True, local=True)
+    call = CommandCall("Move-CsManagementServer", (*exports.items(), ("Force", True)))
+    lab.engine.invoke(console, [call], output)
+    assert output.objects == [
+        'The Central Management store is now hosted on pool "pool2.contoso.com". '
+        "Local setup (Bootstrapper.exe /Setup) must be run on these computers:",
+        FE02,
+        FE03,
+    ]
 
     for fqdn in (FE02, FE03):
         client = Client(

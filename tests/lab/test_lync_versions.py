@@ -80,7 +80,7 @@ def test_the_seeds_2010_sequence_reaches_the_expected_state() -> None:
     assert cms_services(lab, FE_POOL2) == []
 
     install_cms_database(lab)
-    lab.run(FE_POOL2, "Move-CsManagementServer", Force=True, **EXPORTS)
+    lab.run_on_console(FE_POOL2, "Move-CsManagementServer", Force=True, **EXPORTS)
     assert [cms_services(lab, s) for s in (FE_POOL2, FE02, FE03)] == [["RTCMASTER", "RTCFTA"], [], []]
     for server in (FE02, FE03):
         assert lab.bootstrap(server) == 0
@@ -98,7 +98,7 @@ def test_the_seeds_2010_sequence_reaches_the_expected_state() -> None:
 def test_a_move_without_bootstrapper_does_not_verify() -> None:
     lab = Lab("cms-2010")
     install_cms_database(lab)
-    lab.run(FE_POOL2, "Move-CsManagementServer", Force=True, **EXPORTS)
+    lab.run_on_console(FE_POOL2, "Move-CsManagementServer", Force=True, **EXPORTS)
     lab.clock.advance(120)
     lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
 

@@ -32,6 +32,12 @@ class ScriptedShell:
             information=self.information.get(cmdlet, []),
         )
 
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """As :meth:`run` (the local logon is the server's business)."""
+        return self.run(server, cmdlet, parameters)
+
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Every executable succeeds."""
         self.sent.append(f"{server} {executable} {' '.join(arguments)}")

@@ -38,6 +38,7 @@ from plugins.kit.versions import VERSIONS
 from plugins.manager import step_registry
 from plugins.planning import build_plan, plan_phase
 from tests.lab.test_engine import Capture
+from worker import run_locally
 
 
 class EngineShell:
@@ -66,6 +67,11 @@ class EngineShell:
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         raise AssertionError("discovery runs no executable")
 
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        raise AssertionError("discovery runs nothing locally")
+
 
 def test_every_command_of_every_plan_binds_on_its_servers_version(pm: pluggy.PluginManager) -> None:
     checked = 0
@@ -81,6 +87,9 @@ def test_every_command_of_every_plan_binds_on_its_servers_version(pm: pluggy.Plu
         for version in {v for v in versions.values() if v is not None}:
             load = PlannedCommand(cmdlet="Import-Module", parameters={"Name": VERSIONS[version].module})
             assert_binds(load, version, f"{name}: session set-up")
+            for cmdlet, parameters in run_locally_commands():
+                sent = PlannedCommand(cmdlet=cmdlet, parameters=parameters)
+                assert_binds(sent, version, f"{name}: run locally")
     assert checked > 100
 
 
@@ -94,6 +103,13 @@ def test_the_binding_check_refuses_what_windows_refuses() -> None:
     assert_binds(sfb_only, 7, "Skype for Business 2015")
     with pytest.raises(AssertionError, match="SkipDataVerification"):
         assert_binds(sfb_only, 6, "Lync 2013")
+
+
+def run_locally_commands() -> list[tuple[str, dict[str, ParameterValue]]]:
+    """What the worker sends to run a command locally (worker/run_locally.py)."""
+    run = run_locally.prepare("Move-CsManagementServer", {"Force": True}, ["Lync"])
+    stages = [run.register("CONTOSO\\lyncadmin", "password"), run.start(), run.poll(), run.read_result()]
+    return [run_locally.WRITE_SCRIPT, *stages, run.unregister()]
 
 
 def assert_binds(command: PlannedCommand, version: int | None, where: str) -> None:

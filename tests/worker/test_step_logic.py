@@ -48,6 +48,11 @@ class RecordingShell:
         self.sent.append((server, executable))
         return ExecutableResult(exit_code=0)
 
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        return self.run(server, cmdlet, parameters)
+
 
 def _context() -> Context:
     topology = Topology(
