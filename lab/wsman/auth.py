@@ -15,7 +15,7 @@ import struct
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any
 
@@ -57,7 +57,24 @@ class UserDirectory:
         return self.canonical(login) if self.password(login) == password else None
 
 
-class NegotiateAcceptor:
+class _SessionWrapping:
+    """WinRM message encryption with a complete security context (``self._context``): for CredSSP the
+    wrapped data are TLS records of at most 16 KiB each (lab.wsman.encryption splits longer messages)."""
+
+    _context: Any
+
+    def unwrap(self, header: bytes, data: bytes) -> bytes:
+        """Decrypt one WinRM-encrypted message part."""
+        plain: bytes = self._context.unwrap_winrm(header, data)
+        return plain
+
+    def wrap(self, data: bytes) -> tuple[bytes, bytes, int]:
+        """Encrypt ``data``: (header, encrypted data, padding length)."""
+        header, encrypted, padding = self._context.wrap_winrm(data)
+        return header, encrypted, padding
+
+
+class NegotiateAcceptor(_SessionWrapping):
     """The server side of one TCP connection's Negotiate (NTLM) context, with WinRM message wrapping."""
 
     def __init__(self, directory: UserDirectory, user_file: str) -> None:
@@ -94,34 +111,12 @@ class NegotiateAcceptor:
             self.user = user
         return reply
 
-    def unwrap(self, header: bytes, data: bytes) -> bytes:
-        """Decrypt one WinRM-encrypted message part."""
-        plain: bytes = self._context.unwrap_winrm(header, data)
-        return plain
-
-    def wrap(self, data: bytes) -> tuple[bytes, bytes, int]:
-        """Encrypt ``data``: (header, encrypted data, padding length)."""
-        header, encrypted, padding = self._context.wrap_winrm(data)
-        return header, encrypted, padding
-
-    @contextmanager
-    def _credentials(self, login: tuple[str, str] | None, user: str | None) -> Iterator[None]:
+    def _credentials(self, login: tuple[str, str] | None, user: str | None) -> AbstractContextManager[None]:
         """The user's line in the user file for the length of one step only (emptied right after)."""
-        with _USER_FILE_LOCK:
-            if login is not None and user is not None:
-                domain, name = login
-                password = self._directory.password(user) or ""
-                _write(self._user_file, f"{domain}:{name}:{password}\n")
-            previous = os.environ.get(_USER_FILE_ENV)
-            os.environ[_USER_FILE_ENV] = self._user_file
-            try:
-                yield
-            finally:
-                _write(self._user_file, "")
-                if previous is None:
-                    os.environ.pop(_USER_FILE_ENV, None)
-                else:
-                    os.environ[_USER_FILE_ENV] = previous
+        line = None
+        if login is not None and user is not None:
+            line = f"{login[0]}:{login[1]}:{self._directory.password(user) or ''}\n"
+        return _user_file_env(self._user_file, line)
 
 
 class _UserFileNegotiate:
@@ -156,7 +151,7 @@ class _UserFileNegotiate:
         return getattr(self._inner, name)
 
 
-class CredSSPAcceptor:
+class CredSSPAcceptor(_SessionWrapping):
     """The server side of one TCP connection's CredSSP context, with WinRM message wrapping.
 
     The handshake (a TLS channel with an RSA certificate, NTLM inside it, the public-key binding, then the
@@ -207,16 +202,6 @@ class CredSSPAcceptor:
         self.delegated = (credential.domain_name, credential.username)
         self.user = authenticated
         return reply
-
-    def unwrap(self, header: bytes, data: bytes) -> bytes:
-        """Decrypt one WinRM-encrypted message part (a TLS record: header + data together)."""
-        plain: bytes = self._context.unwrap_winrm(header, data)
-        return plain
-
-    def wrap(self, data: bytes) -> tuple[bytes, bytes, int]:
-        """Encrypt ``data`` (at most 16 KiB: one TLS record): (header, encrypted data, padding length 0)."""
-        header, encrypted, padding = self._context.wrap_winrm(data)
-        return header, encrypted, padding
 
 
 @cache

@@ -44,17 +44,21 @@ def cms_2013(server: str, pool: str, primary: str, mirror: str) -> str:
 """
 
 
+def cms_backup_of(pool: str) -> str:
+    """Seed step 2 for CMS_Pool: its backup pool, asked on pool2's first Front End."""
+    return f"fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn {pool}.contoso.com -LocalStore\n"
+
+
+#: The CMS on the failed pool1, failed over to its backup pool2 (mirrored on sql03/sql04) by the 2013 path:
+#: the same commands whichever partner is principal, whatever order Get-CsService lists the CMS services
+#: in, and on Skype for Business Server (the module differs, not the commands).
+CMS_POOL1_TO_POOL2 = (
+    DISCOVERY + cms_backup_of("pool1") + EDGES + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
+)
+
 EXPECTED = {
-    "cms-2013-primary": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
-    + EDGES
-    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
-    + POOL,
-    "cms-2013-mirror": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
-    + EDGES
-    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
-    + POOL,
+    "cms-2013-primary": CMS_POOL1_TO_POOL2 + POOL,
+    "cms-2013-mirror": CMS_POOL1_TO_POOL2 + POOL,
     # The CMS is on pool0, a Lync 2010 pool with no backup pairing to ask for: Backup_Pool is the failover
     # target, pool2. Bootstrapper runs where the CMS service is not yet (all but the mover, fe01).
     "cms-2010": DISCOVERY
@@ -85,7 +89,7 @@ fe01.pool2 Get-CsManagementStoreReplicationStatus
     + POOL,
     "cms-elsewhere-healthy": DISCOVERY + REPLICAS + EDGES + POOL,
     "cms-elsewhere-unavailable": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool3.contoso.com -LocalStore\n"
+    + cms_backup_of("pool3")
     + EDGES
     + cms_2013("fe01.pool4", "pool4", "sql07", "sql08")
     + POOL,
@@ -130,22 +134,14 @@ def cms_2013_unmirrored(server: str, pool: str, primary: str) -> str:
 #: The scenarios of "what real deployments do" (docs/lab-scenarios.md).
 EXPECTED |= {
     "backup-unmirrored": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
+    + cms_backup_of("pool1")
     + EDGES
     + cms_2013_unmirrored("fe01.pool2", "pool2", "sql03")
     + POOL,
-    "cms-standby-listed-first": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
-    + EDGES
-    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
-    + POOL,
-    "sfb-2019": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore\n"
-    + EDGES
-    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
-    + POOL,
+    "cms-standby-listed-first": CMS_POOL1_TO_POOL2 + POOL,
+    "sfb-2019": CMS_POOL1_TO_POOL2 + POOL,
     "sfb-mixed": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool3.contoso.com -LocalStore\n"
+    + cms_backup_of("pool3")
     + EDGES
     + cms_2013_unmirrored("fe01.pool4", "pool4", "sql07")
     + POOL,
