@@ -178,7 +178,10 @@ INACCESSIBLE = "DatabaseInaccessibleOrMirroringNotEnabled"
 SYNCHRONIZED = "Synchronized"
 DISCONNECTED = "Disconnected"
 
-# --- PowerShell's own errors (5.1, research: binder/FINDINGS.md; FQID suffix: see BINDER_ID_SUFFIX) ----
+# --- PowerShell's own errors (5.1, research: binder/FINDINGS.md) ------------------------------------------
+# On Windows the suffix of a binder error's FullyQualifiedErrorId is the cmdlet's implementing .NET class
+# (e.g. "Microsoft.Rtc.Management.Hadr.Invo..." for Invoke-CsPoolFailOver in a field report, cut there); the
+# lab uses the cmdlet's name for every error id. [I: the class names are not published]
 
 PARAMETER_NOT_FOUND = "A parameter cannot be found that matches parameter name '{name}'."
 POSITIONAL_NOT_FOUND = "A positional parameter cannot be found that accepts argument '{value}'."
@@ -219,10 +222,6 @@ SEVERAL_ENUM_NAMES = (
 )
 NOT_A_NUMBER = "Input string was not in a correct format."
 NOT_A_TIMESPAN = "String was not recognized as a valid TimeSpan."
-#: On Windows the suffix of a binder error's FullyQualifiedErrorId is the cmdlet's implementing .NET class
-#: (e.g. "Microsoft.Rtc.Management.Hadr.Invo..." for Invoke-CsPoolFailOver in a field report, cut there);
-#: the lab uses the cmdlet's name for every error id. [I: the class names are not published]
-BINDER_ID_SUFFIX = "cmdlet name"
 COMMAND_NOT_FOUND = (
     "The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable "
     "program. Check the spelling of the name, or if a path was included, verify that the path is correct "

@@ -184,8 +184,8 @@ class ScheduledTask(Model):
     command: str
     arguments: str
     user: str
-    #: LastTaskResult: 0x41303 (267011) "has not yet run", 0x41301 (267009) "running", else the exit code.
-    last_result: int = 267011
+    #: LastTaskResult: lync_facts.TASK_NOT_RUN, TASK_RUNNING, else the exit code.
+    last_result: int = lync_facts.TASK_NOT_RUN
 
 
 class Deployment(Topology):

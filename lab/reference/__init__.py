@@ -99,17 +99,6 @@ def syntax(name: str) -> CmdletSyntax | None:
     return _cmdlets().get(name.lower())
 
 
-def cmdlet_names() -> list[str]:
-    """Every cmdlet the reference declares, by its page name."""
-    return sorted(c.name for c in _cmdlets().values())
-
-
-def source_of(name: str) -> str:
-    """``repository@commit:path`` of a cmdlet's page, for error messages and docs."""
-    found = syntax(name)
-    return found.source if found is not None else "(not in the reference)"
-
-
 def _applies(parameter: Parameter, version: int | None, newest: int) -> bool:
     if version is None or not parameter.versions or version in parameter.versions:
         return True

@@ -19,7 +19,7 @@ import pytest
 from lab.api import CallContext, CommandCall, PowerShellError, PSValue
 from lab.cmdlets.binding import bind
 from lab.engine import LabEngine
-from lab.reference import syntax
+from lab.reference import CmdletSyntax, syntax
 from lab.scenario import load_scenario, scenario_names
 from plugins.builtin.pool import InterruptedFailover
 from plugins.kit.errors import NextHopInUse
@@ -91,6 +91,23 @@ def test_every_command_of_every_plan_binds_on_its_servers_version(pm: pluggy.Plu
                 sent = PlannedCommand(cmdlet=cmdlet, parameters=parameters)
                 assert_binds(sent, version, f"{name}: run locally")
     assert checked > 100
+
+
+def test_the_version_table_lists_the_pool_failover_parameters_the_reference_adds() -> None:
+    failover, failback = syntax("Invoke-CsPoolFailover"), syntax("Invoke-CsPoolFailback")
+    assert failover is not None and failback is not None
+    for version in VERSIONS.values():
+        if not failover.exists_on(version.number):
+            continue
+        extras = set(version.pool_failover_extras)
+        assert parameters_added(failover, version.number) == extras, version.name
+        assert parameters_added(failback, version.number) <= extras, version.name
+
+
+def parameters_added(declared: CmdletSyntax, version: int) -> set[str]:
+    """The parameters a cmdlet has on ``version`` beyond Lync Server 2013's."""
+    on = {p.name for s in declared.sets_on(version) for p in s.parameters}
+    return on - {p.name for s in declared.sets_on(6) for p in s.parameters}
 
 
 def test_the_binding_check_refuses_what_windows_refuses() -> None:
