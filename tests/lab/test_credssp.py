@@ -17,6 +17,7 @@ from pypsrp.wsman import WSMan
 
 from lab.wsman import WinRMEndpoint, make_lab_tls
 from tests.lab.stub_engine import POOL_TYPE, StubEngine
+from tests.lab.test_wsman import invoke
 
 SERVER = "fe01.lab.local"
 USERS = {"CONTOSO\\lyncadmin": "Pa55w.rd"}
@@ -51,13 +52,12 @@ def client(endpoint: WinRMEndpoint, password: str = "Pa55w.rd", **options: Any) 
     )
 
 
-def invoke(wsman: WSMan, cmdlet: str, **parameters: Any) -> tuple[list[Any], PowerShell]:
-    with RunspacePool(wsman) as pool:
-        ps = PowerShell(pool)
-        ps.add_cmdlet(cmdlet)
-        for name, value in parameters.items():
-            ps.add_parameter(name, value)
-        return ps.invoke(), ps
+def over_http(endpoint: WinRMEndpoint, auth: str) -> WSMan:
+    """A client of ``auth`` over http with WinRM message encryption."""
+    url = urlsplit(endpoint.url)
+    return WSMan(
+        "127.0.0.1", port=url.port, ssl=False, auth=auth, username=r"CONTOSO\lyncadmin", password="Pa55w.rd"
+    )
 
 
 def test_first_request_and_delegated_credential(endpoint: WinRMEndpoint) -> None:
@@ -71,17 +71,8 @@ def test_a_credssp_session_is_delegated_and_an_ntlm_one_is_not(engine: StubEngin
     endpoint = WinRMEndpoint(SERVER, engine, users=USERS, auth="credssp")
     endpoint.start()
     try:
-        url = urlsplit(endpoint.url)
         for auth in ("credssp", "ntlm"):
-            wsman = WSMan(
-                "127.0.0.1",
-                port=url.port,
-                ssl=False,
-                auth=auth,
-                username=r"CONTOSO\lyncadmin",
-                password="Pa55w.rd",
-            )
-            invoke(wsman, "Get-CsPool")
+            invoke(over_http(endpoint, auth), "Get-CsPool")
         assert [context.delegated for context, _commands in engine.calls] == [True, False]
     finally:
         endpoint.close()
@@ -129,17 +120,8 @@ def test_any_offers_credssp_and_ntlm_still_works(engine: StubEngine) -> None:
     endpoint = WinRMEndpoint(SERVER, engine, users=USERS, auth="any")
     endpoint.start()
     try:
-        url = urlsplit(endpoint.url)
         for auth in ("ntlm", "negotiate", "credssp"):
-            wsman = WSMan(
-                "127.0.0.1",
-                port=url.port,
-                ssl=False,
-                auth=auth,
-                username=r"CONTOSO\lyncadmin",
-                password="Pa55w.rd",
-            )
-            pools, _ps = invoke(wsman, "Get-CsPool")
+            pools, _ps = invoke(over_http(endpoint, auth), "Get-CsPool")
             assert pools[0].extended_properties["User"] == "CONTOSO\\lyncadmin"
         assert len(endpoint.delegations) == 1
     finally:
