@@ -25,8 +25,9 @@ class PSValue:
 class CommandCall:
     """One command of a pipeline as the client sent it.
 
-    ``parameters`` keeps the client's order; a name of ``None`` is a positional argument, and a switch
-    given without a value arrives as ``True``.
+    ``parameters`` keeps the client's order; a name of ``None`` is a positional argument, and a value of
+    ``None`` is a parameter given without a value (pypsrp's ``add_parameter(name)``: a switch is then
+    present).
     """
 
     name: str
@@ -35,10 +36,18 @@ class CommandCall:
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who runs the pipeline, and where: the simulated server's FQDN and the authenticated user."""
+    """Who runs the pipeline, and where: the simulated server's FQDN and the authenticated user.
+
+    ``delegated``: the logon holds a credential the server can pass on to another machine (a CredSSP
+    session); an NTLM remoting logon does not, so cmdlets that open SQL Server elsewhere fail (the second
+    hop). ``local``: the command runs in a logon on the server itself (the run-locally mechanism), not in a
+    remote management session.
+    """
 
     server: str
     user: str
+    delegated: bool = False
+    local: bool = False
 
 
 class PowerShellError(Exception):

@@ -43,7 +43,10 @@ def serve(
     control_port: Annotated[int, typer.Option(help="Port of the control API (0 = any free port).")] = 0,
     directory: Annotated[Path, typer.Option(help="Where the lab keeps its files.")] = Path(".lab"),
     transport: Annotated[str, typer.Option(help="http (message encryption) or https.")] = "http",
-    auth: Annotated[str, typer.Option(help="basic, ntlm or any.")] = "ntlm",
+    auth: Annotated[
+        str,
+        typer.Option(help="credssp (the second hop works), ntlm (it does not), basic (https only) or any."),
+    ] = "credssp",
     state: Annotated[
         Path | None, typer.Option(help="Resume from this state file if it exists; save to it on exit.")
     ] = None,
@@ -55,7 +58,7 @@ def serve(
             directory=directory,
             inventory=inventory,
             transport=_choice(transport, ("http", "https"), "--transport"),
-            auth=_choice(auth, ("basic", "ntlm", "any"), "--auth"),
+            auth=_choice(auth, ("basic", "ntlm", "credssp", "any"), "--auth"),
             control_port=control_port,
             state=state,
         )

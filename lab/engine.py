@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import random
 import threading
 import time
@@ -16,7 +18,7 @@ from pydantic import Field, ValidationError
 
 from lab import cmdlets, lync_facts
 from lab.api import CallContext, CommandCall, ExecResult, PipelineOutput, PowerShellError
-from lab.cmdlets.base import Invocation
+from lab.cmdlets.base import Cmdlet, Invocation
 from lab.cmdlets.binding import bind
 from lab.cmdlets.bootstrapper import is_bootstrapper, run_bootstrapper
 from lab.faults import Faults, apply_faults
@@ -28,6 +30,7 @@ Clock = Callable[[], datetime]
 BOOTSTRAPPER = "Bootstrapper.exe"
 STOPPED_ERROR_ID = "PipelineStopped"
 LAB_STOPPED = "The lab stopped while the program ran; it did nothing."
+_DONE = object()
 
 
 class JournalEntry(Model):
@@ -83,6 +86,10 @@ class LabEngine:
         self._closed = False
         self._random = random.Random(state.seed)
         self._on_change: list[Callable[[], None]] = []
+        #: How Register-ScheduledTask checks a password: no accounts until accept_passwords().
+        self._check_password: Callable[[str, str], bool] = lambda _user, _password: False
+        #: Set when the lab stops: local runs (scheduled tasks) in progress end.
+        self._stopping = threading.Event()
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, clock: Clock | None = None) -> LabEngine:
@@ -156,25 +163,28 @@ class LabEngine:
         entry = self._open(context, call.name, _raw_parameters(call))
         output = _ErrorsNoted(output)
         try:
-            cmdlet = cmdlets.find(call.name, self._front_end_version(context.server))
-            arguments = bind(cmdlet, call)
-            output.action = str(arguments.get("ErrorAction", "Continue"))
+            version = self._front_end_version(context.server)
+            cmdlet = cmdlets.find(call.name, version)
+            bound = bind(cmdlet.syntax, version, call)
+            arguments = bound.arguments
+            output.action = str(arguments.get("ErrorAction") or "Continue")
             with self._lock:
                 entry.cmdlet, entry.parameters = cmdlet.name, _json_parameters(arguments)
-            # -WhatIf only describes the operation: it does not take the operation's time.
-            what_if = any(name.lower() == "whatif" and value for name, value in arguments.items())
-            self._delay(cmdlet.name, output.stopping, timed=not what_if)
-            with self._lock:
-                cmdlet.run(
-                    Invocation(
-                        cmdlet.name,
-                        context.server.lower(),
-                        arguments,
-                        self._state.deployment,
-                        output,
-                        self._clock(),
-                    )
+                invocation = Invocation(
+                    cmdlet.name,
+                    context.server.lower(),
+                    arguments,
+                    self._state.deployment,
+                    output,
+                    self._clock(),
+                    parameter_set=bound.parameter_set,
+                    delegated=context.delegated or context.local,
+                    user=context.user,
+                    local=context.local,
+                    check_password=self._check_password,
+                    run_locally=functools.partial(self._run_locally, context.server),
                 )
+            self._run(cmdlet, invocation, output.stopping)
         except PowerShellError as error:
             self._close(entry, "stopped" if error.error_id == STOPPED_ERROR_ID else "error", error.message)
             raise
@@ -188,6 +198,34 @@ class LabEngine:
         if output.hidden:
             with self._lock:
                 entry.note = f"-ErrorAction {output.action} hid: " + "; ".join(output.hidden)
+
+    def _run(self, cmdlet: Cmdlet, inv: Invocation, stopping: threading.Event) -> None:
+        """Run the handler, its time (latency, hang) passing before it acts, or at its yield when it marks
+        work under way first; ``fail_next`` fails it before anything. ``-WhatIf`` takes no time."""
+        seconds, hang = self._faults_for(cmdlet.name)
+        if inv.flag("WhatIf"):
+            seconds, hang = 0.0, False
+        if not inspect.isgeneratorfunction(cmdlet.run):
+            self._wait(cmdlet.name, stopping, seconds, hang)
+            with self._lock:
+                inv.now = self._clock()
+                cmdlet.run(inv)
+            return
+        with self._lock:
+            work = cmdlet.run(inv)
+            assert work is not None
+            if next(work, _DONE) is _DONE:
+                return
+        try:
+            self._wait(cmdlet.name, stopping, seconds, hang)
+        except PowerShellError:
+            with self._lock:
+                work.close()
+            raise
+        with self._lock:
+            inv.now = self._clock()
+            for _ in work:
+                raise AssertionError(f"{cmdlet.name} yielded twice: a handler yields once, where time passes")
 
     def execute(self, context: CallContext, executable: str, arguments: Sequence[str]) -> ExecResult:
         """Run ``Bootstrapper.exe /Setup`` (any other program is unknown to cmd)."""
@@ -211,9 +249,14 @@ class LabEngine:
 
     def close(self) -> None:
         """End the waits of programs in progress (exit 1, journal ``stopped``): the lab is stopping."""
+        self._stopping.set()
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+
+    def accept_passwords(self, check: Callable[[str, str], bool]) -> None:
+        """How Register-ScheduledTask checks ``(user, password)`` (LabServer passes its user directory's)."""
+        self._check_password = check
 
     # --- inspection and control ------------------------------------------------------------------------
 
@@ -253,6 +296,7 @@ class LabEngine:
                     "available": d.cms_available(),
                     "service_on": list(d.cms.service_on),
                     "moved_at": d.cms.moved_at.isoformat() if d.cms.moved_at else None,
+                    "moving_to": d.cms.moving_to,
                 },
                 "replicas": [
                     {
@@ -320,6 +364,7 @@ class LabEngine:
         settings: dict[str, object] = self._state.faults.model_dump(mode="json")
         settings["replication_lag_seconds"] = self._state.deployment.replication_lag_seconds
         settings["down"] = sorted(self._state.deployment.down)
+        settings["backup_service"] = dict(self._state.deployment.backup_export)
         return settings
 
     def _faults_for(self, command: str) -> tuple[float, bool]:
@@ -355,12 +400,44 @@ class LabEngine:
             self._changed.wait(remaining)
         return False
 
-    def _delay(self, command: str, stopping: threading.Event, *, timed: bool = True) -> None:
-        """Apply ``fail_next``, then (when ``timed``) latency and hang; wait outside the lock, ending early
-        when stopped."""
-        seconds, hang = self._faults_for(command)
-        if not timed:
-            seconds, hang = 0.0, False
+    def _run_locally(
+        self,
+        server: str,
+        user: str,
+        modules: list[str],
+        call: CommandCall,
+        done: Callable[[list[object], PowerShellError | None], None],
+    ) -> None:
+        """Run ``call`` in a logon on ``server`` as ``user`` (a scheduled task), on a thread of its own."""
+        context = CallContext(server, user, delegated=True, local=True)
+
+        def work() -> None:
+            output = _Collected(self._stopping)
+            error: PowerShellError | None = None
+            try:
+                self._import_first(context, modules)
+                self.invoke(context, [call], output)
+            except PowerShellError as failed:
+                error = failed
+            with self._lock:
+                done(output.objects, error)
+
+        threading.Thread(target=work, name=f"task-{server}", daemon=True).start()
+
+    def _import_first(self, context: CallContext, modules: list[str]) -> None:
+        """Import the first of ``modules`` that loads; the last one's error when none does."""
+        for index, module in enumerate(modules):
+            try:
+                self.invoke(
+                    context, [CommandCall("Import-Module", (("Name", module),))], _Collected(self._stopping)
+                )
+                return
+            except PowerShellError:
+                if index == len(modules) - 1:
+                    raise
+
+    def _wait(self, command: str, stopping: threading.Event, seconds: float, hang: bool) -> None:
+        """Let the command's time pass (or hang), outside the lock; PipelineStopped when stopped meanwhile."""
         stopped = stopping.wait() if hang else stopping.wait(seconds) if seconds > 0 else False
         if stopped:
             raise PowerShellError(
@@ -428,6 +505,34 @@ class _ErrorsNoted:
         self._output.write_information(message)
 
 
+class _Collected:
+    """The output of a local run (a scheduled task): objects kept, errors kept, the rest dropped."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self._stopping = stopping
+        self.objects: list[object] = []
+        self.errors: list[PowerShellError] = []
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    def write_output(self, value: object) -> None:
+        self.objects.append(value)
+
+    def write_error(self, error: PowerShellError) -> None:
+        self.errors.append(error)
+
+    def write_warning(self, message: str) -> None:
+        """Dropped: a task has no console."""
+
+    def write_verbose(self, message: str) -> None:
+        """Dropped: a task has no console."""
+
+    def write_information(self, message: str) -> None:
+        """Dropped: a task has no console."""
+
+
 def _raw_parameters(call: CommandCall) -> dict[str, object]:
     """The parameters as the client sent them (positional ones as ``(position N)``)."""
     raw: dict[str, object] = {}
@@ -437,7 +542,11 @@ def _raw_parameters(call: CommandCall) -> dict[str, object]:
 
 
 def _json_parameters(parameters: dict[str, object]) -> dict[str, object]:
-    return {name: _json_value(value) for name, value in parameters.items()}
+    """JSON values; a password (Register-ScheduledTask's) is journaled as ``***``, as Windows logs none."""
+    return {
+        name: "***" if "password" in name.lower() else _json_value(value)
+        for name, value in parameters.items()
+    }
 
 
 def _json_value(value: object) -> object:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import Field
 
+from lab import lync_facts
 from lab.model import Deployment, Model
 
 SETTINGS = (
@@ -19,6 +20,7 @@ SETTINGS = (
     "down",
     "up",
     "next_hops",
+    "backup_service",
 )
 
 
@@ -82,6 +84,7 @@ def apply_faults(
     down = [_server(servers, s, "down") for s in _list(spec, "down")] if "down" in spec else []
     up = [_server(servers, s, "up") for s in _list(spec, "up")] if "up" in spec else []
     next_hops = _next_hops(deployment, spec) if "next_hops" in spec else {}
+    backup = _backup_service(deployment, spec) if "backup_service" in spec else None
     for key, value in update.items():
         setattr(faults, key, value)
     if lag is not None:
@@ -92,6 +95,8 @@ def apply_faults(
         deployment.set_up(server, True)
     if next_hops:
         _drift(deployment, next_hops)
+    if backup is not None:
+        deployment.backup_export = backup
 
 
 def _next_hops(deployment: Deployment, spec: Mapping[str, object]) -> dict[str, str]:
@@ -108,6 +113,23 @@ def _next_hops(deployment: Deployment, spec: Mapping[str, object]) -> dict[str, 
             )
         hops[edge.lower()] = pool.lower()
     return hops
+
+
+def _backup_service(deployment: Deployment, spec: Mapping[str, object]) -> dict[str, str]:
+    """``{pool: export state}``: the Backup Service's export from that pool to its backup pool."""
+    states: dict[str, str] = {}
+    for pool, state in _map(spec, "backup_service"):
+        found = deployment.pool(pool)
+        if found is None or found.backup_pool is None:
+            raise ValueError(
+                f'backup_service: "{pool}" is not a Front End pool with a backup pool in this lab'
+            )
+        if state not in lync_facts.EXPORT_STATES:
+            raise ValueError(
+                f"backup_service of {pool}: {state!r} is not one of {', '.join(lync_facts.EXPORT_STATES)}"
+            )
+        states[found.fqdn] = str(state)
+    return states
 
 
 def _drift(deployment: Deployment, next_hops: Mapping[str, str]) -> None:

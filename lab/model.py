@@ -16,6 +16,10 @@ from lab import lync_facts
 
 Fqdn = Annotated[str, AfterValidator(str.lower)]
 Role = Literal["FrontEnd", "Edge", "Sql"]
+#: 5 = Lync Server 2010, 6 = Lync Server 2013, 7 = Skype for Business Server 2015, 8 = 2019.
+Version = Literal[5, 6, 7, 8]
+#: The registrar's PoolState: the reference's four values (Set-CsRegistrarConfiguration -PoolState).
+PoolState = Literal["Active", "FailedOver", "FailingOver", "FailedBack"]
 
 
 class Model(BaseModel):
@@ -49,16 +53,20 @@ class BackEnd(Model):
 
 
 class FrontEndPool(Model):
-    """A Front End pool (version 5 = Lync 2010, 6 = Lync 2013) and its registrar state."""
+    """A Front End pool (its :data:`Version`) and its registrar state."""
 
     fqdn: Fqdn
     site: str
-    version: Literal[5, 6]
+    version: Version
     front_ends: list[Fqdn]
     backend: BackEnd
     backup_pool: Fqdn | None = None
-    pool_state: Literal["Active", "FailedOver"] = "Active"
+    pool_state: PoolState = "Active"
     failed_over_to: Fqdn | None = None
+
+    def hosts_cms_database(self) -> bool:
+        """Whether its back end has a Central Management database (it then runs a CMS service)."""
+        return any(sql.cms_database for sql in self.backend.servers())
 
 
 class EdgePool(Model):
@@ -82,6 +90,8 @@ class Cms(Model):
     previous_pool: Fqdn | None = None
     #: When it last moved; replicas catch up ``replication_lag_seconds`` later.
     moved_at: datetime | None = None
+    #: A failover or move to this pool under way (its cmdlet still running).
+    moving_to: Fqdn | None = None
 
 
 class User(Model):
@@ -119,6 +129,11 @@ class Topology(Model):
     def edge_pool(self, fqdn: str) -> EdgePool | None:
         """The Edge pool with this FQDN."""
         return next((p for p in self.edge_pools if p.fqdn == fqdn.lower()), None)
+
+    def version_of(self, server: str) -> int | None:
+        """The Lync version of the Front End pool ``server`` belongs to; None for other servers."""
+        pool = self.pool_of_front_end(server)
+        return None if pool is None else pool.version
 
     def pool_of_front_end(self, server: str) -> FrontEndPool | None:
         """The Front End pool this server belongs to."""
@@ -162,14 +177,37 @@ class Replica:
     product_version: str
 
 
+class ScheduledTask(Model):
+    """A task registered with a server's Task Scheduler: what it runs, as whom, how its last run ended."""
+
+    name: str
+    command: str
+    arguments: str
+    user: str
+    #: LastTaskResult: lync_facts.TASK_NOT_RUN, TASK_RUNNING, else the exit code.
+    last_result: int = lync_facts.TASK_NOT_RUN
+
+
 class Deployment(Topology):
     """The topology plus the state of the moment: servers down, replication lag, publishes."""
 
     down: list[Fqdn] = []
+    #: Files the lab's cmdlets wrote (Set-Content) per server: path (lower case) -> text.
+    written: dict[Fqdn, dict[str, str]] = {}
+    #: Scheduled tasks per server, by name (lower case).
+    tasks: dict[Fqdn, dict[str, ScheduledTask]] = {}
     replication_lag_seconds: float = 0.0
+    #: The Backup Service's export state from a pool to its backup pool, where a fault made it not normal.
+    backup_export: dict[Fqdn, str] = {}
     publishes: int = 0
     #: When the lab started: the replicas' last update before any CMS move.
     started_at: datetime
+
+    def has_file(self, server: str, path: str) -> bool:
+        """Whether the file exists on the server (compared without case, as on Windows)."""
+        server = server.lower()
+        shipped = (f.lower() for f in self.files.get(server, []))
+        return path.lower() in self.written.get(server, {}) or path.lower() in shipped
 
     def is_up(self, fqdn: str) -> bool:
         """Whether the server is running."""
@@ -190,10 +228,12 @@ class Deployment(Topology):
         return pool
 
     def cms_available(self) -> bool:
-        """Its pool has a Front End up, its principal SQL server is up, and it is not marked unavailable."""
+        """Its pool has a Front End up, its principal SQL server is up, it is not marked unavailable and
+        not being moved."""
         pool = self.cms_pool()
         front_end_up = any(self.is_up(s) for s in pool.front_ends)
-        return self.cms.available and front_end_up and self.is_up(pool.backend.principal_server().fqdn)
+        settled = self.cms.available and self.cms.moving_to is None
+        return settled and front_end_up and self.is_up(pool.backend.principal_server().fqdn)
 
     def pool_is_up(self, pool: FrontEndPool) -> bool:
         """Every Front End and the principal SQL server of the pool are running."""

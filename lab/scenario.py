@@ -12,7 +12,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from lab import lync_facts
-from lab.model import Fqdn, FrontEndPool, Model, Topology
+from lab.model import Fqdn, FrontEndPool, Model, PoolState, Topology
 
 SCENARIO_DIRECTORY = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = "cms-2013-primary"
@@ -34,7 +34,7 @@ class Expected(Model):
     #: For each home pool, the pool that must service its users (a site failover, a failback).
     users_by_home_pool: dict[Fqdn, Fqdn] = Field(default_factory=dict)
     #: The registrar PoolState each of these pools must report.
-    pool_states: dict[Fqdn, str] = Field(default_factory=dict)
+    pool_states: dict[Fqdn, PoolState] = Field(default_factory=dict)
     edge_next_hops: dict[Fqdn, Fqdn] = Field(default_factory=dict)
     replicas_up_to_date: bool = False
     #: Every Front End of the CMS pool that is up has the CMS service (the 2010 path's Bootstrapper).

@@ -14,9 +14,10 @@ from lab.engine import LabEngine
 from lab.inventory import PASSWORD_ENV, ServedServer, build_inventory, write_inventory
 from lab.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 from lab.wsman import LabTls, WinRMEndpoint, make_lab_tls
+from lab.wsman.auth import UserDirectory
 
 Transport = Literal["http", "https"]
-Auth = Literal["basic", "ntlm", "any"]
+Auth = Literal["basic", "ntlm", "credssp", "any"]
 #: Roles that answer WinRM; SQL back ends are reached only through the Front Ends' cmdlets.
 REMOTING_ROLES = ("FrontEnd", "Edge")
 PASSWORD_FILE = "lab.password"
@@ -33,7 +34,9 @@ class LabOptions:
     directory: Path
     inventory: Path | None = None
     transport: Transport = "http"
-    auth: Auth = "ntlm"
+    #: What the endpoints offer. CredSSP by default: the cmdlets that reach SQL Server need the credential
+    #: it delegates (the second hop), as on Windows.
+    auth: Auth = "credssp"
     control_port: int = 0
     state: Path | None = None
 
@@ -41,7 +44,8 @@ class LabOptions:
         if self.auth == "basic" and self.transport == "http":
             raise ValueError(
                 "Basic sends the password and every message in clear, and Windows refuses it over http: "
-                "use --auth basic with --transport https, or --auth ntlm (message encryption) over http"
+                "use --auth basic with --transport https, or --auth credssp or ntlm (message encryption) "
+                "over http"
             )
 
 
@@ -80,6 +84,7 @@ class LabServer:
         """Start the control API and one endpoint per server; write the inventory."""
         self.directory.mkdir(parents=True, exist_ok=True)
         users = {self.engine.administrator: self.password}
+        self.engine.accept_passwords(UserDirectory(users).verify)
         context = self.tls.server_context() if self.tls is not None else None
         for server in self.engine.servers():
             if server.role not in REMOTING_ROLES:
@@ -134,7 +139,7 @@ class LabServer:
         return build_inventory(
             served,
             username=self.engine.administrator,
-            auth=self.options.auth if self.options.auth != "any" else "ntlm",
+            auth=self.options.auth if self.options.auth != "any" else "credssp",
             password_file=self.password_file,
             ca_bundle=self._ca_bundle(),
             pool_versions=self.engine.pool_versions(),

@@ -19,6 +19,7 @@ def topology(inventory: Inventory | None = None) -> Topology:
                 site=pool.site,
                 role=pool.role,
                 servers=[server.fqdn for server in inventory.servers_in(pool.fqdn)],
+                version=pool.version,
             )
             for pool in inventory.pools
         ]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from plugins.kit.model import PlannedCommand, StepCall
+from plugins.kit.model import StepCall
 from plugins.kit.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
 from tasks.record import RunRecord, now
 from tasks.run import JournalEntry
@@ -39,31 +39,42 @@ class JournaledShell:
         self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
     ) -> CmdletResult:
         """Run the cmdlet through the inner shell and journal it."""
+        return self._journaled(server, cmdlet, parameters or {}, self.inner.run)
+
+    def _journaled(
+        self,
+        server: str,
+        cmdlet: str,
+        parameters: Mapping[str, ParameterValue],
+        run: Callable[[str, str, Mapping[str, ParameterValue]], CmdletResult],
+    ) -> CmdletResult:
         started = now()
         try:
-            with self._in_flight(
-                PlannedCommand(cmdlet=cmdlet, parameters=dict(parameters or {}), purpose="act")
-            ):
-                result = self.inner.run(server, cmdlet, parameters)
+            with self._in_flight(cmdlet, parameters):
+                result = run(server, cmdlet, parameters)
         except RemoteError as error:
-            self._journal(server, cmdlet, parameters or {}, started, "error", error.message)
+            self._journal(server, cmdlet, parameters, started, "error", error.message)
             raise
         output = [
             json.dumps(dict(obj.properties), default=str) if obj.properties else obj.text
             for obj in result.objects
         ]
         lines = [*output, *result.information, *result.verbose, *result.warnings, *result.errors]
-        self._journal(server, cmdlet, parameters or {}, started, "ok", "\n".join(lines))
+        self._journal(server, cmdlet, parameters, started, "ok", "\n".join(lines))
         return result
+
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """Run the cmdlet locally on the server through the inner shell and journal it."""
+        return self._journaled(server, cmdlet, parameters or {}, self.inner.run_locally)
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run the executable through the inner shell and journal it."""
         started = now()
         parameters: dict[str, ParameterValue] = {"arguments": list(arguments)}
         try:
-            with self._in_flight(
-                PlannedCommand(cmdlet=executable, parameters=parameters, purpose="act", executable=True)
-            ):
+            with self._in_flight(executable, parameters):
                 result = self.inner.run_executable(server, executable, arguments)
         except RemoteError as error:
             self._journal(server, executable, parameters, started, "error", error.message)
@@ -73,12 +84,17 @@ class JournaledShell:
         return result
 
     @contextmanager
-    def _in_flight(self, sent: PlannedCommand) -> Iterator[None]:
+    def _in_flight(self, name: str, parameters: Mapping[str, ParameterValue]) -> Iterator[None]:
         """While a planned act runs, the step's record says so (a dead worker leaves the mark behind)."""
-        if sent not in self.call.commands_for("act"):
+        acts = [
+            planned
+            for planned in self.call.commands_for("act")
+            if planned.cmdlet == name and planned.parameters == dict(parameters)
+        ]
+        if not acts:
             yield
             return
-        self.record.step_acting(self.call, sent.line)
+        self.record.step_acting(self.call, acts[0].line)
         try:
             yield
         finally:

@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from plugins.decisions import default_decision
 from plugins.kit.errors import NotReadyError, PreconditionError
 from plugins.kit.model import Context, Decision, Facts, StepCall, StepResult, StepSpec
-from plugins.kit.shell import CommandInterrupted, Shell, TransportError
+from plugins.kit.shell import CmdletError, CommandInterrupted, Shell, TransportError
 from plugins.manager import get_plugin_manager, step_registry
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
@@ -240,6 +240,10 @@ def _check_then_act(
         raise NotReadyError(earlier.waiting_reason(call.server))
     try:
         result = spec.action(shell, context, call)
+    except CmdletError as error:
+        if not spec.mutating:
+            raise
+        return _decided_by_the_world(spec, shell, context, call, error)
     except ValidationError as error:
         if error.title not in (Facts.__name__, StepResult.__name__):
             raise
@@ -250,6 +254,22 @@ def _check_then_act(
             "subclass (StepResult.own_facts). Its action has run: fix the plugin, then run again"
         ) from None
     return Ran(call, with_result_facts(context, call, result), None, result)
+
+
+def _decided_by_the_world(
+    spec: StepSpec, shell: Shell, context: Context, call: StepCall, error: CmdletError
+) -> Ran:
+    """A mutating step's command failed: decide from the world, never from the error's wording. Its effect
+    in place (its check, again) is success, e.g. an earlier attempt completed; else the step's diagnosis
+    re-reads what it depends on and says why (retry, remedy or fail); else the error stands."""
+    done = spec.check(shell, context, call) if spec.check else None
+    if done:
+        summary = f"{done} (its command reported: {' '.join(error.message.split())})"
+        return Ran(call, context, None, StepResult(summary=summary))
+    explained = spec.diagnose(shell, context, call, error) if spec.diagnose else None
+    if explained is not None:
+        raise explained from error
+    raise error
 
 
 def _fact_problem(problem: ErrorDetails) -> str:

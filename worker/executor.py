@@ -22,6 +22,8 @@ from pypsrp.exceptions import WinRMTransportError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.shell import CommandState, Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
+from requests_credssp.exceptions import AuthenticationException as CredSSPAuthenticationError
+from requests_credssp.exceptions import NTStatusException
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from plugins.kit.shell import (
@@ -34,8 +36,11 @@ from plugins.kit.shell import (
     ExecutableResult,
     ParameterValue,
     RemoteError,
+    RemoteObject,
     TransportError,
 )
+from plugins.kit.versions import MODULES_TO_TRY, lync_version
+from worker import run_locally
 from worker.credentials import CredentialError, describe, resolve_credential
 from worker.inventory import Inventory, ServerEntry, get_inventory
 from worker.remote_values import error_category, record_message, to_remote_object
@@ -129,6 +134,54 @@ class PsrpShell:
             return shell
 
         return _result_of(_again_if_stale(send), entry.fqdn, cmdlet)
+
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """Run a cmdlet that must run locally through a one-shot scheduled task (worker.run_locally): write
+        the fixed script, register a task running it as this session's user, start it, wait for its result,
+        unregister it. The password goes to the Task Scheduler only, inside the encrypted session."""
+        entry = self._server(server)
+        version = lync_version(self._pool_version(entry))
+        modules = [version.module] if version is not None else list(MODULES_TO_TRY)
+        try:
+            run = run_locally.prepare(cmdlet, parameters or {}, modules)
+        except ValueError as error:
+            raise CmdletError(entry.fqdn, cmdlet, str(error), error_id="RunLocallyNotAllowed") from None
+        try:
+            credential = self._credential(entry)
+        except CredentialError as error:
+            raise AuthenticationError(entry.fqdn, cmdlet, str(error)) from None
+        deadline = self._deadline(entry, cmdlet)
+        self.run(server, *run_locally.WRITE_SCRIPT)
+        self.run(server, *run.register(credential.username, credential.password))
+        self.run(server, *run.start())
+        for pause in _pauses(deadline):
+            info = self.run(server, *run.poll())
+            result = info.objects[0].get("LastTaskResult") if info.objects else None
+            if not isinstance(result, int) or result not in run_locally.STILL_RUNNING:
+                break
+            time.sleep(pause)
+        else:
+            raise CommandTimeout(
+                entry.fqdn,
+                cmdlet,
+                f"the scheduled task {run.task_name} still runs after "
+                f"{deadline.at - deadline.started:.0f} s; it goes on on the server (its result will be in "
+                f"{run.result_path})",
+            )
+        written = self.run(server, *run.read_result())
+        self.run(server, *run.unregister())
+        outcome = run_locally.read_outcome(written.objects[0].text if written.objects else "")
+        if outcome.error_message:
+            raise CmdletError(
+                entry.fqdn,
+                cmdlet,
+                outcome.error_message,
+                error_id=outcome.error_id,
+                category=outcome.category,
+            )
+        return CmdletResult(objects=[RemoteObject((), {}, text=text) for text in outcome.objects])
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run an executable through the WinRS cmd shell and return its exit code and output."""
@@ -241,16 +294,29 @@ class PsrpShell:
         try:
             pool.open()
             self.pools_opened += 1
-            load_lync = PowerShell(pool).add_cmdlet("Import-Module").add_parameter("Name", "Lync")
-            self._invoke(load_lync, entry, "Import-Module", session)
-            if load_lync.had_errors:
-                raise _cmdlet_error(load_lync, entry.fqdn, "Import-Module")
+            self._import_lync_module(entry, session)
         except BaseException:
             _close_quietly(session, entry.fqdn)
             raise
         with self._sessions_lock:
             self._sessions[key] = session
         return session
+
+    def _import_lync_module(self, entry: ServerEntry, session: _Session) -> None:
+        """``Import-Module`` the management shell of the server's version (the inventory's pool version);
+        without one, SkypeForBusiness, else Lync, as field scripts do."""
+        version = lync_version(self._pool_version(entry))
+        modules = (version.module,) if version is not None else MODULES_TO_TRY
+        for module in modules:
+            load = PowerShell(session.pool).add_cmdlet("Import-Module").add_parameter("Name", module)
+            self._invoke(load, entry, "Import-Module", session)
+            if not load.had_errors:
+                return
+        raise _cmdlet_error(load, entry.fqdn, "Import-Module")
+
+    def _pool_version(self, entry: ServerEntry) -> int | None:
+        inventory = self._inventory or get_inventory()
+        return inventory.pool(entry.pool).version
 
     def _invoke(self, shell: PowerShell, entry: ServerEntry, command: str, session: _Session) -> None:
         """Run the pipeline to its end, or stop it at the deadline and raise CommandTimeout."""
@@ -313,6 +379,14 @@ def _polls(deadline: _Deadline, finished: Callable[[], bool]) -> Iterator[int]:
         yield max(1, math.ceil(remaining))
 
 
+def _pauses(deadline: _Deadline) -> Iterator[float]:
+    """Pauses between polls of a scheduled task, growing from 0.2 s to 2 s, until the deadline."""
+    pause = 0.2
+    while time.monotonic() + pause < deadline.at:
+        yield pause
+        pause = min(2.0, pause * 1.5)
+
+
 def _timed_out(entry: ServerEntry, command: str, deadline: _Deadline) -> CommandTimeout:
     allowed = f"{deadline.at - deadline.started:.0f}"
     log.warning("%s on %s timed out after %s s; stopped it", command, entry.fqdn, allowed)
@@ -353,7 +427,7 @@ def _cmdlet_error(shell: PowerShell, server: str, cmdlet: str) -> CmdletError:
 def _remote_error(entry: ServerEntry, command: str, error: Exception) -> RemoteError:
     """Name what went wrong talking to ``entry`` and what to do about it."""
     server = entry.fqdn
-    if isinstance(error, PsrpAuthenticationError):
+    if isinstance(error, PsrpAuthenticationError | CredSSPAuthenticationError | NTStatusException):
         return AuthenticationError(
             server,
             command,
@@ -427,7 +501,7 @@ def _is_stale(error: BaseException) -> bool:
     """Whether the first request on a reused session failed because the server dropped what it knew: the
     connection was refused, or closed or reset with no answer (a restart, WinRM's idle timeout), the logon
     is asked again (HTTP 401), or the shell is unknown. The command cannot have run on that session."""
-    if never_sent(error) or isinstance(error, PsrpAuthenticationError):
+    if never_sent(error) or isinstance(error, PsrpAuthenticationError | CredSSPAuthenticationError):
         return True
     if isinstance(error, WinRMTransportError):
         return bool(error.code == HTTP_UNAUTHORIZED)

@@ -49,7 +49,9 @@ class PoolEntry(_Entry):
     fqdn: str
     site: str
     role: str
-    version: Literal[5, 6] | None = None
+    #: 5 = Lync Server 2010, 6 = 2013, 7 = Skype for Business Server 2015, 8 = 2019 (plugins.kit.versions):
+    #: the module a session imports and Bootstrapper's path follow it.
+    version: Literal[5, 6, 7, 8] | None = None
 
     _lower_fqdn = field_validator("fqdn")(lambda value: value.lower())
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from lab import lync_facts
 from lab.api import PowerShellError
-from lab.cmdlets import cms, database, pool, services, shell, topology, users
+from lab.cmdlets import backup, cms, database, pool, services, shell, tasks, topology, users
 from lab.cmdlets.base import Cmdlet
 
 CMDLETS: dict[str, Cmdlet] = {
     c.name.lower(): c
-    for family in (shell, topology, cms, database, pool, users, services)
+    for family in (shell, topology, cms, database, pool, users, services, backup, tasks)
     for c in family.CMDLETS
 }
 
@@ -17,12 +17,11 @@ CMDLETS: dict[str, Cmdlet] = {
 def find(name: str, server_version: int | None = None) -> Cmdlet:
     """The cmdlet by name (without case); PowerShell's CommandNotFoundException otherwise.
 
-    ``server_version`` is the Lync version of the server it runs on (None: not a Front End): a cmdlet
-    introduced later (``lync_facts.INTRODUCED``) is unknown there, as in that version's shell.
+    ``server_version`` is the Lync version of the server it runs on (None: not a Front End): a cmdlet whose
+    reference page does not apply to that version is unknown there, as in that version's shell.
     """
     cmdlet = CMDLETS.get(name.lower())
-    introduced = lync_facts.INTRODUCED.get(name.lower(), lync_facts.LYNC_2010)
-    if cmdlet is None or (server_version is not None and server_version < introduced):
+    if cmdlet is None or not cmdlet.syntax.exists_on(server_version):
         raise PowerShellError(
             lync_facts.COMMAND_NOT_FOUND.format(name=name),
             error_id="CommandNotFoundException",

@@ -1,49 +1,53 @@
-"""What every cmdlet is made of: its parameters, its handler, and the invocation it runs in."""
+"""What every cmdlet is made of: its reference declaration, its handler, and the invocation it runs in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
-from lab import lync_facts
-from lab.api import PipelineOutput, PowerShellError, PSValue
-from lab.model import Deployment, FrontEndPool
+from lab import lync_facts, reference
+from lab.api import CommandCall, PipelineOutput, PowerShellError, PSValue
+from lab.model import Deployment, FrontEndPool, SqlServer
+from lab.reference import CmdletSyntax
+
+#: A handler runs the cmdlet. One whose work takes time returns an iterator that yields once, where the
+#: time passes: before the yield it checks and marks the work as under way, after it the work is done.
+#: The engine waits (latency, hang) at the yield, outside its lock; a stop there closes the iterator
+#: (``GeneratorExit`` at the yield), so the handler leaves what an interrupted operation leaves.
+Handler = Callable[["Invocation"], Iterator[None] | None]
+#: Runs a command in a logon on the server itself as a user (the run-locally mechanism), on a thread of its
+#: own, after importing the first of the modules that loads; the engine calls ``done(objects, error)`` under
+#: its lock when it ends.
+LocalRunner = Callable[
+    [str, list[str], CommandCall, Callable[[list[object], PowerShellError | None], None]], None
+]
 
 
-@dataclass(frozen=True)
-class Param:
-    """One parameter: a switch or a value, mandatory or not, positional or not, with its aliases."""
-
-    name: str
-    switch: bool = False
-    mandatory: bool = False
-    position: int | None = None
-    aliases: tuple[str, ...] = ()
-
-
-#: Accepted by every cmdlet. The engine honours ``-ErrorAction`` (``Stop``, ``SilentlyContinue``, ``Ignore``);
-#: the others are ignored unless a cmdlet says otherwise.
-COMMON_PARAMETERS = (
-    Param("Verbose", switch=True),
-    Param("Debug", switch=True),
-    Param("ErrorAction"),
-    Param("WarningAction"),
-    Param("Confirm", switch=True),
-)
+def _no_local_runs(
+    user: str,
+    modules: list[str],
+    call: CommandCall,
+    done: Callable[[list[object], PowerShellError | None], None],
+) -> None:
+    raise AssertionError("this invocation cannot start local runs")
 
 
 @dataclass(frozen=True)
 class Cmdlet:
-    """A cmdlet the lab answers: its name, its own parameters and what it does."""
+    """A cmdlet the lab answers: its name, its declaration in the reference, and what it does."""
 
     name: str
-    parameters: tuple[Param, ...]
-    run: Callable[[Invocation], None]
+    run: Handler
 
-    def all_parameters(self) -> tuple[Param, ...]:
-        """Its own parameters, then the common ones."""
-        return self.parameters + COMMON_PARAMETERS
+    @property
+    def syntax(self) -> CmdletSyntax:
+        """Its parameter sets, from Microsoft's reference (lab.reference)."""
+        found = reference.syntax(self.name)
+        assert found is not None, (
+            f"{self.name} is not in lab/reference: the lab answers only declared cmdlets"
+        )
+        return found
 
 
 @dataclass
@@ -56,7 +60,17 @@ class Invocation:
     deployment: Deployment
     output: PipelineOutput
     now: datetime
-    verbose_lines: list[str] = field(default_factory=list)
+    #: The parameter set the binder chose.
+    parameter_set: str = "__AllParameterSets"
+    #: Whether the caller's credentials can reach another machine (SQL): a CredSSP session or a local
+    #: logon; not an NTLM remoting session (the second hop).
+    delegated: bool = True
+    #: The authenticated user, and whether this runs in a logon on the server itself (not remoting).
+    user: str = ""
+    local: bool = False
+    #: Whether a user's password is right (Register-ScheduledTask -Password); no accounts by default.
+    check_password: Callable[[str, str], bool] = lambda _user, _password: False
+    run_locally: LocalRunner = _no_local_runs
 
     def flag(self, name: str) -> bool:
         """Whether a switch was given (and not as ``-Switch:$false``)."""
@@ -66,6 +80,13 @@ class Invocation:
         """A value parameter as text, or None when not given."""
         value = self.arguments.get(name)
         return None if value is None else str(value)
+
+    def texts(self, name: str) -> list[str]:
+        """A list parameter (``String[]``) as text; empty when not given."""
+        value = self.arguments.get(name)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
     def fqdn(self, name: str, *prefixes: str) -> str | None:
         """A parameter naming a pool or server, lower case, without a prefix such as ``Registrar:``."""
@@ -89,10 +110,6 @@ class Invocation:
             command=self.command,
         )
 
-    def missing(self, *names: str) -> PowerShellError:
-        """PowerShell's error for missing mandatory parameters."""
-        return missing_mandatory(self.command, names)
-
     def front_end_pool_here(self) -> FrontEndPool:
         """The Front End pool of the server this runs on; terminating when it is not a Front End."""
         pool = self.deployment.pool_of_front_end(self.server)
@@ -112,6 +129,17 @@ class Invocation:
             )
         return pool
 
+    def reach_sql(self, sql: SqlServer) -> None:
+        """The second hop: SQL Server on another machine needs a credential the session can pass on (a
+        CredSSP session or a local logon; not an NTLM remoting session)."""
+        if not self.delegated:
+            raise self.error(
+                lync_facts.SQL_SECOND_HOP.format(sql=sql.fqdn, instance=sql.instance),
+                "SqlLoginFailed",
+                category="PermissionDenied",
+                target=sql.fqdn,
+            )
+
     def require_cms(self, message: str = lync_facts.CMS_UNAVAILABLE) -> None:
         """Terminating when the Central Management store is not available (write operations need it)."""
         if not self.deployment.cms_available():
@@ -129,13 +157,3 @@ def strip_prefix(value: str, prefixes: tuple[str, ...]) -> str:
         if value.lower().startswith(prefix.lower()):
             return value[len(prefix) :]
     return value
-
-
-def missing_mandatory(command: str, names: tuple[str, ...] | list[str]) -> PowerShellError:
-    """PowerShell's error for missing mandatory parameters."""
-    return PowerShellError(
-        lync_facts.MISSING_MANDATORY.format(names=" ".join(names)),
-        error_id=f"MissingMandatoryParameter,{command}",
-        category="InvalidArgument",
-        command=command,
-    )

@@ -19,6 +19,10 @@ def run_bootstrapper(d: Deployment, server: str, executable: str, arguments: Seq
     """Run local setup on ``server``: exit 0 with a few lines, or 1 with usage or the reason on stderr."""
     if not is_bootstrapper(executable):
         return ExecResult(1, stderr=lync_facts.CMD_NOT_RECOGNIZED.format(name=executable))
+    folder = executable.strip('"').replace("/", "\\").rpartition("\\")[0]
+    version = d.version_of(server)
+    if folder and version is not None and folder.lower() != lync_facts.DEPLOYMENT_FOLDERS[version].lower():
+        return ExecResult(1, stderr=lync_facts.CMD_PATH_NOT_FOUND)
     unknown = [a for a in arguments if a.lower() != lync_facts.BOOTSTRAPPER_SETUP]
     if unknown or not arguments:
         switch = unknown[0] if unknown else "(none)"

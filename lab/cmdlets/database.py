@@ -3,55 +3,53 @@
 from __future__ import annotations
 
 from lab import lync_facts
-from lab.cmdlets.base import Cmdlet, Invocation, Param, ps_object
+from lab.cmdlets.base import Cmdlet, Invocation, ps_object
 from lab.model import Deployment, FrontEndPool, SqlServer
 
 
 def get_database_mirror_state(inv: Invocation) -> None:
-    """One mirror state per database of that type on the pool's back end (seed step 5)."""
-    given = inv.text("DatabaseType") or ""
-    kind = given.lower()
-    if kind not in lync_facts.DATABASES:
-        valid = ", ".join(k.title() if k != "centralmgmt" else "CentralMgmt" for k in lync_facts.DATABASES)
-        raise inv.error(
-            lync_facts.BAD_DATABASE_TYPE.format(value=given, valid=valid),
-            "CannotConvertArgumentNoMessage",
-            category="InvalidArgument",
-        )
+    """One mirror state per database of that type (every type without ``-DatabaseType``) on the pool's back
+    end (seed step 5); the pool's databases come from the store, or this server's replica (-LocalStore)."""
+    if not inv.flag("LocalStore"):
+        inv.require_cms()
     pool = inv.known_pool(inv.fqdn("PoolFqdn") or "")
-    present = (
-        pool.backend.primary.cms_database if kind == "centralmgmt" else kind in lync_facts.POOL_DATABASE_TYPES
-    )
-    if not present:
+    given = inv.text("DatabaseType")
+    held = _database_types(pool)
+    if given is not None and given.lower() not in held:
         raise inv.error(
             lync_facts.DATABASE_NOT_PRESENT.format(database=given, pool=pool.fqdn),
             "DatabaseNotPresent",
             category="ObjectNotFound",
         )
-    on_primary = _state(inv.deployment, pool, pool.backend.primary)
-    on_mirror = _state(inv.deployment, pool, pool.backend.mirror)
+    d = inv.deployment
+    reachable = [s for s in pool.backend.servers() if d.is_up(s.fqdn)]
+    if reachable:
+        inv.reach_sql(reachable[0])
+    on_primary = _state(d, pool, pool.backend.primary)
+    on_mirror = _state(d, pool, pool.backend.mirror)
     if pool.backend.mirror is None:
-        status = lync_facts.INACCESSIBLE
+        status = lync_facts.NO_MIRRORING_STATUS
     elif lync_facts.INACCESSIBLE in (on_primary, on_mirror):
         status = lync_facts.DISCONNECTED
     else:
         status = lync_facts.SYNCHRONIZED
-    for name in lync_facts.DATABASES[kind]:
-        inv.output.write_output(
-            ps_object(
-                lync_facts.MIRROR_STATE,
-                DatabaseName=name,
-                StateOnPrimary=on_primary,
-                StateOnMirror=on_mirror,
-                MirroringStatusOnPrimary=status,
-                MirroringStatusOnSecondary=status,
+    for kind in [given.lower()] if given is not None else [k for k in held if k != "cms"]:
+        for name in lync_facts.DATABASES[kind]:
+            inv.output.write_output(
+                ps_object(
+                    lync_facts.MIRROR_STATE,
+                    DatabaseName=name,
+                    StateOnPrimary=on_primary,
+                    StateOnMirror=on_mirror,
+                    MirroringStatusOnPrimary=status,
+                    MirroringStatusOnSecondary=status,
+                )
             )
-        )
 
 
 def install_database(inv: Invocation) -> None:
     """Install a clean Central Management database on a SQL server (seed step 6)."""
-    if not inv.flag("CentralManagementDatabase"):
+    if inv.parameter_set != "ByCMS":
         raise inv.error(lync_facts.INSTALL_ONLY_CMS, "DatabaseTypeNotSupported", category="InvalidArgument")
     sql_fqdn = inv.fqdn("SqlServerFqdn") or ""
     found = inv.deployment.sql_server(sql_fqdn)
@@ -75,6 +73,9 @@ def install_database(inv: Invocation) -> None:
             "SqlServerUnreachable",
             category="ConnectionError",
         )
+    inv.reach_sql(sql)
+    if inv.flag("WhatIf"):
+        return
     holds_active_cms = (
         inv.deployment.cms.pool == pool.fqdn and sql.fqdn == pool.backend.principal_server().fqdn
     )
@@ -85,28 +86,19 @@ def install_database(inv: Invocation) -> None:
         inv.verbose(line.format(sql=sql.fqdn, instance=sql.instance))
 
 
+def _database_types(pool: FrontEndPool) -> list[str]:
+    """The -DatabaseType values (lower case) whose databases the pool's back end holds."""
+    cms = ["centralmgmt", "cms"] if pool.backend.primary.cms_database else []
+    return cms + list(lync_facts.POOL_DATABASE_TYPES)
+
+
 def _state(d: Deployment, pool: FrontEndPool, sql: SqlServer | None) -> str:
-    if sql is None or not d.is_up(sql.fqdn):
+    if pool.backend.mirror is None or sql is None or not d.is_up(sql.fqdn):
         return lync_facts.INACCESSIBLE
     return lync_facts.PRINCIPAL if sql is pool.backend.principal_server() else lync_facts.MIRROR
 
 
 CMDLETS = (
-    Cmdlet(
-        "Get-CsDatabaseMirrorState",
-        (Param("DatabaseType", mandatory=True), Param("PoolFqdn", mandatory=True)),
-        get_database_mirror_state,
-    ),
-    Cmdlet(
-        "Install-CsDatabase",
-        (
-            Param("CentralManagementDatabase", switch=True),
-            Param("SqlServerFqdn", mandatory=True),
-            Param("SqlInstanceName"),
-            Param("Clean", switch=True),
-            Param("DatabasePaths"),
-            Param("UseDefaultSqlPaths", switch=True),
-        ),
-        install_database,
-    ),
+    Cmdlet("Get-CsDatabaseMirrorState", get_database_mirror_state),
+    Cmdlet("Install-CsDatabase", install_database),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab import lync_facts
-from lab.cmdlets.base import Cmdlet, Invocation, Param, ps_object
+from lab.cmdlets.base import Cmdlet, Invocation, ps_object
 
 
 def get_windows_service(inv: Invocation) -> None:
@@ -25,26 +25,29 @@ def get_windows_service(inv: Invocation) -> None:
                     target=wanted,
                 )
             )
-    for name, (display_name, status) in services.items():
+    for name, (display_name, role, status) in services.items():
         inv.output.write_output(
-            ps_object(lync_facts.WINDOWS_SERVICE, Name=name, DisplayName=display_name, Status=status)
+            ps_object(
+                lync_facts.NT_SERVICE, Name=name, DisplayName=display_name, RoleName=role, Status=status
+            )
         )
 
 
-def _local_services(inv: Invocation) -> dict[str, tuple[str, str]]:
-    """This server's services: name -> (display name, status)."""
+def _local_services(inv: Invocation) -> dict[str, tuple[str, str, str]]:
+    """This server's services (or ``-ComputerName``'s): name -> (display name, role name, status)."""
     d = inv.deployment
-    if d.pool_of_front_end(inv.server) is None:
-        edge = any(inv.server in e.servers for e in d.edge_pools)
+    server = (inv.text("ComputerName") or inv.server).lower()
+    if d.pool_of_front_end(server) is None:
+        edge = any(server in e.servers for e in d.edge_pools)
         names = lync_facts.EDGE_SERVICES if edge else {}
-        return {name: (display, lync_facts.RUNNING) for name, display in names.items()}
+        return {name: (*described, lync_facts.RUNNING) for name, described in names.items()}
     services = {
-        name: (display, lync_facts.RUNNING) for name, display in lync_facts.FRONT_END_SERVICES.items()
+        name: (*described, lync_facts.RUNNING) for name, described in lync_facts.FRONT_END_SERVICES.items()
     }
-    if inv.server in d.cms.service_on:
+    if server in d.cms.service_on:
         status = lync_facts.RUNNING if d.cms_available() else lync_facts.STOPPED
-        services |= {name: (display, status) for name, display in lync_facts.CMS_SERVICES.items()}
+        services |= {name: (*described, status) for name, described in lync_facts.CMS_SERVICES.items()}
     return services
 
 
-CMDLETS = (Cmdlet("Get-CsWindowsService", (Param("Name", position=0),), get_windows_service),)
+CMDLETS = (Cmdlet("Get-CsWindowsService", get_windows_service),)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from lab import lync_facts
 from lab.api import PSValue
-from lab.cmdlets.base import Cmdlet, Invocation, Param, ps_object
+from lab.cmdlets.base import Cmdlet, Invocation, ps_object
 from lab.model import Deployment, EdgePool, FrontEndPool
 
-SERVICE_SWITCHES = ("CentralManagement", "EdgeServer", "Registrar", "UserDatabase")
+#: The Get-CsService parameter sets (one per role switch) whose services the lab models.
+SERVICE_KINDS = ("CentralManagement", "EdgeServer", "Registrar", "UserDatabase")
 
 
 def get_pool(inv: Invocation) -> None:
-    """Front End and Edge pools, or the one named by ``-Identity``."""
+    """Front End and Edge pools, or the one named by ``-Identity`` (read from the topology's local copy)."""
     d = inv.deployment
     identity = inv.fqdn("Identity")
-    objects = [_display_pool(d, p) for p in d.pools] + [_display_edge_pool(e) for e in d.edge_pools]
+    objects = [_cluster(d, p) for p in d.pools] + [_edge_cluster(e) for e in d.edge_pools]
+    site = inv.text("Site")
+    if site is not None:
+        objects = [o for o in objects if str(o.properties["Site"]).lower() == f"site:{site.lower()}"]
     if identity is not None:
         objects = [o for o in objects if o.properties["Fqdn"] == identity]
         if not objects:
@@ -24,31 +28,38 @@ def get_pool(inv: Invocation) -> None:
 
 
 def get_service(inv: Invocation) -> None:
-    """The services of one kind (``-CentralManagement``, ``-EdgeServer``, ...), or all, by pool if asked."""
-    chosen = [s for s in SERVICE_SWITCHES if inv.flag(s)]
-    if len(chosen) > 1:
-        raise inv.error(
-            lync_facts.AMBIGUOUS_PARAMETER_SET, "AmbiguousParameterSet", category="InvalidArgument"
-        )
+    """The services of the role its switch names, or every modelled role (the Identity set), by pool.
+
+    Read from the topology's local copy, so it answers while the Central Management store is down (the
+    seed runs it then) [I: lync_facts.TOPOLOGY_READS_LOCAL].
+    """
     d = inv.deployment
+    kinds = SERVICE_KINDS if inv.parameter_set in ("Identity", "Filter") else (inv.parameter_set,)
     objects: list[PSValue] = []
-    for kind in chosen or SERVICE_SWITCHES:
+    for kind in kinds:
         if kind == "CentralManagement":
-            objects.append(_central_management(d))
+            objects += [_central_management(d, p) for p in d.pools if p.hosts_cms_database()]
         elif kind == "EdgeServer":
-            objects += [_edge_server(d, e) for e in d.edge_pools]
+            objects += [_edge_server(e) for e in d.edge_pools]
         elif kind == "Registrar":
             objects += [_registrar(p) for p in d.pools]
-        else:
+        elif kind == "UserDatabase":
             objects += [_user_database(p) for p in d.pools]
     pool = inv.fqdn("PoolFqdn")
+    identity = inv.text("Identity")
     for value in objects:
-        if pool is None or value.properties["PoolFqdn"] == pool:
-            inv.output.write_output(value)
+        if pool is not None and value.properties["PoolFqdn"] != pool:
+            continue
+        if identity is not None and str(value.properties["Identity"]).lower() != identity.lower():
+            continue
+        inv.output.write_output(value)
 
 
 def get_pool_backup_relationship(inv: Invocation) -> None:
-    """The backup pool of ``-PoolFqdn``."""
+    """The backup pool of ``-PoolFqdn``: from the Central Management store, or with ``-LocalStore`` from this
+    server's replica (which answers while the store is down)."""
+    if not inv.flag("LocalStore"):
+        inv.require_cms()
     pool = inv.known_pool(inv.fqdn("PoolFqdn") or "")
     if pool.backup_pool is None:
         raise inv.error(
@@ -60,7 +71,10 @@ def get_pool_backup_relationship(inv: Invocation) -> None:
 
 
 def set_edge_server(inv: Invocation) -> None:
-    """Point an Edge pool's internal next hop at another Front End pool (effective at once)."""
+    """Point an Edge pool's internal next hop at another Front End pool (effective at once).
+
+    The port parameters are accepted and change nothing the lab models.
+    """
     edge_fqdn = inv.fqdn("Identity", "EdgeServer:") or ""
     edge = inv.deployment.edge_pool(edge_fqdn)
     if edge is None:
@@ -69,38 +83,47 @@ def set_edge_server(inv: Invocation) -> None:
             "EdgePoolNotFound",
             category="ObjectNotFound",
         )
-    hop_fqdn = inv.fqdn("Registrar", "Registrar:") or ""
+    hop_fqdn = inv.fqdn("Registrar", "Registrar:")
+    if hop_fqdn is not None:
+        _check_next_hop(inv, hop_fqdn)
+    inv.require_cms()
+    if inv.flag("WhatIf"):
+        inv.output.write_information(
+            lync_facts.WHATIF_OPERATION.format(command=inv.command, pool=f"EdgeServer:{edge.fqdn}")
+        )
+        return
+    if hop_fqdn is not None:
+        edge.next_hop = hop_fqdn
+
+
+def enable_topology(inv: Invocation) -> None:
+    """Publish the topology (recorded as a publish)."""
+    inv.require_cms()
+    if not inv.flag("WhatIf"):
+        inv.deployment.publishes += 1
+
+
+def _check_next_hop(inv: Invocation, hop_fqdn: str) -> None:
     hop = inv.deployment.pool(hop_fqdn)
     if hop is None:
         reason = "it is not a Front End pool of the topology"
     elif not all(inv.deployment.is_up(s) for s in hop.front_ends):
         reason = "not all of its Front End servers are running"
     else:
-        reason = ""
-    if reason:
-        raise inv.error(
-            lync_facts.NEXT_HOP_NOT_USABLE.format(pool=hop_fqdn, reason=reason),
-            "InvalidNextHop",
-            target=hop_fqdn,
-        )
-    inv.require_cms()
-    edge.next_hop = hop_fqdn
-
-
-def enable_topology(inv: Invocation) -> None:
-    """Publish the topology (recorded as a publish)."""
-    inv.require_cms()
-    inv.deployment.publishes += 1
+        return
+    raise inv.error(
+        lync_facts.NEXT_HOP_NOT_USABLE.format(pool=hop_fqdn, reason=reason), "InvalidNextHop", target=hop_fqdn
+    )
 
 
 def _services(d: Deployment, pool: FrontEndPool) -> list[str]:
     services = [f"Registrar:{pool.fqdn}", f"UserServer:{pool.fqdn}"]
-    return services + ([f"CentralManagement:{pool.fqdn}"] if d.cms.pool == pool.fqdn else [])
+    return services + ([f"CentralManagement:{pool.fqdn}"] if pool.hosts_cms_database() else [])
 
 
-def _display_pool(d: Deployment, pool: FrontEndPool) -> PSValue:
+def _cluster(d: Deployment, pool: FrontEndPool) -> PSValue:
     return ps_object(
-        lync_facts.DISPLAY_POOL,
+        lync_facts.CLUSTER,
         Identity=pool.fqdn,
         Fqdn=pool.fqdn,
         Site=f"Site:{pool.site}",
@@ -109,9 +132,9 @@ def _display_pool(d: Deployment, pool: FrontEndPool) -> PSValue:
     )
 
 
-def _display_edge_pool(edge: EdgePool) -> PSValue:
+def _edge_cluster(edge: EdgePool) -> PSValue:
     return ps_object(
-        lync_facts.DISPLAY_POOL,
+        lync_facts.CLUSTER,
         Identity=edge.fqdn,
         Fqdn=edge.fqdn,
         Site=f"Site:{edge.site}",
@@ -120,19 +143,21 @@ def _display_edge_pool(edge: EdgePool) -> PSValue:
     )
 
 
-def _central_management(d: Deployment) -> PSValue:
-    pool = d.cms_pool()
+def _central_management(d: Deployment, pool: FrontEndPool) -> PSValue:
+    """One CMS service per pool that can host the CMS database; Active on the one holding the active
+    master [C: more than one is listed, exactly one Active; I: the active one is the topology's CMS pool,
+    whether or not it answers]."""
     return ps_object(
         lync_facts.DISPLAY_CENTRAL_MANAGEMENT,
         Identity=f"CentralManagement:{pool.fqdn}",
         PoolFqdn=pool.fqdn,
         SiteId=f"Site:{pool.site}",
         Version=pool.version,
-        Active=d.cms_available(),
+        Active=pool.fqdn == d.cms.pool,
     )
 
 
-def _edge_server(d: Deployment, edge: EdgePool) -> PSValue:
+def _edge_server(edge: EdgePool) -> PSValue:
     return ps_object(
         lync_facts.DISPLAY_EDGE_SERVER,
         Identity=f"EdgeServer:{edge.fqdn}",
@@ -167,19 +192,9 @@ def _user_database(pool: FrontEndPool) -> PSValue:
 
 
 CMDLETS = (
-    Cmdlet("Get-CsPool", (Param("Identity", position=0),), get_pool),
-    Cmdlet(
-        "Get-CsService", (*(Param(s, switch=True) for s in SERVICE_SWITCHES), Param("PoolFqdn")), get_service
-    ),
-    Cmdlet(
-        "Get-CsPoolBackupRelationship",
-        (Param("PoolFqdn", mandatory=True), Param("Force", switch=True), Param("LocalStore", switch=True)),
-        get_pool_backup_relationship,
-    ),
-    Cmdlet(
-        "Set-CsEdgeServer",
-        (Param("Identity", mandatory=True, position=0), Param("Registrar", mandatory=True)),
-        set_edge_server,
-    ),
-    Cmdlet("Enable-CsTopology", (), enable_topology),
+    Cmdlet("Get-CsPool", get_pool),
+    Cmdlet("Get-CsService", get_service),
+    Cmdlet("Get-CsPoolBackupRelationship", get_pool_backup_relationship),
+    Cmdlet("Set-CsEdgeServer", set_edge_server),
+    Cmdlet("Enable-CsTopology", enable_topology),
 )

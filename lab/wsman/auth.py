@@ -15,11 +15,13 @@ import struct
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from functools import cache
 from typing import Any
 
 import spnego
-from spnego.exceptions import SpnegoError
+import spnego.tls
+from spnego.exceptions import InvalidTokenError, SpnegoError
 
 _USER_FILE_ENV = "NTLM_USER_FILE"
 _USER_FILE_LOCK = threading.Lock()
@@ -41,6 +43,11 @@ class UserDirectory:
         entry = self._users.get(_bare_name(login).lower())
         return entry[1] if entry else None
 
+    def verify(self, login: str, password: str) -> bool:
+        """Whether ``password`` is the password of the user ``login`` names."""
+        known = self.password(login)
+        return known is not None and known == password
+
     def check_basic(self, credentials: str) -> str | None:
         """The canonical user for a Basic ``Authorization`` value, or None when the credentials are wrong."""
         try:
@@ -50,7 +57,24 @@ class UserDirectory:
         return self.canonical(login) if self.password(login) == password else None
 
 
-class NegotiateAcceptor:
+class _SessionWrapping:
+    """WinRM message encryption with a complete security context (``self._context``): for CredSSP the
+    wrapped data are TLS records of at most 16 KiB each (lab.wsman.encryption splits longer messages)."""
+
+    _context: Any
+
+    def unwrap(self, header: bytes, data: bytes) -> bytes:
+        """Decrypt one WinRM-encrypted message part."""
+        plain: bytes = self._context.unwrap_winrm(header, data)
+        return plain
+
+    def wrap(self, data: bytes) -> tuple[bytes, bytes, int]:
+        """Encrypt ``data``: (header, encrypted data, padding length)."""
+        header, encrypted, padding = self._context.wrap_winrm(data)
+        return header, encrypted, padding
+
+
+class NegotiateAcceptor(_SessionWrapping):
     """The server side of one TCP connection's Negotiate (NTLM) context, with WinRM message wrapping."""
 
     def __init__(self, directory: UserDirectory, user_file: str) -> None:
@@ -87,34 +111,134 @@ class NegotiateAcceptor:
             self.user = user
         return reply
 
-    def unwrap(self, header: bytes, data: bytes) -> bytes:
-        """Decrypt one WinRM-encrypted message part."""
-        plain: bytes = self._context.unwrap_winrm(header, data)
-        return plain
-
-    def wrap(self, data: bytes) -> tuple[bytes, bytes, int]:
-        """Encrypt ``data``: (header, encrypted data, padding length)."""
-        header, encrypted, padding = self._context.wrap_winrm(data)
-        return header, encrypted, padding
-
-    @contextmanager
-    def _credentials(self, login: tuple[str, str] | None, user: str | None) -> Iterator[None]:
+    def _credentials(self, login: tuple[str, str] | None, user: str | None) -> AbstractContextManager[None]:
         """The user's line in the user file for the length of one step only (emptied right after)."""
-        with _USER_FILE_LOCK:
-            if login is not None and user is not None:
-                domain, name = login
-                password = self._directory.password(user) or ""
-                _write(self._user_file, f"{domain}:{name}:{password}\n")
-            previous = os.environ.get(_USER_FILE_ENV)
-            os.environ[_USER_FILE_ENV] = self._user_file
-            try:
-                yield
-            finally:
-                _write(self._user_file, "")
-                if previous is None:
-                    os.environ.pop(_USER_FILE_ENV, None)
-                else:
-                    os.environ[_USER_FILE_ENV] = previous
+        line = None
+        if login is not None and user is not None:
+            line = f"{login[0]}:{login[1]}:{self._directory.password(user) or ''}\n"
+        return _user_file_env(self._user_file, line)
+
+
+class _UserFileNegotiate:
+    """The Negotiate acceptor *inside* CredSSP, writing the caller's user-file line around each step.
+
+    Inside CredSSP the NTLM tokens travel in TLS-encrypted TSRequests, so the HTTP layer cannot peek at the
+    AUTHENTICATE message as :class:`NegotiateAcceptor` does; this proxy sees the decrypted NTLM token that
+    pyspnego's CredSSPProxy hands to its ``credssp_negotiate_context`` and does the same there.
+    """
+
+    def __init__(self, directory: UserDirectory, user_file: str) -> None:
+        self._directory = directory
+        self._user_file = user_file
+        self.user: str | None = None
+        with _user_file_env(user_file, None):  # NTLMProxy's acceptor insists the file exists when built
+            self._inner: Any = spnego.server(protocol="negotiate")
+
+    def step(self, token: bytes | None = None, **kwargs: Any) -> bytes | None:
+        login = _ntlm_login(token or b"")
+        line = None
+        if login is not None:
+            self.user = self._directory.canonical(login[1])
+            if self.user is None:
+                # pyspnego turns a SpnegoError into the CredSSP error TSRequest the client reports
+                raise InvalidTokenError(context_msg=f"unknown user {login[1]!r}")  # SEC_E_LOGON_DENIED
+            line = f"{login[0]}:{login[1]}:{self._directory.password(self.user) or ''}\n"
+        with _user_file_env(self._user_file, line):
+            reply: bytes | None = self._inner.step(token, **kwargs)
+        return reply
+
+    def __getattr__(self, name: str) -> Any:  # complete, wrap, unwrap, client_principal, ...
+        return getattr(self._inner, name)
+
+
+class CredSSPAcceptor(_SessionWrapping):
+    """The server side of one TCP connection's CredSSP context, with WinRM message wrapping.
+
+    The handshake (a TLS channel with an RSA certificate, NTLM inside it, the public-key binding, then the
+    client's TSCredentials) runs in pyspnego's CredSSPProxy; :attr:`delegated` holds the password credential
+    the client delegated, once it is checked against the directory.
+    """
+
+    def __init__(
+        self, directory: UserDirectory, user_file: str, tls_context: spnego.tls.CredSSPTLSContext
+    ) -> None:
+        self._directory = directory
+        self._negotiate = _UserFileNegotiate(directory, user_file)
+        self._context: Any = spnego.server(
+            protocol="credssp", credssp_tls_context=tls_context, credssp_negotiate_context=self._negotiate
+        )
+        self.user: str | None = None
+        #: (domain, user name) the client delegated; the password is checked, not kept.
+        self.delegated: tuple[str, str] | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True once the client is authenticated and its delegated credential checked."""
+        return self.user is not None
+
+    @property
+    def failed(self) -> bool:
+        """True when pyspnego answered with a CredSSP error TSRequest (wrong password, unknown user)."""
+        return bool(self._context.get_extra_info("auth_stage") == "Authentication failure")
+
+    def step(self, token: bytes) -> bytes | None:
+        """Consume a client token; return the reply token. Raises ``PermissionError`` on a failed logon."""
+        try:
+            reply: bytes | None = self._context.step(token)
+        except SpnegoError as error:  # TLS failure, public-key binding mismatch
+            raise PermissionError(str(error)) from error
+        if not self._context.complete:
+            return reply
+        credential = self._context.get_extra_info("client_credential")  # TSPasswordCreds
+        authenticated = self._negotiate.user
+        delegated = self._directory.canonical(f"{credential.domain_name}\\{credential.username}")
+        if authenticated is None or delegated != authenticated:
+            raise PermissionError(
+                f"delegated credential {credential.domain_name}\\{credential.username} is not the "
+                f"authenticated user {authenticated}"
+            )
+        if self._directory.password(delegated) != credential.password:
+            raise PermissionError(f"the password delegated for {delegated} is wrong")
+        self.delegated = (credential.domain_name, credential.username)
+        self.user = authenticated
+        return reply
+
+
+@cache
+def credssp_tls_context() -> spnego.tls.CredSSPTLSContext:
+    """The TLS server context inside CredSSP: a self-signed RSA certificate like WinRM's ``CREDSSP-<host>``.
+
+    RSA only: pyspnego computes pubKeyAuth from the PKCS#1 public key, which an EC key has not (the client
+    fails with "format is invalid with this key"). Independent of the HTTPS certificate; one per process (an
+    RSA key takes about 50 ms to make), shared by every endpoint as WinRM shares its CREDSSP certificate.
+    """
+    context = spnego.tls.default_tls_context(usage="accept")
+    cert_pem, key_pem, public_key = spnego.tls.generate_tls_certificate()
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "credssp.pem")
+        with open(path, "wb") as pem:
+            pem.write(cert_pem + key_pem)
+        context.context.load_cert_chain(path)
+    context.public_key = public_key
+    return context
+
+
+@contextmanager
+def _user_file_env(user_file: str, line: str | None) -> Iterator[None]:
+    """NTLM_USER_FILE -> ``user_file`` holding ``line`` (if any) for one step, under the process lock."""
+    with _USER_FILE_LOCK:
+        if line is not None:
+            _write(user_file, line)
+        previous = os.environ.get(_USER_FILE_ENV)
+        os.environ[_USER_FILE_ENV] = user_file
+        try:
+            yield
+        finally:
+            _write(user_file, "")
+            if previous is None:
+                os.environ.pop(_USER_FILE_ENV, None)
+            else:
+                os.environ[_USER_FILE_ENV] = previous
 
 
 def private_user_file(directory: str | os.PathLike[str] | None = None) -> str:

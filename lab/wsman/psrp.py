@@ -234,10 +234,7 @@ def _statements(pipeline: ServerPipeline) -> Iterator[tuple[CommandCall, ...]]:
     statement: list[CommandCall] = []
     commands = pipeline.metadata.commands if pipeline.metadata is not None else []
     for command in commands:
-        parameters = tuple(
-            (name, True if name is not None and value is None else from_psrp(value))
-            for name, value in command.parameters
-        )
+        parameters = tuple((name, from_psrp(value)) for name, value in command.parameters)
         statement.append(CommandCall(str(command.command_text), parameters))
         if command.end_of_statement:
             yield tuple(statement)

@@ -18,13 +18,19 @@ from typing import Any, Literal
 
 from lab.api import Engine
 from lab.wsman import encryption
-from lab.wsman.auth import NegotiateAcceptor, UserDirectory, private_user_file
+from lab.wsman.auth import (
+    CredSSPAcceptor,
+    NegotiateAcceptor,
+    UserDirectory,
+    credssp_tls_context,
+    private_user_file,
+)
 from lab.wsman.service import WinRMService
 from lab.wsman.soap import SoapFault, fault_reply, parse_request
 
 log = logging.getLogger(__name__)
 
-AuthMode = Literal["basic", "ntlm", "any"]
+AuthMode = Literal["basic", "ntlm", "credssp", "any"]
 _SOAP = "application/soap+xml;charset=UTF-8"
 #: What the lab answers to a plain SOAP body over http when unencrypted messages are not allowed. [I]
 _UNENCRYPTED_REFUSED = SoapFault(
@@ -57,8 +63,8 @@ class WinRMEndpoint:
         """``user_file_directory``: where the NTLM user file goes (default: $TMPDIR); removed by close().
         ``allow_unencrypted``: accept plain SOAP bodies over http, as WinRM's ``AllowUnencrypted=true``
         does; by default only messages with WinRM message encryption are accepted without TLS."""
-        if auth not in ("basic", "ntlm", "any"):
-            raise ValueError(f"auth must be 'basic', 'ntlm' or 'any', not {auth!r}")
+        if auth not in ("basic", "ntlm", "credssp", "any"):
+            raise ValueError(f"auth must be 'basic', 'ntlm', 'credssp' or 'any', not {auth!r}")
         self._settings = _Settings(
             service=WinRMService(server, engine),
             directory=UserDirectory(users),
@@ -66,6 +72,8 @@ class WinRMEndpoint:
             transport_fault=transport_fault or (lambda _server: False),
             user_file=private_user_file(user_file_directory),
             accepts_plaintext=allow_unencrypted or tls is not None,
+            credssp_tls=credssp_tls_context() if auth in ("credssp", "any") else None,
+            delegations=[],
         )
         self._tls = tls
         self._host = host
@@ -114,6 +122,11 @@ class WinRMEndpoint:
         return f"{scheme}://{self._host}:{self._port}/wsman"
 
     @property
+    def delegations(self) -> list[tuple[str, str]]:
+        """(authenticated user, delegated DOMAIN\\user) per completed CredSSP logon."""
+        return self._settings.delegations
+
+    @property
     def running(self) -> bool:
         """True while the listener accepts connections."""
         return self._httpd is not None
@@ -128,6 +141,10 @@ class _Settings:
     user_file: str
     #: Over TLS, or told to allow unencrypted messages.
     accepts_plaintext: bool
+    #: The TLS context inside CredSSP (RSA, self-signed), shared by the endpoint's connections.
+    credssp_tls: Any
+    #: (authenticated user, "DOMAIN\\user" delegated) for each completed CredSSP logon, for tests.
+    delegations: list[tuple[str, str]]
 
 
 class _LabHTTPServer(ThreadingHTTPServer):
@@ -173,7 +190,7 @@ class _WinRMHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: _LabHTTPServer
-    _acceptor: NegotiateAcceptor | None = None
+    _acceptor: NegotiateAcceptor | CredSSPAcceptor | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -206,7 +223,12 @@ class _WinRMHandler(BaseHTTPRequestHandler):
             if self._acceptor is None or not self._acceptor.complete:
                 self._send(400, b"", {})
                 return
-            body = encryption.unwrap(self._acceptor, content_type, body)
+            try:
+                body = encryption.unwrap(self._acceptor, content_type, body)
+            except (ValueError, struct.error) as error:
+                log.info("undecryptable message: %s", error)
+                self._send(400, b"", {})
+                return
         elif body and not settings.accepts_plaintext:
             self._send(
                 500, fault_reply("", _UNENCRYPTED_REFUSED, settings.service.server), {"Content-Type": _SOAP}
@@ -216,21 +238,27 @@ class _WinRMHandler(BaseHTTPRequestHandler):
         if not body:
             self._send(200, b"", headers)
             return
-        status, payload = self._dispatch(body, user)
+        status, payload = self._dispatch(body, user, self._delegates())
         if encrypted and self._acceptor is not None:
-            headers["Content-Type"] = encryption.CONTENT_TYPE
-            payload = encryption.wrap(self._acceptor, payload)
+            headers["Content-Type"], payload = encryption.wrap(self._acceptor, payload)
         else:
             headers["Content-Type"] = _SOAP
         self._send(status, payload, headers)
 
-    def _dispatch(self, body: bytes, user: str) -> tuple[int, bytes]:
+    def _delegates(self) -> bool:
+        """Whether this connection's logon can pass its credential on to another machine: CredSSP (the
+        client delegated it) and Basic (a cleartext logon holds the password) [I]; not Negotiate/NTLM."""
+        if isinstance(self._acceptor, CredSSPAcceptor):
+            return self._acceptor.delegated is not None
+        return self._acceptor is None
+
+    def _dispatch(self, body: bytes, user: str, delegated: bool) -> tuple[int, bytes]:
         service = self.server.settings.service
         message_id = ""
         try:
             request = parse_request(body)
             message_id = request.message_id
-            return 200, service.handle(request, user)
+            return 200, service.handle(request, user, delegated=delegated)
         except SoapFault as fault:
             return 500, fault_reply(message_id, fault, service.server)
         except Exception as error:
@@ -247,7 +275,7 @@ class _WinRMHandler(BaseHTTPRequestHandler):
             user = settings.directory.check_basic(value.strip())
             if user is not None:
                 return user, None
-        elif scheme in ("negotiate", "ntlm") and settings.auth in ("ntlm", "any"):
+        elif scheme in ("negotiate", "ntlm") and settings.auth in ("ntlm", "credssp", "any"):
             self._acceptor = self._acceptor or NegotiateAcceptor(settings.directory, settings.user_file)
             try:
                 token = self._acceptor.step(base64.b64decode(value.strip()))
@@ -260,14 +288,42 @@ class _WinRMHandler(BaseHTTPRequestHandler):
                     return self._acceptor.user, reply
                 self._send(401, b"", {"WWW-Authenticate": reply or "Negotiate"})
                 return None, None
+        elif scheme == "credssp" and settings.auth in ("credssp", "any"):
+            return self._authenticate_credssp(value.strip())
         elif not scheme and self._acceptor is not None and self._acceptor.user is not None:
             return self._acceptor.user, None
         offers = {
             "basic": ['Basic realm="WSMAN"'],
             "ntlm": ["Negotiate"],
-            "any": ["Negotiate", 'Basic realm="WSMAN"'],
+            "credssp": ["Negotiate", "CredSSP"],
+            "any": ["Negotiate", 'Basic realm="WSMAN"', "CredSSP"],
         }
         self._send(401, b"", {"WWW-Authenticate": offers[settings.auth]})
+        return None, None
+
+    def _authenticate_credssp(self, value: str) -> tuple[str | None, str | None]:
+        """One CredSSP leg. pypsrp (requests-credssp) repeats the request, body included, with each token;
+        only the leg that completes the handshake (the client's TSCredentials) is answered 200 and served."""
+        settings = self.server.settings
+        if not isinstance(self._acceptor, CredSSPAcceptor) or self._acceptor.complete:
+            self._acceptor = CredSSPAcceptor(settings.directory, settings.user_file, settings.credssp_tls)
+        acceptor = self._acceptor
+        try:
+            token = acceptor.step(base64.b64decode(value))
+        except (PermissionError, ValueError) as error:
+            log.info("CredSSP logon refused: %s", error)
+            self._acceptor = None
+            self._send(401, b"", {"WWW-Authenticate": "CredSSP"})
+            return None, None
+        if acceptor.user is not None:
+            assert acceptor.delegated is not None
+            settings.delegations.append((acceptor.user, "\\".join(acceptor.delegated)))
+            return acceptor.user, None
+        if acceptor.failed:  # the reply token is a TSRequest with the NTSTATUS (SEC_E_LOGON_DENIED)
+            log.info("CredSSP logon refused by the inner Negotiate")
+            self._acceptor = None
+        # An empty token is legitimate (TLS 1.3 acceptor leg): the header must still read "CredSSP <b64>".
+        self._send(401, b"", {"WWW-Authenticate": "CredSSP " + base64.b64encode(token or b"").decode()})
         return None, None
 
     def _send(self, status: int, payload: bytes, headers: Mapping[str, str | list[str]]) -> None:

@@ -26,13 +26,14 @@ class WinRMService:
         self._shells: dict[str, Shell] = {}
         self._lock = threading.Lock()
 
-    def handle(self, request: Request, user: str) -> bytes:
-        """Answer one request by ``user``; raises :class:`SoapFault` for the client to see."""
+    def handle(self, request: Request, user: str, *, delegated: bool = False) -> bytes:
+        """Answer one request by ``user`` (``delegated``: its logon can reach other machines, see
+        :class:`lab.api.CallContext`); raises :class:`SoapFault` for the client to see."""
         action = request.action
         if action == ACTION + "Get" and request.resource_uri.startswith(CONFIG_URI):
             return reply(request, ACTION + "GetResponse", _config())
         if action == ACTION + "Create":
-            return reply(request, ACTION + "CreateResponse", *self._create(request, user))
+            return reply(request, ACTION + "CreateResponse", *self._create(request, user, delegated))
         shell = self._shell(request)
         if action == ACTION + "Delete":
             with self._lock:
@@ -59,10 +60,10 @@ class WinRMService:
         for shell in shells:
             shell.close()
 
-    def _create(self, request: Request, user: str) -> tuple[ET.Element, ET.Element]:
+    def _create(self, request: Request, user: str, delegated: bool) -> tuple[ET.Element, ET.Element]:
         spec = request.body.find("rsp:Shell", NS)
         shell_id = ((spec.get("ShellId") if spec is not None else None) or str(uuid.uuid4())).upper()
-        context = CallContext(server=self.server, user=user)
+        context = CallContext(server=self.server, user=user, delegated=delegated)
         shell: Shell
         if request.resource_uri == psrp.RESOURCE_URI:
             creation = spec.findtext("pwsh:creationXml", "", NS) if spec is not None else ""

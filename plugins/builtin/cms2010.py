@@ -10,7 +10,13 @@ run it.
 
 from __future__ import annotations
 
-from plugins.kit.cms_store import cms_already_on_backup_pool, cms_service_command, validation_calls
+from plugins.kit.cms_store import (
+    cms_already_on_backup_pool,
+    cms_service_command,
+    cms_status_command,
+    move_under_way,
+    validation_calls,
+)
 from plugins.kit.commands import send, send_acts
 from plugins.kit.errors import PreconditionError
 from plugins.kit.hookspecs import hookimpl
@@ -23,17 +29,16 @@ from plugins.kit.model import (
     StepSpec,
     command,
     executable,
+    local_command,
     step_call,
 )
 from plugins.kit.remote import is_true, text
 from plugins.kit.shell import Shell
-from plugins.kit.versions import lync_version
+from plugins.kit.versions import LYNC_2013, lync_version
 
 #: The exports ``Move-CsManagementServer`` reads (made earlier by Export-CsConfiguration/-LisConfiguration).
 CONFIGURATION_FILE = "c:\\CsConfigurationFile.zip"
 LIS_CONFIGURATION_FILE = "c:\\CsLisConfigurationFile.zip"
-#: Lync Server's deployment tool on a Front End, quoted for cmd.exe (the path has spaces).
-BOOTSTRAPPER = '"C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe"'
 #: The CMS's Master Replicator Agent: a Front End runs it once Move-CsManagementServer or Bootstrapper
 #: installed the Central Management Server service there.
 CMS_SERVICE = "RTCMASTER"
@@ -55,6 +60,7 @@ def lync_failover_steps() -> list[StepSpec]:
             mutating=True,
             action=move_cms,
             check=cms_already_on_backup_pool,
+            diagnose=move_under_way,
         ),
         StepSpec(
             name="cms2010.bootstrap",
@@ -81,7 +87,7 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
         moved_to = context.survivor_pool()
         if phase != "cms" or moved_to is None or facts.cms_pool != moved_to:
             return []
-        return bootstrap_calls(context, context.topology.pool(moved_to).servers)
+        return bootstrap_calls(context, moved_to, context.topology.pool(moved_to).servers)
     version = lync_version(facts.cms_version)
     if version is None or version.cms_failover or pool is None:
         return []
@@ -106,9 +112,9 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
         SqlServerFqdn=backend.primary_server,
         SqlInstanceName=backend.primary_instance,
     )
-    move = command(
+    # "must be run locally; it cannot be called from a remote management session" (its reference page).
+    move = local_command(
         "Move-CsManagementServer",
-        "act",
         ConfigurationFileName=CONFIGURATION_FILE,
         LisConfigurationFileName=LIS_CONFIGURATION_FILE,
         Force=True,
@@ -125,19 +131,21 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
             "cms2010.move_cms",
             phase,
             chosen,
-            commands=[cms_service_command("check"), move],
+            commands=[cms_service_command("check"), move, cms_status_command("recheck")],
             description=f"Move-CsManagementServer to {pool}",
         ),
         *validation_calls(context, chosen),
-        *bootstrap_calls(context, [server for server in front_ends if server != chosen]),
+        *bootstrap_calls(context, pool, [server for server in front_ends if server != chosen]),
     ]
 
 
-def bootstrap_calls(context: Context, servers: list[str]) -> list[StepCall]:
-    """``Bootstrapper /Setup`` on each server, skipped where the CMS service is installed already."""
+def bootstrap_calls(context: Context, pool: str, servers: list[str]) -> list[StepCall]:
+    """``Bootstrapper /Setup`` on each server of ``pool``, from the pool's version's deployment folder
+    (Lync Server 2013's when the inventory gives no version), skipped where the CMS service is installed."""
+    version = lync_version(context.topology.pool(pool).version) or LYNC_2013
     commands: list[PlannedCommand] = [
         cms_service_state_command(),
-        executable(BOOTSTRAPPER, "/Setup"),
+        executable(version.bootstrapper, "/Setup"),
     ]
     return [
         step_call(

@@ -5,9 +5,7 @@ Runs on a Front End of the surviving pool. Nothing here changes the deployment.
 
 from __future__ import annotations
 
-import re
-
-from plugins.kit.cms_store import CMS_STATUS, REPLICA_STATUS, cms_service_command
+from plugins.kit.cms_store import CMS_STATUS, REPLICA_STATUS, active_cms_pools, cms_service_command
 from plugins.kit.commands import send
 from plugins.kit.errors import PreconditionError
 from plugins.kit.hookspecs import hookimpl
@@ -22,12 +20,10 @@ from plugins.kit.model import (
     command,
     step_call,
 )
-from plugins.kit.remote import only_object, strip_prefix, text, texts
+from plugins.kit.remote import is_true_value, only_object, strip_prefix, text, texts
 from plugins.kit.requests import Request, SiteRequest
 from plugins.kit.shell import CmdletError, RemoteObject, Shell
 from plugins.kit.versions import lync_version
-
-_WHATIF_HOST = re.compile(r'currently hosted on pool "([^"]+)"')
 
 
 @hookimpl
@@ -63,8 +59,10 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
     if phase == "discover" and survivor is not None:
         server = context.topology.front_end(survivor)
         whatif = command("Invoke-CsManagementServerFailover", WhatIf=True)
+        # The status is read only when Get-CsService does not mark exactly one CMS service Active.
+        locate = [whatif, cms_service_command("read"), CMS_STATUS]
         return [
-            step_call("discovery.locate_cms", phase, server, commands=[whatif, cms_service_command("read")]),
+            step_call("discovery.locate_cms", phase, server, commands=locate),
             step_call("discovery.check_cms_status", phase, server, commands=[CMS_STATUS, REPLICA_STATUS]),
             # Its -PoolFqdn is the CMS pool locate_cms finds in this same round: made at run time.
             step_call("discovery.find_cms_backup_pool", phase, server),
@@ -78,8 +76,10 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
 
 
 def backup_relationship_command(pool: str) -> PlannedCommand:
-    """``Get-CsPoolBackupRelationship -PoolFqdn <pool>``: the pool's backup pool."""
-    return command("Get-CsPoolBackupRelationship", PoolFqdn=pool)
+    """``Get-CsPoolBackupRelationship -PoolFqdn <pool> -LocalStore``: the pool's backup pool, from the local
+    replica of the Front End asked, which answers while the Central Management store is down (the disaster
+    this runs in); pairs change only with a topology publish, which every replica receives."""
+    return command("Get-CsPoolBackupRelationship", PoolFqdn=pool, LocalStore=True)
 
 
 def find_backup_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:
@@ -119,23 +119,59 @@ def find_backup_pools(shell: Shell, context: Context, call: StepCall) -> StepRes
 
 
 def locate_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """Seed step 1 (``-WhatIf``) and step 2 (version): where the Central Management Server lives."""
-    whatif_command, service_command = call.commands_for("read")
+    """Seed step 1 (``-WhatIf``) and step 2 (version): where the Central Management Server lives.
+
+    ``Get-CsService -CentralManagement`` lists a CMS service for every pool that can host the CMS database;
+    CMS_Pool is the one it marks Active, never the first listed. When none or several are Active (a
+    failover left the topology inconsistent), the store's ActiveMasterFqdn decides, then the pool the
+    ``-WhatIf`` text names (its wording is not published: only which listed pool it names is read).
+    """
+    whatif_command, service_command, status_command = call.commands_for("read")
     whatif = send(shell, call, whatif_command)
-    service = only_object(send(shell, call, service_command), "the Central Management service")
-    cms_pool = text(service, "PoolFqdn").lower()
-    hosted = [match.group(1).lower() for line in whatif.information if (match := _WHATIF_HOST.search(line))]
-    if hosted and hosted[0] != cms_pool:
+    services = send(shell, call, service_command).objects
+    by_pool = {text(service, "PoolFqdn").lower(): service for service in services}
+    if not by_pool:
         raise PreconditionError(
-            f"-WhatIf says the CMS is on {hosted[0]} but Get-CsService says {cms_pool}: "
-            "the topology is inconsistent; check it in Topology Builder before failing over"
+            "Get-CsService -CentralManagement listed no Central Management service: check the topology "
+            "(Topology Builder) on this Front End, then run again"
         )
+    active = active_cms_pools(services)
+    if len(active) == 1:
+        cms_pool, how = active[0], "marked Active"
+    else:
+        cms_pool, how = _tie_break(shell, call, status_command, whatif.information, active or list(by_pool))
+    service = by_pool[cms_pool]
     version = _version(service)
-    active = bool(service.get("Active", False))
     return StepResult(
-        summary=f"CMS on {cms_pool} (version {'unknown' if version is None else version}, "
-        f"{'active' if active else 'not answering'})",
-        facts=Facts(cms_pool=cms_pool, cms_version=version, cms_active=active, cms_whatif=whatif.information),
+        summary=f"CMS on {cms_pool} ({how}; version {'unknown' if version is None else version})",
+        facts=Facts(
+            cms_pool=cms_pool,
+            cms_version=version,
+            cms_active=is_true_value(service.get("Active")),
+            cms_whatif=whatif.information,
+        ),
+    )
+
+
+def _tie_break(
+    shell: Shell, call: StepCall, status_command: PlannedCommand, whatif: list[str], candidates: list[str]
+) -> tuple[str, str]:
+    """CMS_Pool among ``candidates`` when the Active flags do not decide: the store's active master, else
+    the one pool the ``-WhatIf`` text names."""
+    status = only_object(send(shell, call, status_command), "the Central Management store status")
+    master = text(status, "ActiveMasterFqdn").lower()
+    by_master = [pool for pool in candidates if master and (master == pool or master.endswith(f".{pool}"))]
+    if len(by_master) == 1:
+        return by_master[0], f"ActiveMasterFqdn {master}"
+    named = [pool for pool in candidates if any(pool in line.lower() for line in whatif)]
+    if len(named) == 1:
+        return named[0], "named by -WhatIf"
+    raise PreconditionError(
+        f"cannot tell which pool hosts the CMS: Get-CsService -CentralManagement marks "
+        f"{len(candidates) if candidates else 'no'} services Active among {', '.join(candidates)}, the store "
+        f"names master {master or '(none)'}, and -WhatIf names {', '.join(named) or 'none of them'}. Check "
+        "the Central Management services in Topology Builder (Microsoft's 'Can't perform a CMS failover' "
+        "support article), then run again"
     )
 
 

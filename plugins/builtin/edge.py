@@ -9,9 +9,10 @@ Edge still uses the failed pool.
 
 from __future__ import annotations
 
+from plugins.kit.cms_store import cms_status_command, store_not_ready
 from plugins.kit.commands import send, send_acts
 from plugins.kit.edge_hops import current_hop, edge_and_pool, edge_service_command, hop, next_hop_parameters
-from plugins.kit.errors import PreconditionError
+from plugins.kit.errors import NextHopInUse, PreconditionError
 from plugins.kit.hookspecs import hookimpl
 from plugins.kit.model import (
     Context,
@@ -26,7 +27,9 @@ from plugins.kit.model import (
 )
 from plugins.kit.shell import CmdletError, Shell
 
-#: A fragment of Invoke-CsPoolFailover's error when an Edge pool uses the pool as its next hop (the seed).
+#: A fragment of Invoke-CsPoolFailover's error when an Edge pool uses the pool as its next hop: the one error
+#: text the runner matches, because the seed gives it verbatim. The pool plugin's diagnosis finds the same
+#: from the world (NextHopInUse) whatever the wording.
 NEXT_HOP_ERROR = "is specified in topology as the next hop for the Edge server"
 
 
@@ -40,12 +43,14 @@ def lync_failover_steps() -> list[StepSpec]:
             mutating=True,
             action=move_next_hop,
             check=next_hop_in_place,
+            diagnose=store_not_ready,
         ),
         StepSpec(
             name="edge.publish_topology",
             mutating=True,
             action=publish_topology,
             check=not_moved_here,
+            diagnose=store_not_ready,
         ),
         StepSpec(name="edge.verify_next_hop", mutating=False, action=verify_next_hop),
     ]
@@ -68,9 +73,11 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
 
 @hookimpl
 def lync_failover_classify_error(step: str, error: Exception, context: Context) -> Decision | None:
-    """Invoke-CsPoolFailover's next-hop error: move every Edge pool off the failed pool, then retry."""
+    """An Edge pool still uses the failed pool (found by the pool's diagnosis, or Invoke-CsPoolFailover's
+    verbatim next-hop error): move every Edge pool off the failed pool, then retry."""
     # The message wraps over lines as the seed shows it ("specified in\ntopology"): match across them.
-    if not (isinstance(error, CmdletError) and NEXT_HOP_ERROR in " ".join(error.message.split())):
+    verbatim = isinstance(error, CmdletError) and NEXT_HOP_ERROR in " ".join(error.message.split())
+    if not (verbatim or isinstance(error, NextHopInUse)):
         return None
     if not context.topology.edge_pools():
         return Decision(
@@ -120,7 +127,11 @@ def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[Step
             server,
             key=key,
             params=params,
-            commands=[edge_service_command(edge_pool, "check"), command("Set-CsEdgeServer", "act", **params)],
+            commands=[
+                edge_service_command(edge_pool, "check"),
+                command("Set-CsEdgeServer", "act", **params),
+                cms_status_command("recheck"),
+            ],
             description=f"next hop of {edge_pool} -> {pool}"
             + (" (same site)" if same_site else " (other site)"),
         )
@@ -133,7 +144,11 @@ def next_hop_calls(context: Context, edge_pool: str, key: str = "") -> list[Step
                 server,
                 key=key,
                 params=params,
-                commands=[edge_service_command(edge_pool, "check"), command("Enable-CsTopology", "act")],
+                commands=[
+                    edge_service_command(edge_pool, "check"),
+                    command("Enable-CsTopology", "act"),
+                    cms_status_command("recheck"),
+                ],
                 description="publish the topology",
             )
         )

@@ -13,7 +13,7 @@ from plugins.kit.edge_hops import current_hop, edge_and_pool, edge_service_comma
 from plugins.kit.errors import NotReadyError, PreconditionError
 from plugins.kit.hookspecs import hookimpl
 from plugins.kit.model import Context, EdgeMove, Facts, StepCall, StepResult, StepSpec, command, step_call
-from plugins.kit.registrar import ACTIVE, pool_state, pool_state_command
+from plugins.kit.registrar import SERVING_ITS_USERS, pool_state, pool_state_command
 from plugins.kit.requests import FailbackRequest
 from plugins.kit.shell import Shell
 
@@ -80,7 +80,7 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
                 phase,
                 server,
                 commands=[pool_state_command(pool, "read")],
-                description=f"{pool} reports PoolState {ACTIVE}",
+                description=f"{pool} reports PoolState {' or '.join(SERVING_ITS_USERS)}",
             )
         ]
     if phase == "failback.cms" and request.move_cms_back:
@@ -174,9 +174,9 @@ def verify_next_hop(shell: Shell, context: Context, call: StepCall) -> StepResul
 
 
 def pool_active(shell: Shell, context: Context, call: StepCall) -> str | None:
-    """Skip when the pool's registrar already reports PoolState Active."""
+    """Skip when the pool's registrar already reports it services its users (Active or FailedBack)."""
     state = pool_state(shell, call, "check")
-    return f"{context.failed_pool} is {ACTIVE}: nothing to fail back" if state == ACTIVE else None
+    return f"{context.failed_pool} is {state}: nothing to fail back" if state in SERVING_ITS_USERS else None
 
 
 def fail_back_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:
@@ -186,11 +186,14 @@ def fail_back_pool(shell: Shell, context: Context, call: StepCall) -> StepResult
 
 
 def verify_pool_active(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """The pool's registrar reports PoolState Active (polled while the failback completes)."""
+    """The pool's registrar reports it services its users again (polled while the failback completes)."""
     state = pool_state(shell, call, "read")
-    if state != ACTIVE:
-        raise NotReadyError(f"{context.failed_pool} reports PoolState {state or '(none)'}, not {ACTIVE}")
-    return StepResult(summary=f"{context.failed_pool} is {ACTIVE}: its users are serviced by it again")
+    if state not in SERVING_ITS_USERS:
+        raise NotReadyError(
+            f"{context.failed_pool} reports PoolState {state or '(none)'}, "
+            f"not {' or '.join(SERVING_ITS_USERS)}"
+        )
+    return StepResult(summary=f"{context.failed_pool} is {state}: its users are serviced by it again")
 
 
 def cms_already_back(shell: Shell, context: Context, call: StepCall) -> str | None:

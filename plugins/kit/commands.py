@@ -7,7 +7,10 @@ from plugins.kit.shell import CmdletError, CmdletResult, Shell
 
 
 def send(shell: Shell, call: StepCall, command: PlannedCommand) -> CmdletResult:
-    """Run one planned cmdlet on the call's server, with exactly its planned parameters."""
+    """Run one planned cmdlet on the call's server, with exactly its planned parameters (locally on the
+    server when the command must run locally)."""
+    if command.local:
+        return shell.run_locally(call.server, command.cmdlet, command.parameters)
     return shell.run(call.server, command.cmdlet, command.parameters)
 
 

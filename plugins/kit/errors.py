@@ -7,3 +7,12 @@ class NotReadyError(Exception):
 
 class PreconditionError(Exception):
     """A step cannot run on these facts (missing export file, wrong target): retrying will not help."""
+
+
+class NextHopInUse(PreconditionError):
+    """Edge pools still use the failed pool as their internal next hop; the edge plugin moves them (a
+    remedy), else the run stops saying so."""
+
+    def __init__(self, message: str, edge_pools: list[str]) -> None:
+        super().__init__(message)
+        self.edge_pools = edge_pools

@@ -21,12 +21,14 @@ class _Data(BaseModel):
 
 
 class PoolInfo(_Data):
-    """A pool as the inventory lists it: site, role (``FrontEnd`` or ``Edge``) and servers in order."""
+    """A pool as the inventory lists it: site, role (``FrontEnd`` or ``Edge``), servers in order, and its
+    Lync version when the inventory gives it (plugins.kit.versions)."""
 
     fqdn: str
     site: str
     role: str
     servers: list[str]
+    version: int | None = None
 
 
 class Topology(_Data):
@@ -124,7 +126,7 @@ class Facts(_Data):
     #: A site run: the backup pool of each of its pools.
     backup_pools: dict[str, str] = Field(default_factory=dict)
     #: The pool hosting the Central Management Server (seed: CMS_Pool), its version (None when
-    #: Get-CsService -CentralManagement wrote none) and whether it answers.
+    #: Get-CsService -CentralManagement wrote none) and whether that cmdlet marks its service Active.
     cms_pool: str | None = None
     cms_version: int | None = None
     cms_active: bool | None = None
@@ -226,8 +228,9 @@ class Context(_Data):
 
 #: Why a step sends a command: ``check`` (its check reads whether the effect is in place; the step is
 #: skipped when it is), ``act`` (its action changes the deployment), ``read`` (its action reads: discovery,
-#: validation, polling).
-CommandPurpose = Literal["check", "act", "read"]
+#: validation, polling), ``recheck`` (sent only after its action failed: what the step depends on, read
+#: to decide whether to retry, remedy or fail).
+CommandPurpose = Literal["check", "act", "read", "recheck"]
 
 
 class PlannedCommand(_Data):
@@ -241,6 +244,8 @@ class PlannedCommand(_Data):
     parameters: dict[str, ParameterValue] = Field(default_factory=dict)
     purpose: CommandPurpose = "read"
     executable: bool = False
+    #: Sent with ``Shell.run_locally``: the cmdlet must run in a logon on the server itself.
+    local: bool = False
 
     @property
     def arguments(self) -> list[str]:
@@ -300,6 +305,12 @@ class StepResult(_Data):
 StepAction = Callable[[Shell, Context, StepCall], StepResult]
 #: A check returns why the step's effect is already in place (the step is then skipped), or ``None``.
 StepCheck = Callable[[Shell, Context, StepCall], str | None]
+#: A diagnosis runs after the action of a mutating step failed and its check found the effect not in place:
+#: it re-reads what the step depends on and returns the error the world explains (``NotReadyError``: retry;
+#: ``PreconditionError``: fail saying what to do; an error a plugin's classify hook remediates), or None
+#: when the world explains nothing (the action's own error is then classified). It never matches the
+#: error's wording.
+StepDiagnosis = Callable[[Shell, Context, StepCall, Exception], Exception | None]
 
 
 class StepSpec(BaseModel):
@@ -318,6 +329,7 @@ class StepSpec(BaseModel):
     parallel: bool = False
     action: StepAction
     check: StepCheck | None = None
+    diagnose: StepDiagnosis | None = None
 
 
 class Decision(_Data):
@@ -384,6 +396,13 @@ def step_call(
 def command(cmdlet: str, purpose: CommandPurpose = "read", **parameters: ParameterValue) -> PlannedCommand:
     """A planned cmdlet: ``command("Get-CsService", "check", CentralManagement=True)``."""
     return PlannedCommand(cmdlet=cmdlet, parameters=parameters, purpose=purpose)
+
+
+def local_command(
+    cmdlet: str, purpose: CommandPurpose = "act", **parameters: ParameterValue
+) -> PlannedCommand:
+    """A planned cmdlet that must run locally on its server (``Shell.run_locally``)."""
+    return PlannedCommand(cmdlet=cmdlet, parameters=parameters, purpose=purpose, local=True)
 
 
 def executable(path: str, *arguments: str) -> PlannedCommand:

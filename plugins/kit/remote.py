@@ -18,6 +18,11 @@ def is_true(result: CmdletResult) -> bool:
     return bool(result.objects) and result.objects[0].text.strip().lower() == "true"
 
 
+def is_true_value(value: object) -> bool:
+    """Whether a property holds True (a bool, or its text as PowerShell prints it)."""
+    return value is True or str(value).strip().lower() == "true"
+
+
 def text(obj: RemoteObject, name: str) -> str:
     """A property as text ("" when absent or null)."""
     value = obj.get(name)

@@ -114,6 +114,14 @@ class Shell(Protocol):
         """Run an executable on ``server`` through the WinRS cmd shell."""
         ...
 
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """Run ``cmdlet`` in a logon on ``server`` itself, not in the remoting session: for the cmdlets that
+        "cannot be called from a remote management session" (Move-CsManagementServer); raise a
+        :class:`RemoteError` if it fails."""
+        ...
+
     def reachable(self, server: str) -> bool:
         """Whether ``server``'s remoting endpoint accepts a connection now (nothing is sent to it)."""
         ...

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import redis
 
+from tasks.lease import alive_key
 from tasks.lock import lock_key
 from tests.console.cli_helpers import lync_failover
 from tests.fixtures_celery import StartWorkers
@@ -46,10 +47,11 @@ def test_a_refused_run_points_at_the_run_that_holds_the_pool(
     celery_workers(lab.inventory_path, lab.queues, lab.password_env)
     env = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(lab.inventory_path), **lab.password_env}
     redis_client.set(lock_key(POOL), "holder-run-0001")
+    redis_client.set(alive_key("holder-run-0001"), "1")  # a live run holds the pool
     try:
         refused = lync_failover("run", POOL, "--yes", env=env, timeout=120)
     finally:
-        redis_client.delete(lock_key(POOL))  # later tests share this Redis
+        redis_client.delete(lock_key(POOL), alive_key("holder-run-0001"))  # later tests share this Redis
 
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "lync-failover watch holder-run-0001" in " ".join(refused.stderr.split())

@@ -8,7 +8,7 @@ the servers interleave as they will.
 from __future__ import annotations
 
 DISCOVERY = """
-fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com
+fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com -LocalStore
 fe01.pool2 Invoke-CsManagementServerFailover -WhatIf
 fe01.pool2 Get-CsService -CentralManagement
 fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
@@ -43,45 +43,56 @@ def bootstrapped(*servers: str) -> str:
     )
 
 
-def cms_2013(server: str, pool: str, principal: str, partner: str) -> str:
-    """Seed step 5 on ``server`` of Backup_Pool ``pool``: mirror state, failover, validate, replicas."""
+def cms_2013(server: str, pool: str, primary: str, mirror: str) -> str:
+    """Seed step 5 on ``server`` of Backup_Pool ``pool``: mirror state, failover in the documented form (the
+    topology's primary, its mirror added, whichever is principal), validate, replicas."""
     return f"""
 {server} Get-CsService -UserDatabase
-{server} Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {pool}.contoso.com
+{server} Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {pool}.contoso.com -LocalStore
 {server} Get-CsService -CentralManagement
-{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {principal}.contoso.com \
+{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {primary}.contoso.com \
 -BackupSqlInstanceName rtc \
--BackupMirrorSqlServerFqdn {partner}.contoso.com -BackupMirrorSqlInstanceName rtc -Force
+-BackupMirrorSqlServerFqdn {mirror}.contoso.com -BackupMirrorSqlInstanceName rtc -Force
 {server} Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 {server} Get-CsManagementStoreReplicationStatus
 """
 
 
+def cms_backup_of(pool: str) -> str:
+    """Seed step 2 for CMS_Pool: its backup pool, asked on pool2's first Front End."""
+    return f"fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn {pool}.contoso.com -LocalStore\n"
+
+
+#: The CMS on the failed pool1, failed over to its backup pool2 (mirrored on sql03/sql04) by the 2013 path:
+#: the same commands whichever partner is principal, whatever order Get-CsService lists the CMS services
+#: in, and on Skype for Business Server (the module differs, not the commands).
+CMS_POOL1_TO_POOL2 = (
+    DISCOVERY + cms_backup_of("pool1") + EDGES + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
+)
+
 EXPECTED = {
-    "cms-2013-primary": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com\n"
-    + EDGES
-    + cms_2013("fe01.pool2", "pool2", "sql03", "sql04")
-    + POOL,
-    "cms-2013-mirror": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool1.contoso.com\n"
-    + EDGES
-    + cms_2013("fe01.pool2", "pool2", "sql04", "sql03")
-    + POOL,
+    "cms-2013-primary": CMS_POOL1_TO_POOL2 + POOL,
+    "cms-2013-mirror": CMS_POOL1_TO_POOL2 + POOL,
     # The CMS is on pool0, a Lync 2010 pool with no backup pairing to ask for: Backup_Pool is the failover
     # target, pool2. Bootstrapper runs where the CMS service is not yet (all but the mover, fe01).
     "cms-2010": DISCOVERY
     + EDGES
     + """
 fe01.pool2 Get-CsService -UserDatabase
-fe01.pool2 Test-Path -Path c:\\CsConfigurationFile.zip
-fe01.pool2 Test-Path -Path c:\\CsLisConfigurationFile.zip
+fe01.pool2 Test-Path -Path ['c:\\\\CsConfigurationFile.zip']
+fe01.pool2 Test-Path -Path ['c:\\\\CsLisConfigurationFile.zip']
 fe01.pool2 Get-CsService -CentralManagement
 fe01.pool2 Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn sql03.contoso.com \
 -SqlInstanceName rtc
 fe01.pool2 Get-CsService -CentralManagement
+fe01.pool2 Set-Content -Path ['C:\\\\ProgramData\\\\lync-failover-run-local.ps1'] -Value <text>
+fe01.pool2 Register-ScheduledTask -TaskName lync-failover-<id> -Xml <text> -User CONTOSO\\lyncadmin \
+-Password *** -Force
+fe01.pool2 Start-ScheduledTask -TaskName lync-failover-<id>
 fe01.pool2 Move-CsManagementServer -ConfigurationFileName c:\\CsConfigurationFile.zip \
 -LisConfigurationFileName c:\\CsLisConfigurationFile.zip -Force
+fe01.pool2 Get-Content -Path ['C:\\\\ProgramData\\\\lync-failover-<id>.json'] -Raw
+fe01.pool2 Unregister-ScheduledTask -TaskName ['lync-failover-<id>'] -Confirm False
 fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 fe01.pool2 Get-CsManagementStoreReplicationStatus
 """
@@ -89,7 +100,7 @@ fe01.pool2 Get-CsManagementStoreReplicationStatus
     + POOL,
     "cms-elsewhere-healthy": DISCOVERY + REPLICAS + EDGES + POOL,
     "cms-elsewhere-unavailable": DISCOVERY
-    + "fe01.pool2 Get-CsPoolBackupRelationship -PoolFqdn pool3.contoso.com\n"
+    + cms_backup_of("pool3")
     + EDGES
     + cms_2013("fe01.pool4", "pool4", "sql07", "sql08")
     + POOL,
@@ -114,6 +125,36 @@ fe01.pool2 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 fe01.pool2 Set-CsEdgeServer -Identity EdgeServer:edge1.contoso.com -Registrar Registrar:pool2.contoso.com
 fe01.pool2 Get-CsService -EdgeServer -PoolFqdn edge1.contoso.com
 """
+    + POOL,
+}
+
+
+def cms_2013_unmirrored(server: str, pool: str, primary: str) -> str:
+    """Seed step 5 to a Backup_Pool whose CMS database has no mirror: no mirror parameters."""
+    return f"""
+{server} Get-CsService -UserDatabase
+{server} Get-CsDatabaseMirrorState -DatabaseType CentralMgmt -PoolFqdn {pool}.contoso.com -LocalStore
+{server} Get-CsService -CentralManagement
+{server} Invoke-CsManagementServerFailover -BackupSqlServerFqdn {primary}.contoso.com \
+-BackupSqlInstanceName rtc -Force
+{server} Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
+{server} Get-CsManagementStoreReplicationStatus
+"""
+
+
+#: The scenarios of "what real deployments do" (docs/lab-scenarios.md).
+EXPECTED |= {
+    "backup-unmirrored": DISCOVERY
+    + cms_backup_of("pool1")
+    + EDGES
+    + cms_2013_unmirrored("fe01.pool2", "pool2", "sql03")
+    + POOL,
+    "cms-standby-listed-first": CMS_POOL1_TO_POOL2 + POOL,
+    "sfb-2019": CMS_POOL1_TO_POOL2 + POOL,
+    "sfb-mixed": DISCOVERY
+    + cms_backup_of("pool3")
+    + EDGES
+    + cms_2013_unmirrored("fe01.pool4", "pool4", "sql07")
     + POOL,
 }
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +18,16 @@ import redis
 
 from plugins.kit.model import StepCall
 from tasks.record import get_run, read_journal
-from tasks.run import JournalEntry, Report, Run
+from tasks.run import JournalEntry, Report, Run, StepEntry
 from tests.fixtures_celery import StartWorkers
 from tests.fixtures_lab import RunningLab
 from worker.rehearsal.stack import WorkerSet
 
 RESULT_DEADLINE_S = 45.0
+#: What Runner.commands() leaves out: session set-up, and polls whose number depends on timing.
+UNCOUNTED = ("Import-Module", "Get-ScheduledTaskInfo")
+TASK_ID = re.compile(r"lync-failover-[0-9a-f]{32}")
+LONG_TEXT = 120
 EVENTS_ENV = "LYNC_FAILOVER_EXAMPLE_EVENTS"
 #: The cmdlets that change nothing: all a dry run may send.
 READ_ONLY = {
@@ -34,7 +40,20 @@ READ_ONLY = {
     "Get-CsRegistrarConfiguration",
     "Test-Path",
     "Get-CsWindowsService",
+    "Get-CsUserPoolInfo",
+    "Get-CsBackupServiceStatus",
+    "Get-ScheduledTaskInfo",
+    "Get-Content",
 }
+
+
+#: How a command that must run locally gets there (worker/run_locally.py): not a change the plan lists.
+RUN_LOCALLY = {"Set-Content", "Register-ScheduledTask", "Start-ScheduledTask", "Unregister-ScheduledTask"}
+
+
+def is_run_locally(line: str) -> bool:
+    """Whether a command line is the run-locally mechanism's own (the task, its script)."""
+    return line.split()[1] in RUN_LOCALLY
 
 
 def is_read_only(line: str) -> bool:
@@ -70,14 +89,12 @@ class Runner:
         control = json.loads(self.lab.inventory_path.read_text())["control_queue"]
         return str(start_failover(**kwargs, queue=control).id)
 
-    def wait(self, run_id: str) -> Report | Exception:
+    def wait(self, run_id: str, deadline_s: float = RESULT_DEADLINE_S) -> Report | Exception:
         """The run's final result: the report, or the exception that stopped it."""
         from worker.celery_app import app
 
         try:
-            return Report.model_validate(
-                app.AsyncResult(run_id).get(timeout=RESULT_DEADLINE_S, propagate=True)
-            )
+            return Report.model_validate(app.AsyncResult(run_id).get(timeout=deadline_s, propagate=True))
         except Exception as error:
             if type(error).__name__ == "TimeoutError":
                 pytest.fail(f"run {run_id} did not finish:\n{self.workers.logs()[-6000:]}")
@@ -86,6 +103,19 @@ class Runner:
     def celery_result(self, run_id: str) -> subprocess.CompletedProcess[str]:
         """``celery -A worker result <id>`` (after the run finished)."""
         return self._celery("result", run_id, check=False)
+
+    def steps(self, run_id: str) -> list[StepEntry]:
+        """The run's step entries so far (none before its record exists)."""
+        run = get_run(run_id, self.redis)
+        return run.steps if run is not None else []
+
+    def until(self, condition: Callable[[], bool], what: str, deadline_s: float = RESULT_DEADLINE_S) -> None:
+        """Poll ``condition`` until true; fail with the workers' logs after ``deadline_s``."""
+        deadline = time.monotonic() + deadline_s
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}:\n{self.workers.logs()[-4000:]}")
+            time.sleep(0.05)
 
     def run(self, run_id: str) -> Run:
         """The run record."""
@@ -100,12 +130,14 @@ class Runner:
     def commands(self, since: int = 0) -> list[str]:
         """What the lab received after journal sequence ``since``, as ``server cmdlet params`` lines.
 
-        ``Import-Module`` (the executor's session set-up, once per worker process and server) is left out.
+        ``Import-Module`` (the executor's session set-up, once per worker process and server) is left out,
+        and so are the polls of a run-locally task's state (``Get-ScheduledTaskInfo``), whose number depends
+        on timing.
         """
         return [
             _line(entry)
             for entry in self.lab.engine.journal(since)
-            if entry["cmdlet"] != "Import-Module" and entry["outcome"] == "ok"
+            if entry["cmdlet"] not in UNCOUNTED and entry["outcome"] == "ok"
         ]
 
     def events(self) -> list[dict[str, Any]]:
@@ -135,10 +167,18 @@ def planned_lines(plan: list[StepCall], purpose: str = "act") -> list[str]:
     ]
 
 
+def _shown(value: object) -> str:
+    """A parameter value as a line shows it: a long text (a script, a task's XML) as ``<text>``, a
+    run-locally task's random id as ``<id>``."""
+    text = TASK_ID.sub("lync-failover-<id>", str(value))
+    return "<text>" if len(text) > LONG_TEXT else text
+
+
 def _line(entry: dict[str, Any]) -> str:
     server = entry["server"].removesuffix(".contoso.com")
     params = " ".join(
-        f"-{name}" if value is True else f"-{name} {value}" for name, value in entry["parameters"].items()
+        f"-{name}" if value is True else f"-{name} {_shown(value)}"
+        for name, value in entry["parameters"].items()
     )
     program = entry["cmdlet"].strip('"').rsplit(chr(92), 1)[-1]  # Bootstrapper's quoted full path
     return f"{server} {program} {params}".strip()
@@ -152,14 +192,18 @@ def start_runner(
     redis_client: redis.Redis,
     tmp_path: Path,
 ) -> Iterator[Callable[..., Runner]]:
-    """``start_runner("cms-2013-primary", faults={...}, env={...})``: lab, workers, and this process's app."""
+    """``start_runner("cms-2013-primary", faults={...}, env={...}, transport="https")``: lab (with these
+    lab options), workers, and this process's app."""
     from worker.celery_app import app, configure
     from worker.settings import Settings
 
     def start(
-        scenario: str, faults: dict[str, Any] | None = None, env: dict[str, str] | None = None
+        scenario: str,
+        faults: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        **lab_options: Any,
     ) -> Runner:
-        lab = lab_factory(scenario)
+        lab = lab_factory(scenario, **lab_options)
         lab.engine.set_faults({"replication_lag_seconds": 0, **(faults or {})})
         events_path = tmp_path / f"events-{scenario}.jsonl"
         worker_env = {**lab.password_env, EVENTS_ENV: str(events_path), **(env or {})}

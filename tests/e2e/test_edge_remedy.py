@@ -2,8 +2,9 @@
 
 On ``edge-other-site`` the run moves edge1's next hop to pool2 before the pool step. While the pool step's
 check (``Get-CsRegistrarConfiguration``, slowed down) is in flight, a stale topology publish points edge1 back
-at the dead pool1, so ``Invoke-CsPoolFailover`` refuses with the seed's Edge error; the edge plugin's remedy
-moves the next hop again and the pool step runs once more.
+at the dead pool1, so ``Invoke-CsPoolFailover`` refuses with the seed's Edge error. The runner re-reads the
+world (the pool's state, the store, the replicas, the Edge next hops), the edge plugin's remedy moves the
+next hop again and the pool step runs once more.
 """
 
 from __future__ import annotations
@@ -65,11 +66,18 @@ def test_topology_drift_before_the_pool_failover_is_remedied_and_the_run_succeed
         f"{report}\n{runner.workers.logs()[-4000:]}"
     )
     assert runner.lab.engine.verify() == {"ok": True, "differences": []}
-    # The lab: refused for the Edge, the remedy moves the next hop to the surviving pool, then it succeeds.
+    # The lab: refused for the Edge; the step's check again (not failed over), then what it depends on; the
+    # remedy moves the next hop to the surviving pool, then it succeeds.
     edge = {"EdgeServer": True, "PoolFqdn": EDGE}
     failover = {"PoolFqdn": FAILED_POOL, "DisasterMode": True, "Verbose": True}
-    assert lab_commands(runner, check_seq)[:6] == [
+    state = (CHECK, "ok", {"Identity": f"Service:Registrar:{FAILED_POOL}"})
+    assert lab_commands(runner, check_seq)[:11] == [
         (FAILOVER, "error", failover),
+        state,
+        state,
+        ("Get-CsManagementStoreReplicationStatus", "ok", {"CentralManagementStoreStatus": True}),
+        ("Get-CsManagementStoreReplicationStatus", "ok", {}),
+        ("Get-CsService", "ok", {"EdgeServer": True}),
         ("Get-CsService", "ok", edge),
         (
             "Set-CsEdgeServer",
@@ -77,7 +85,7 @@ def test_topology_drift_before_the_pool_failover_is_remedied_and_the_run_succeed
             {"Identity": f"EdgeServer:{EDGE}", "Registrar": f"Registrar:{BACKUP_POOL}"},
         ),
         ("Get-CsService", "ok", edge),
-        (CHECK, "ok", {"Identity": f"Service:Registrar:{FAILED_POOL}"}),
+        state,
         (FAILOVER, "ok", failover),
     ]
     refused = next(e for e in runner.lab.engine.journal(check_seq) if e["cmdlet"] == FAILOVER)

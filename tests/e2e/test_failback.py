@@ -30,7 +30,7 @@ def test_a_failover_then_a_failback_returns_the_users_and_the_edge_next_hop_it_m
         f"{report}\n{runner.workers.logs()[-3000:]}"
     )
     state = lab_state(runner)
-    assert state["pool_states"][POOL1] == "Active"
+    assert state["pool_states"][POOL1] == "FailedBack"
     assert {user: pool for user, pool in state["users"].items() if "heidi" not in user} == {
         "sip:alice@contoso.com": POOL1,
         "sip:bob@contoso.com": POOL1,

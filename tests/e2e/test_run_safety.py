@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,33 +10,17 @@ from lync_failover_example_site import HelpdeskFacts
 
 from tasks.lease import alive_key
 from tasks.lock import acquire, extend, lock_key
-from tasks.record import get_run
-from tasks.run import Report, StepEntry
+from tasks.run import Report
 from tests.e2e.harness import Runner, is_read_only
 from tests.e2e.paths import FAILED_POOL
 
 SCENARIO = "cms-2013-primary"
-WAIT_S = 20.0
 
 
 def deployment(runner: Runner) -> dict[str, Any]:
     """The parts of the lab's state a failover changes."""
     state = runner.lab.engine.state()
     return {key: state[key] for key in ("cms", "users", "pool_states", "edge_next_hops", "publishes")}
-
-
-def steps_of(runner: Runner, run_id: str) -> list[StepEntry]:
-    """The run's step entries so far (none before its record exists)."""
-    run = get_run(run_id, runner.redis)
-    return run.steps if run is not None else []
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until true or fail after WAIT_S."""
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_dry_run_changes_nothing_and_plans_what_the_run_executes(start_runner: Callable[..., Runner]) -> None:
@@ -108,7 +91,7 @@ def test_a_permanent_failure_stops_the_run_naming_step_server_and_error(
 def test_one_run_per_pool_and_bad_requests_run_nothing(start_runner: Callable[..., Runner]) -> None:
     runner = start_runner(SCENARIO, faults={"latency": {"Get-CsDatabaseMirrorState": 2.0}})
     first = runner.api(pool=FAILED_POOL)
-    wait_for(lambda: runner.redis.get(f"lync:lock:pool:{FAILED_POOL}") == first, "the first run's lock")
+    runner.until(lambda: runner.redis.get(f"lync:lock:pool:{FAILED_POOL}") == first, "the first run's lock")
 
     refused = runner.wait(runner.call(pool=FAILED_POOL))
     assert type(refused).__name__ == "RunRefused" and first in str(refused), refused
@@ -146,7 +129,7 @@ def test_a_run_longer_than_the_lock_ttl_keeps_its_pool(start_runner: Callable[..
     )
     lock = lock_key(FAILED_POOL)
     first = runner.api(pool=FAILED_POOL)
-    wait_for(lambda: any(step.state == "running" for step in steps_of(runner, first)), "a step")
+    runner.until(lambda: any(step.state == "running" for step in runner.steps(first)), "a step")
 
     assert int(runner.redis.ttl(lock)) > 60, "the lock kept the launcher's 1 s lifetime"
     refused = runner.wait(runner.api(pool=FAILED_POOL))

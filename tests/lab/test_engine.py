@@ -17,6 +17,7 @@ from lab.scenario import SCENARIO_DIRECTORY as SCENARIOS
 from lab.scenario import load_scenario
 
 ADMIN = "CONTOSO\\lyncadmin"
+BOOTSTRAPPER_2013 = "C:\\Program Files\\Microsoft Lync Server 2013\\Deployment\\Bootstrapper.exe"
 POOL1, POOL2, POOL3, POOL4 = (f"pool{n}.contoso.com" for n in range(1, 5))
 FE_POOL2 = "fe01.pool2.contoso.com"
 EDGE_ERROR = (
@@ -82,9 +83,19 @@ class Lab:
         self.engine = LabEngine.from_scenario(load_scenario(scenario), clock=self.clock)
 
     def run(self, server: str, cmdlet: str, *positional: object, **parameters: object) -> Capture:
+        """Run as the administrator in a CredSSP remoting session (the second hop works)."""
+        return self._run(CallContext(server, ADMIN, delegated=True), cmdlet, positional, parameters)
+
+    def run_on_console(self, server: str, cmdlet: str, **parameters: object) -> Capture:
+        """Run as the administrator logged on at the server itself (not a remote management session)."""
+        return self._run(CallContext(server, ADMIN, delegated=True, local=True), cmdlet, (), parameters)
+
+    def _run(
+        self, context: CallContext, cmdlet: str, positional: tuple[object, ...], parameters: dict[str, object]
+    ) -> Capture:
         output = Capture()
         call = CommandCall(cmdlet, tuple((None, p) for p in positional) + tuple(parameters.items()))
-        self.engine.invoke(CallContext(server, ADMIN), [call], output)
+        self.engine.invoke(context, [call], output)
         return output
 
     def fails(self, server: str, cmdlet: str, *positional: object, **parameters: object) -> PowerShellError:
@@ -92,10 +103,11 @@ class Lab:
             self.run(server, cmdlet, *positional, **parameters)
         return caught.value
 
+    def state_of(self, key: str) -> object:
+        return self.engine.state()[key]
+
     def bootstrap(self, server: str) -> int:
-        return self.engine.execute(
-            CallContext(server, ADMIN), "C:\\Program Files\\Setup\\Bootstrapper.exe", ["/Setup"]
-        ).exit_code
+        return self.engine.execute(CallContext(server, ADMIN), BOOTSTRAPPER_2013, ["/Setup"]).exit_code
 
 
 @pytest.fixture
@@ -126,25 +138,32 @@ def test_seed_procedure_on_cms_2013_primary_reaches_the_expected_state(lab: Lab)
         whatif.information[0]
         == 'What if: The Central Management Server is currently hosted on pool "pool1.contoso.com".'
     )
-    cms = only(lab.run(FE_POOL2, "Get-CsService", CentralManagement=True))
-    assert (cms.properties["PoolFqdn"], cms.properties["Version"], cms.properties["Active"]) == (
-        POOL1,
-        6,
-        False,
-    )
-    backup = only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFQDN=POOL1))
+    services = lab.run(FE_POOL2, "Get-CsService", CentralManagement=True).values()
+    assert [
+        (c.properties["PoolFqdn"], c.properties["Version"], c.properties["Active"]) for c in services
+    ] == [
+        (POOL1, 6, True),
+        (POOL2, 6, False),
+    ]
+    backup = only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFQDN=POOL1, LocalStore=True))
     assert backup.properties["BackupPoolFqdn"] == POOL2
     status = only(
         lab.run(FE_POOL2, "Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=True)
     )
     assert status.properties["ActiveMasterFqdn"] == "" and status.properties["ActiveFileTransferAgents"] == []
     mirror = lab.run(
-        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="Centralmgmt", PoolFqdn=POOL2
+        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="Centralmgmt", PoolFqdn=POOL2, LocalStore=True
     ).values()
     assert [m.properties["StateOnPrimary"] for m in mirror] == ["Principal", "Principal"]
 
     lab.run(
-        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql03.contoso.com", Force=True
+        FE_POOL2,
+        "Invoke-CsManagementServerFailover",
+        BackupSqlServerFqdn="sql03.contoso.com",
+        BackupSqlInstanceName="rtc",
+        BackupMirrorSqlServerFqdn="sql04.contoso.com",
+        BackupMirrorSqlInstanceName="rtc",
+        Force=True,
     )
 
     status = only(
@@ -175,10 +194,10 @@ def test_seed_procedure_on_cms_2013_primary_reaches_the_expected_state(lab: Lab)
     assert again.message == 'Pool "pool1.contoso.com" is already failed over to "pool2.contoso.com".'
 
 
-def test_mirror_principal_takes_the_mirror_server_and_rejects_the_seeds_parameter_names() -> None:
+def test_mirror_principal_takes_the_documented_form_and_rejects_the_seeds_parameter_names() -> None:
     lab = Lab("cms-2013-mirror")
     mirror = lab.run(
-        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="CentralMgmt", PoolFqdn=POOL2
+        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="CentralMgmt", PoolFqdn=POOL2, LocalStore=True
     ).values()
     assert [(m.properties["DatabaseName"], m.properties["StateOnMirror"]) for m in mirror] == [
         ("xds", "Principal"),
@@ -192,23 +211,49 @@ def test_mirror_principal_takes_the_mirror_server_and_rejects_the_seeds_paramete
     )
     assert seed_text.error_id == "NamedParameterNotFound,Invoke-CsManagementServerFailover"
     assert seed_text.category == "InvalidArgument"
-    primary = lab.fails(
+    # "You can only invoke the failover to the database defined in the Topology Builder": the mirror (here
+    # principal) is not it; the topology's primary is, with its mirror added.
+    swapped = lab.fails(
+        FE_POOL2,
+        "Invoke-CsManagementServerFailover",
+        BackupSqlServerFqdn="sql04.contoso.com",
+        BackupMirrorSqlServerFqdn="sql03.contoso.com",
+        Force=True,
+    )
+    assert swapped.error_id == "NotTopologyDatabase,Invoke-CsManagementServerFailover"
+    no_mirror = lab.fails(
         FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql03.contoso.com", Force=True
     )
-    assert primary.message == (
-        'SQL Server "sql03.contoso.com" is not the principal for the Central Management database. '
-        "Use the server that Get-CsDatabaseMirrorState reports as Principal."
+    assert no_mirror.message == (
+        'The Central Management database of pool "pool2.contoso.com" is mirrored on "sql04.contoso.com": add '
+        "the BackupMirrorSqlServerFqdn and BackupMirrorSqlInstanceName parameters."
     )
-    no_force = lab.fails(
-        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql04.contoso.com"
+    documented = {
+        "BackupSqlServerFqdn": "sql03.contoso.com",
+        "BackupMirrorSqlServerFqdn": "sql04.contoso.com",
+    }
+    no_force = lab.fails(FE_POOL2, "Invoke-CsManagementServerFailover", **documented)
+    assert no_force.message == (
+        "Cannot process command because of one or more missing mandatory parameters: Force."
     )
-    assert no_force.message.startswith("Cannot reach the current Central Management store")
-    lab.run(
-        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql04.contoso.com", Force=True
-    )
+    lab.run(FE_POOL2, "Invoke-CsManagementServerFailover", **documented, Force=True)
+    assert lab.engine.state()["cms"]["pool"] == POOL2  # type: ignore[index]
     lab.clock.advance(120)
     lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
     assert lab.engine.verify()["ok"] is True
+
+
+def test_cms_failover_binds_as_the_reference_declares_it(lab: Lab) -> None:
+    both = lab.fails(
+        FE_POOL2, "Invoke-CsManagementServerFailover", Restore=True, BackupSqlServerFqdn="sql03.contoso.com"
+    )
+    assert (both.message, both.error_id) == (
+        "Parameter set cannot be resolved using the specified named parameters.",
+        "AmbiguousParameterSet,Invoke-CsManagementServerFailover",
+    )
+    # No parameters: the Normal set, a planned failover, which needs the CMS available (it is not here).
+    planned = lab.fails(FE_POOL2, "Invoke-CsManagementServerFailover")
+    assert planned.message.startswith("Cannot reach the current Central Management store")
 
 
 def test_cms_failover_must_run_in_the_pool_of_its_back_end(lab: Lab) -> None:
@@ -218,9 +263,9 @@ def test_cms_failover_must_run_in_the_pool_of_its_back_end(lab: Lab) -> None:
         BackupSqlServerFqdn="sql03.contoso.com",
         Force=True,
     )
-    assert (
-        error.message
-        == 'This cmdlet must be run on a Front End server of the pool whose back end is "sql03.contoso.com".'
+    assert error.message == (
+        'Run this cmdlet on a server of the pool whose back end is "sql03.contoso.com": the Central '
+        "Management Server fails over to the pool the cmdlet runs in."
     )
 
 
@@ -250,7 +295,14 @@ def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
         "ConfigurationFileName": "c:\\CsConfigurationFile.zip",
         "LisConfigurationFileName": "c:\\CsLisConfigurationFile.zip",
     }
-    not_installed = lab.fails(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    remote = lab.fails(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    assert remote.message == (
+        "The Move-CsManagementServer cmdlet must be run locally; it cannot be called from a remote "
+        "management session."
+    )
+    with pytest.raises(PowerShellError) as caught:
+        lab.run_on_console(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    not_installed = caught.value
     assert not_installed.message == (
         'The Central Management store database is not installed on SQL Server "sql03.contoso.com". '
         "Run Install-CsDatabase -CentralManagementDatabase first."
@@ -265,18 +317,22 @@ def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
         Verbose=True,
     )
     assert install.verbose
-    missing_file = lab.fails(
-        FE_POOL2,
-        "Move-CsManagementServer",
-        ConfigurationFileName="c:\\other.zip",
-        CsLisConfiguration="c:\\CsLisConfigurationFile.zip",
-        Force=True,
-    )
+    with pytest.raises(PowerShellError) as caught:
+        lab.run_on_console(
+            FE_POOL2,
+            "Move-CsManagementServer",
+            ConfigurationFileName="c:\\other.zip",
+            CsLisConfiguration="c:\\CsLisConfigurationFile.zip",
+            Force=True,
+        )
+    missing_file = caught.value
     assert missing_file.message == 'Cannot find file "c:\\other.zip".'
-    no_force = lab.fails(FE_POOL2, "Move-CsManagementServer", **files)
+    with pytest.raises(PowerShellError) as caught:
+        lab.run_on_console(FE_POOL2, "Move-CsManagementServer", **files)
+    no_force = caught.value
     assert no_force.message.startswith("Cannot reach the current Central Management store")
 
-    moved = lab.run(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
+    moved = lab.run_on_console(FE_POOL2, "Move-CsManagementServer", Force=True, **files)
 
     assert moved.objects[1:] == ["fe02.pool2.contoso.com", "fe03.pool2.contoso.com"]
     assert lab.engine.verify()["differences"] == [
@@ -378,14 +434,16 @@ def test_cms_elsewhere_unavailable_fails_over_to_the_cms_pools_backup() -> None:
     )
     with pytest.raises(PowerShellError, match="not available"):
         lab.run(FE_POOL2, "Get-CsManagementStoreReplicationStatus")
-    assert (
-        only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL3)).properties["BackupPoolFqdn"]
-        == POOL4
-    )
+    # The store is down: reads that need it fail; -LocalStore reads this server's replica.
+    with pytest.raises(PowerShellError, match="not available"):
+        lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL3)
+    local = only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL3, LocalStore=True))
+    assert local.properties["BackupPoolFqdn"] == POOL4
     lab.run(
         "fe01.pool4.contoso.com",
         "Invoke-CsManagementServerFailover",
         BackupSqlServerFqdn="sql07.contoso.com",
+        BackupMirrorSqlServerFqdn="sql08.contoso.com",
         Force=True,
     )
     lab.clock.advance(120)
@@ -425,7 +483,7 @@ def test_edge_next_hop_blocks_the_failover_until_moved(
 
 def test_read_cmdlets_return_the_agreed_types_and_properties(lab: Lab) -> None:
     pools = lab.run(FE_POOL2, "Get-CsPool").values()
-    assert pools[0].type_names == ("Microsoft.Rtc.Management.Xds.DisplayPool", "System.Object")
+    assert pools[0].type_names == ("Microsoft.Rtc.Management.Deploy.Internal.Cluster", "System.Object")
     assert pools[0].properties == {
         "Identity": POOL1,
         "Fqdn": POOL1,
@@ -445,30 +503,39 @@ def test_read_cmdlets_return_the_agreed_types_and_properties(lab: Lab) -> None:
     assert database.type_names[0] == "Microsoft.Rtc.Management.Xds.DisplayUserDatabase"
     assert database.properties["MirrorSqlServerFqdn"] == "sql04.contoso.com"
     assert database.properties["DependentServiceList"] == [f"UserServer:{POOL2}", f"Registrar:{POOL2}"]
-    cms = only(lab.run(FE_POOL2, "Get-CsService", CentralManagement=True))
-    assert cms.type_names[0] == "Microsoft.Rtc.Management.Xds.DisplayCentralManagementService"
-    relation = only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL2))
+    cms = lab.run(FE_POOL2, "Get-CsService", CentralManagement=True).values()
+    assert {c.type_names[0] for c in cms} == {"Microsoft.Rtc.Management.Xds.DisplayCentralManagementService"}
+    relation = only(lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL2, LocalStore=True))
     assert relation.type_names[0] == "Microsoft.Rtc.Management.Hadr.BackupService.BackupRelation"
     user = only(lab.run(FE_POOL2, "Get-CsUser", "sip:alice@contoso.com"))
-    assert user.type_names[0] == "Microsoft.Rtc.Management.ADConnect.Schema.OCSADUser"
+    assert user.type_names[0] == "Microsoft.Rtc.Management.ADConnect.Schema.ADUser"
     assert user.properties == {
         "Identity": "sip:alice@contoso.com",
+        "DisplayName": "Alice",
         "SipAddress": "sip:alice@contoso.com",
         "RegistrarPool": POOL1,
         "Enabled": True,
     }
-    config = lab.run(FE_POOL2, "Get-CsRegistrarConfiguration").values()
+    # Reading the registrar settings needs the store (down here) or -LocalStore.
+    config = lab.run(FE_POOL2, "Get-CsRegistrarConfiguration", LocalStore=True).values()
     assert (
         config[0].type_names[0]
-        == "Microsoft.Rtc.Management.WritableConfig.Sip.Registrar.RegistrarConfiguration"
+        == "Microsoft.Rtc.Management.WritableConfig.Settings.Registrar.RegistrarSettings"
     )
     assert [c.properties["PoolState"] for c in config] == ["Active", "Active"]
     mirror = lab.run(
-        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="CentralMgmt", PoolFqdn=POOL1
+        FE_POOL2, "Get-CsDatabaseMirrorState", DatabaseType="CentralMgmt", PoolFqdn=POOL1, LocalStore=True
     ).values()
+    assert mirror[0].type_names[0] == "Microsoft.Rtc.Management.Deployment.DatabaseMirrorState"
     assert mirror[0].properties["StateOnPrimary"] == "DatabaseInaccessibleOrMirroringNotEnabled"
     assert mirror[0].properties["MirroringStatusOnPrimary"] == "Disconnected"
+    # Without -DatabaseType (not mandatory): every database of the pool's back end.
+    every = lab.run(FE_POOL2, "Get-CsDatabaseMirrorState", PoolFqdn=POOL2, LocalStore=True).values()
+    assert [m.properties["DatabaseName"] for m in every] == ["xds", "lis", "rtcxds", "rtcshared"]
     assert lab.run(FE_POOL2, "Import-Module", Name="Lync").objects == []
+    service = lab.run(FE_POOL2, "Get-CsWindowsService", "RTCSRV").values()[0]
+    assert service.type_names[0] == "Microsoft.Rtc.Management.Deployment.Core.NTService"
+    assert {"RoleName", "Status", "DisplayName"} <= set(service.properties)
 
 
 def test_powershell_binding_errors(lab: Lab) -> None:
@@ -480,7 +547,7 @@ def test_powershell_binding_errors(lab: Lab) -> None:
     )
     missing = lab.fails(FE_POOL2, "Get-CsDatabaseMirrorState")
     assert (missing.message, missing.error_id) == (
-        "Cannot process command because of one or more missing mandatory parameters: DatabaseType PoolFqdn.",
+        "Cannot process command because of one or more missing mandatory parameters: PoolFqdn.",
         "MissingMandatoryParameter,Get-CsDatabaseMirrorState",
     )
     command = lab.fails(FE_POOL2, "Get-CsNothing")
@@ -491,14 +558,156 @@ def test_powershell_binding_errors(lab: Lab) -> None:
     positional = lab.fails(FE_POOL2, "Enable-CsTopology", "now")
     assert positional.message == "A positional parameter cannot be found that accepts argument 'now'."
     assert only(
-        lab.run(FE_POOL2, "get-cspoolbackuprelationship", poolfqdn=POOL1, Verbose=True, ErrorAction="Stop")
+        lab.run(
+            FE_POOL2,
+            "get-cspoolbackuprelationship",
+            poolfqdn=POOL1,
+            Verbose=True,
+            ErrorAction="Stop",
+            LocalStore=True,
+        )
     )
+
+
+@pytest.mark.parametrize(
+    ("cmdlet", "positional", "parameters", "message", "reason", "category"),
+    [
+        (
+            "Invoke-CsPoolFailover",
+            (),
+            {"PoolFqdn": POOL1, "F": True},
+            "Parameter cannot be processed because the parameter name 'F' is ambiguous. Possible matches "
+            "include: -FlushStorageService -Force.",
+            "AmbiguousParameter",
+            "InvalidArgument",
+        ),
+        (
+            "Get-CsDatabaseMirrorState",
+            (),
+            {"PoolFqdn": POOL2, "DatabaseType": "Nothing"},
+            "Cannot bind parameter 'DatabaseType'. Cannot convert value \"Nothing\" to type "
+            '"Microsoft.Rtc.Management.Deployment.DatabaseNameType". Error: "Unable to match the identifier '
+            "name Nothing to a valid enumerator name. Specify one of the following enumerator names and try "
+            'again:\nApp, Archiving, CMS, Monitoring, Provision, User, CentralMgmt"',
+            "CannotConvertArgumentNoMessage",
+            "InvalidArgument",
+        ),
+        (
+            "Invoke-CsPoolFailover",
+            (),
+            {"PoolFqdn": POOL1, "DisasterMode": "yes"},
+            "Cannot convert 'System.String' to the type 'System.Management.Automation.SwitchParameter' "
+            "required by parameter 'DisasterMode'. ",
+            "CannotConvertArgument",
+            "InvalidArgument",
+        ),
+        (
+            "Invoke-CsPoolFailover",
+            (),
+            {"PoolFqdn": None},
+            "Cannot bind argument to parameter 'PoolFqdn' because it is null.",
+            "ParameterArgumentValidationErrorNullNotAllowed",
+            "InvalidData",
+        ),
+        (
+            "Invoke-CsPoolFailover",
+            (),
+            {"-PoolFqdn": None},
+            "Missing an argument for parameter 'PoolFqdn'. Specify a parameter of type 'System.Fqdn' and try "
+            "again.",
+            "MissingArgument",
+            "InvalidArgument",
+        ),
+        (
+            "Invoke-CsPoolFailover",
+            (),
+            {"PoolFqdn": POOL1, "poolfqdn": POOL1},
+            "Cannot bind parameter because parameter 'poolfqdn' is specified more than once. To provide "
+            "multiple values to parameters that can accept multiple values, use the array syntax. "
+            'For example, "-parameter value1,value2,value3".',
+            "ParameterAlreadyBound",
+            "InvalidArgument",
+        ),
+        (
+            "Set-CsRegistrarConfiguration",
+            (),
+            {"Identity": f"Service:Registrar:{POOL1}", "PoolState": "Broken"},
+            "Cannot bind parameter 'PoolState'. Cannot convert value \"Broken\" to type "
+            '"Microsoft.Rtc.Management.WritableConfig.Settings.Registrar.PoolState". Error: "Unable to match '
+            "the identifier name Broken to a valid enumerator name. Specify one of the following enumerator "
+            'names and try again:\nActive, FailedOver, FailingOver, FailedBack"',
+            "CannotConvertArgumentNoMessage",
+            "InvalidArgument",
+        ),
+        (
+            "Get-CsService",
+            (),
+            {"CentralManagement": True, "EdgeServer": True},
+            "Parameter set cannot be resolved using the specified named parameters.",
+            "AmbiguousParameterSet",
+            "InvalidArgument",
+        ),
+        (
+            "Invoke-CsPoolFailover",
+            (),
+            {"PoolFqdn": POOL1, "WaitTime": "soon"},
+            'Cannot bind parameter \'WaitTime\'. Cannot convert value "soon" to type "System.TimeSpan". '
+            'Error: "String was not recognized as a valid TimeSpan."',
+            "CannotConvertArgumentNoMessage",
+            "InvalidArgument",
+        ),
+        (
+            "Invoke-CsPoolFailover",
+            (),
+            {"PoolFqdn": POOL1, "SkipDataVerification": True},
+            "A parameter cannot be found that matches parameter name 'SkipDataVerification'.",
+            "NamedParameterNotFound",
+            "InvalidArgument",
+        ),
+    ],
+)
+def test_the_binder_refuses_as_powershell_5_1_does(
+    lab: Lab,
+    cmdlet: str,
+    positional: tuple[object, ...],
+    parameters: dict[str, object],
+    message: str,
+    reason: str,
+    category: str,
+) -> None:
+    error = lab.fails(FE_POOL2, cmdlet, *positional, **parameters)
+
+    assert (error.message, error.error_id, error.category) == (message, f"{reason},{cmdlet}", category)
+
+
+def test_the_binder_accepts_what_the_reference_allows(lab: Lab) -> None:
+    edge = Lab("edge-other-site")
+    # Set-CsEdgeServer's port parameters and the position of -Identity.
+    assert edge.run(FE_POOL2, "Set-CsEdgeServer", "EdgeServer:edge1.contoso.com", AccessEdgeClientSipPort=443)
+    assert edge.state_of("edge_next_hops") == {"edge1.contoso.com": POOL1}
+    edge.run(FE_POOL2, "Set-CsEdgeServer", "edge1.contoso.com", Registrar=f"Registrar:{POOL2}")
+    assert edge.state_of("edge_next_hops") == {"edge1.contoso.com": POOL2}
+    # A unique prefix: -W is -WaitTime, the cmdlet's own parameter beating the common -WarningAction and the
+    # ShouldProcess -WhatIf; there -W is ambiguous where the cmdlet has no parameter of its own so named.
+    whatif = edge.run(
+        FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True, W="0:00:05", WhatIf=True
+    )
+    assert whatif.information == [
+        f'What if: Performing the operation "Invoke-CsPoolFailover" on target "{POOL1}".'
+    ]
+    assert "ambiguous" in edge.fails(FE_POOL2, "Set-CsEdgeServer", "edge1.contoso.com", W=True).message
+    # -DatabaseType is an enum: any case, a unique prefix.
+    assert edge.run(FE_POOL2, "Get-CsDatabaseMirrorState", PoolFqdn=POOL2, DatabaseType="us").values()
+    # A switch given $false, or a number.
+    assert lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL1, LocalStore=1).values()
+    with pytest.raises(PowerShellError, match="not available"):
+        lab.run(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL1, LocalStore=False)
 
 
 def test_lync_errors_for_unknown_pools_and_users(lab: Lab) -> None:
-    assert lab.fails(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn="pool9.contoso.com").message == (
-        'Cannot find pool "pool9.contoso.com" in the topology.'
-    )
+    assert lab.fails(
+        FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn="pool9.contoso.com", LocalStore=True
+    ).message == ('Cannot find pool "pool9.contoso.com" in the topology.')
     three = Lab("cms-elsewhere-healthy")
     assert three.fails(FE_POOL2, "Get-CsPoolBackupRelationship", PoolFqdn=POOL3).message == (
         'Pool "pool3.contoso.com" has no backup pool assigned in the topology.'
@@ -559,7 +768,11 @@ def test_journal_records_every_command_with_its_outcome(lab: Lab) -> None:
 def test_replicas_catch_up_after_the_lag_set_by_fault_injection(lab: Lab) -> None:
     lab.engine.set_faults({"replication_lag_seconds": 300})
     lab.run(
-        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql03.contoso.com", Force=True
+        FE_POOL2,
+        "Invoke-CsManagementServerFailover",
+        BackupSqlServerFqdn="sql03.contoso.com",
+        BackupMirrorSqlServerFqdn="sql04.contoso.com",
+        Force=True,
     )
     lab.clock.advance(299)
     assert lab.engine.verify()["ok"] is False
@@ -571,7 +784,11 @@ def test_replicas_catch_up_after_the_lag_set_by_fault_injection(lab: Lab) -> Non
 
 def test_save_and_load_resume_the_lab(lab: Lab, tmp_path: Path) -> None:
     lab.run(
-        FE_POOL2, "Invoke-CsManagementServerFailover", BackupSqlServerFqdn="sql03.contoso.com", Force=True
+        FE_POOL2,
+        "Invoke-CsManagementServerFailover",
+        BackupSqlServerFqdn="sql03.contoso.com",
+        BackupMirrorSqlServerFqdn="sql04.contoso.com",
+        Force=True,
     )
     lab.engine.set_faults({"latency": {"invoke-cspoolfailover": 900}, "latency_scale": 0.01})
     path = tmp_path / "lab-state.json"
@@ -725,3 +942,93 @@ def test_transport_faults_follow_the_rate_and_repeat_with_the_scenario_seed() ->
     assert draws == [second.engine.transport_fault(FE_POOL2) for _ in range(40)]
     assert True in draws and False in draws
     assert all(first.engine.transport_fault("fe02.pool2.contoso.com") for _ in range(10))
+
+
+# --- what the lead's failback and readiness read; interruptions ------------------------------------------
+
+
+def test_a_failed_over_pool_can_be_failed_back_and_shows_its_users_and_backup_service() -> None:
+    lab = Lab("failback-pool1")
+    alice = only(lab.run(FE_POOL2, "Get-CsUserPoolInfo", "sip:alice@contoso.com"))
+    assert alice.type_names[0] == "Microsoft.Rtc.Management.Xds.GetOCsUserPoolInfoCmdlet+UserInformation"
+    assert {
+        k: alice.properties[k] for k in ("PrimaryPoolFqdn", "BackupPoolFqdn", "UserServicesPoolFqdn")
+    } == {
+        "PrimaryPoolFqdn": POOL1,
+        "BackupPoolFqdn": POOL2,
+        "UserServicesPoolFqdn": POOL2,
+    }
+    status = only(lab.run(FE_POOL2, "Get-CsBackupServiceStatus", PoolFqdn=POOL1))
+    listed = status.properties["BackupModules"]
+    assert isinstance(listed, list)
+    modules = {m.properties["Identity"]: m.properties for m in listed if isinstance(m, PSValue)}
+    assert modules["ConfServices.DataConf"]["ExportStatus"] == "SteadyState"
+    assert modules["CentralMgmt.CMSMaster"]["ExportStatus"] == "NotInitialized"  # pool2 is the CMS master
+    lab.engine.set_faults({"backup_service": {POOL1: "ErrorState"}})
+    broken = only(lab.run(FE_POOL2, "Get-CsBackupServiceStatus", PoolFqdn=POOL1, Category="UserData"))
+    assert (broken.properties["OverallExportStatus"], broken.properties["OverallImportStatus"]) == (
+        "ErrorState",
+        "ErrorState",
+    )
+    # The backup pool down: failback only with -DisasterMode (its users' data there is lost).
+    lab.engine.set_faults({"down": ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "sql03.contoso.com"]})
+    assert (
+        "Use -DisasterMode"
+        in lab.fails("fe01.pool1.contoso.com", "Invoke-CsPoolFailback", PoolFqdn=POOL1).message
+    )
+    lab.engine.set_faults({"up": ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "sql03.contoso.com"]})
+    lab.run(FE_POOL2, "Invoke-CsPoolFailback", PoolFqdn=POOL1, DisasterMode=True, WaitTime="00:01:30")
+    assert lab.engine.verify() == {"ok": True, "differences": []}
+
+
+def test_a_pool_failover_stopped_midway_leaves_failing_over_until_reset(lab: Lab) -> None:
+    healthy = Lab("cms-elsewhere-healthy")
+    healthy.engine.set_faults({"latency": {"Invoke-CsPoolFailover": 3600}})
+    output = Capture()
+    call = CommandCall("Invoke-CsPoolFailover", (("PoolFqdn", POOL1), ("DisasterMode", True)))
+    context = CallContext(FE_POOL2, ADMIN, delegated=True)
+    failures: list[PowerShellError] = []
+
+    def failover() -> None:
+        try:
+            healthy.engine.invoke(context, [call], output)
+        except PowerShellError as error:
+            failures.append(error)
+
+    worker = threading.Thread(target=failover)
+    worker.start()
+    wait_until(
+        lambda: healthy.state_of("pool_states") == {POOL1: "FailingOver", POOL2: "Active", POOL3: "Active"}
+    )
+    output.stopping.set()
+    worker.join(10)
+
+    assert [e.error_id for e in failures] == ["PipelineStopped"]
+    assert healthy.state_of("pool_states")[POOL1] == "FailingOver"  # type: ignore[index]
+    assert healthy.state_of("users") == {  # the first half moved before the stop
+        "sip:alice@contoso.com": POOL2,
+        "sip:bob@contoso.com": POOL1,
+        "sip:frank@contoso.com": POOL3,
+    }
+    refused = healthy.fails(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert refused.error_id == "PoolFailingOver,Invoke-CsPoolFailover"
+    healthy.engine.set_faults({"latency": {}})
+    healthy.run(FE_POOL2, "Set-CsRegistrarConfiguration", f"Service:Registrar:{POOL1}", PoolState="Active")
+    healthy.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
+    assert healthy.engine.verify() == {"ok": True, "differences": []}
+
+
+def test_the_second_hop_and_the_run_locally_rule_follow_the_logon(lab: Lab) -> None:
+    ntlm = CallContext(FE_POOL2, ADMIN)
+    output = Capture()
+    mirror = CommandCall("Get-CsDatabaseMirrorState", (("PoolFqdn", POOL2), ("LocalStore", True)))
+    with pytest.raises(PowerShellError) as caught:
+        lab.engine.invoke(ntlm, [mirror], output)
+    assert caught.value.message == (
+        'Cannot open a connection to SQL Server "sql03.contoso.com\\rtc": '
+        "Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'."
+    )
+    assert caught.value.error_id == "SqlLoginFailed,Get-CsDatabaseMirrorState"
+    # Reads that stay on the Front End need no second hop.
+    lab.engine.invoke(ntlm, [CommandCall("Get-CsPool", ())], output)
+    assert output.values()

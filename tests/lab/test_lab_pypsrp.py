@@ -19,7 +19,9 @@ from pypsrp.exceptions import AuthenticationError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
+from lab.api import CallContext, CommandCall
 from tests.fixtures_lab import RunningLab
+from tests.lab.test_engine import BOOTSTRAPPER_2013, Capture
 
 LabFactory = Callable[..., RunningLab]
 POOL1, POOL2 = "pool1.contoso.com", "pool2.contoso.com"
@@ -42,7 +44,8 @@ EDGE_NEXT_HOP_ERROR = (
 def wsman_to(lab: RunningLab, fqdn: str, **options: Any) -> WSMan:
     """A pypsrp WSMan to one server of the lab as its administrator, the way the lab serves it.
 
-    HTTPS verifies the lab's certificate authority; HTTP uses NTLM with WinRM message encryption.
+    HTTPS verifies the lab's certificate authority; HTTP uses CredSSP (which the cmdlets that reach SQL
+    Server need: the second hop) with WinRM message encryption.
     """
     url = urlsplit(lab.server.endpoints[fqdn].url)
     options.setdefault("password", lab.server.password)
@@ -50,7 +53,7 @@ def wsman_to(lab: RunningLab, fqdn: str, **options: Any) -> WSMan:
         options.setdefault("cert_validation", str(lab.server.tls.ca_path))
         options.setdefault("auth", "basic")
     else:
-        options.setdefault("auth", "ntlm")
+        options.setdefault("auth", "ntlm" if lab.server.options.auth == "ntlm" else "credssp")
         options.setdefault("encryption", "always")
     return WSMan(
         "127.0.0.1",
@@ -126,16 +129,30 @@ def test_seed_procedure_on_cms_2013_primary_ends_verified(lab: RunningLab) -> No
             'What if: Performing the operation "Invoke-CsManagementServerFailover" '
             'on target "pool1.contoso.com".',
         ]
-        cms = one(pool, "Get-CsService", CentralManagement=True)
-        assert cms.types == [XDS + "DisplayCentralManagementService", "System.Object"]
-        assert cms.extended_properties == {
-            "Identity": f"CentralManagement:{POOL1}",
-            "PoolFqdn": POOL1,
-            "SiteId": "Site:Datacenter1",
-            "Version": 6,
-            "Active": False,
-        }
-        backup = one(pool, "Get-CsPoolBackupRelationship", PoolFQDN=POOL1)
+        services, _ps = run(pool, "Get-CsService", CentralManagement=True)
+        assert [cms.types for cms in services] == [
+            [XDS + "DisplayCentralManagementService", "System.Object"]
+        ] * 2
+        # One CMS service per pool that holds a CMS database; the active one is pool1's, down as it is.
+        assert [cms.extended_properties for cms in services] == [
+            {
+                "Identity": f"CentralManagement:{POOL1}",
+                "PoolFqdn": POOL1,
+                "SiteId": "Site:Datacenter1",
+                "Version": 6,
+                "Active": True,
+            },
+            {
+                "Identity": f"CentralManagement:{POOL2}",
+                "PoolFqdn": POOL2,
+                "SiteId": "Site:Datacenter2",
+                "Version": 6,
+                "Active": False,
+            },
+        ]
+        store_down = failure(pool, "Get-CsPoolBackupRelationship", PoolFQDN=POOL1)
+        assert str(store_down).startswith("Cannot connect to the Central Management store")
+        backup = one(pool, "Get-CsPoolBackupRelationship", PoolFQDN=POOL1, LocalStore=True)
         assert backup.types[0] == HADR + "BackupService.BackupRelation"
         assert backup.extended_properties == {"PoolFqdn": POOL1, "BackupPoolFqdn": POOL2}
         status = one(pool, "Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=True)
@@ -144,8 +161,12 @@ def test_seed_procedure_on_cms_2013_primary_ends_verified(lab: RunningLab) -> No
             status.extended_properties["ActiveMasterFqdn"],
             status.extended_properties["ActiveFileTransferAgents"],
         ) == ("", [])
-        mirror_state, _ps = run(pool, "Get-CsDatabaseMirrorState", DatabaseType="Centralmgmt", PoolFqdn=POOL2)
-        assert [m.types[0] for m in mirror_state] == [HADR + "DatabaseMirrorState"] * 2
+        mirror_state, _ps = run(
+            pool, "Get-CsDatabaseMirrorState", DatabaseType="Centralmgmt", PoolFqdn=POOL2, LocalStore=True
+        )
+        assert [m.types[0] for m in mirror_state] == [
+            "Microsoft.Rtc.Management.Deployment.DatabaseMirrorState"
+        ] * 2
         assert [
             (m.extended_properties["DatabaseName"], m.extended_properties["StateOnPrimary"])
             for m in mirror_state
@@ -154,20 +175,17 @@ def test_seed_procedure_on_cms_2013_primary_ends_verified(lab: RunningLab) -> No
             ("lis", "Principal"),
         ]
 
-        without_force = failure(
-            pool, "Invoke-CsManagementServerFailover", BackupSQLServerFqdn=SQL03, BackupSQLInstanceName="rtc"
-        )
+        documented = {
+            "BackupSQLServerFqdn": SQL03,
+            "BackupSQLInstanceName": "rtc",
+            "BackupMirrorSqlServerFqdn": "sql04.contoso.com",
+            "BackupMirrorSqlInstanceName": "rtc",
+        }
+        without_force = failure(pool, "Invoke-CsManagementServerFailover", **documented)
         assert str(without_force) == (
-            "Cannot reach the current Central Management store to make it read-only. "
-            "Use -Force to fail over without the source."
+            "Cannot process command because of one or more missing mandatory parameters: Force."
         )
-        done, ps = run(
-            pool,
-            "Invoke-CsManagementServerFailover",
-            BackupSQLServerFqdn=SQL03,
-            BackupSQLInstanceName="rtc",
-            Force=True,
-        )
+        done, ps = run(pool, "Invoke-CsManagementServerFailover", **documented, Force=True)
         assert (done, ps.had_errors) == ([], False)
         status = one(pool, "Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=True)
         assert status.extended_properties["ActiveMasterFqdn"] == POOL2
@@ -226,7 +244,7 @@ def test_edge_next_hop_error_verbatim_then_the_other_site_procedure_and_failback
         back, ps = run(pool, "Invoke-CsPoolFailback", PoolFqdn=POOL1)
         assert (back, ps.had_errors) == ([], False)
         registrar = one(pool, "Get-CsRegistrarConfiguration", Identity=f"Service:Registrar:{POOL1}")
-        assert registrar.extended_properties["PoolState"] == "Active"
+        assert registrar.extended_properties["PoolState"] == "FailedBack"
 
 
 def test_cms_2010_move_with_bootstrapper_through_the_cmd_shell(lab_factory: LabFactory) -> None:
@@ -246,20 +264,23 @@ def test_cms_2010_move_with_bootstrapper_through_the_cmd_shell(lab_factory: LabF
         )
         assert (installed, ps.had_errors) == ([], False)
         assert ps.streams.verbose
-        moved, ps = run(
-            pool,
-            "Move-CsManagementServer",
-            ConfigurationFileName="c:\\CsConfigurationFile.zip",
-            LisConfigurationFileName="c:\\CsLisConfigurationFile.zip",
-            Force=True,
-        )
-        assert not ps.had_errors
-        assert moved == [
-            'The Central Management store is now hosted on pool "pool2.contoso.com". '
-            "Local setup (Bootstrapper.exe /Setup) must be run on these computers:",
-            FE02,
-            FE03,
-        ]
+        exports = {
+            "ConfigurationFileName": "c:\\CsConfigurationFile.zip",
+            "LisConfigurationFileName": "c:\\CsLisConfigurationFile.zip",
+        }
+        remote = failure(pool, "Move-CsManagementServer", **exports, Force=True)
+        assert str(remote).startswith("The Move-CsManagementServer cmdlet must be run locally")
+    # At the server's console (what the runner's one-shot scheduled task gives: tests/worker).
+    output = Capture()
+    console = CallContext(FE01, lab.engine.administrator, delegated=True, local=True)
+    call = CommandCall("Move-CsManagementServer", (*exports.items(), ("Force", True)))
+    lab.engine.invoke(console, [call], output)
+    assert output.objects == [
+        'The Central Management store is now hosted on pool "pool2.contoso.com". '
+        "Local setup (Bootstrapper.exe /Setup) must be run on these computers:",
+        FE02,
+        FE03,
+    ]
 
     for fqdn in (FE02, FE03):
         client = Client(
@@ -270,7 +291,7 @@ def test_cms_2010_move_with_bootstrapper_through_the_cmd_shell(lab_factory: LabF
             auth="basic",
             cert_validation=str(lab.server.tls.ca_path) if lab.server.tls else True,
         )
-        stdout, _stderr, rc = client.execute_cmd('"C:\\Program Files\\Setup\\Bootstrapper.exe" /Setup')
+        stdout, _stderr, rc = client.execute_cmd(f'"{BOOTSTRAPPER_2013}" /Setup')
         assert rc == 0 and stdout
     _stdout, usage, rc = client.execute_cmd("Bootstrapper.exe /Frobnicate")
     assert rc == 1 and usage
@@ -288,7 +309,7 @@ READS: list[tuple[str, dict[str, object], str, list[str]]] = [
     (
         "Get-CsPool",
         {"Identity": POOL2},
-        XDS + "DisplayPool",
+        "Microsoft.Rtc.Management.Deploy.Internal.Cluster",
         ["Identity", "Fqdn", "Site", "Computers", "Services"],
     ),
     (
@@ -319,13 +340,13 @@ READS: list[tuple[str, dict[str, object], str, list[str]]] = [
     (
         "Get-CsUser",
         {"Identity": "sip:alice@contoso.com"},
-        "Microsoft.Rtc.Management.ADConnect.Schema.OCSADUser",
-        ["Identity", "SipAddress", "RegistrarPool", "Enabled"],
+        "Microsoft.Rtc.Management.ADConnect.Schema.ADUser",
+        ["Identity", "DisplayName", "SipAddress", "RegistrarPool", "Enabled"],
     ),
     (
         "Get-CsRegistrarConfiguration",
-        {"Identity": f"Service:Registrar:{POOL2}"},
-        "Microsoft.Rtc.Management.WritableConfig.Sip.Registrar.RegistrarConfiguration",
+        {"Identity": f"Service:Registrar:{POOL2}", "LocalStore": True},
+        "Microsoft.Rtc.Management.WritableConfig.Settings.Registrar.RegistrarSettings",
         ["Identity", "PoolState"],
     ),
 ]
@@ -431,7 +452,7 @@ def test_an_unknown_cmdlet_is_not_recognized(lab: RunningLab) -> None:
 
 def test_a_lync_error_terminates_with_its_id(lab: RunningLab) -> None:
     with runspace(lab) as pool:
-        record = failure(pool, "Get-CsPoolBackupRelationship", PoolFqdn="pool9.contoso.com")
+        record = failure(pool, "Get-CsPoolBackupRelationship", PoolFqdn="pool9.contoso.com", LocalStore=True)
     assert str(record) == 'Cannot find pool "pool9.contoso.com" in the topology.'
     assert record.fq_error.endswith(",Get-CsPoolBackupRelationship")
 
@@ -484,7 +505,7 @@ def test_eight_clients_at_once_each_get_their_own_answers(lab: RunningLab) -> No
     def client(index: int) -> tuple[str, str]:
         with runspace(lab, servers[index]) as pool:
             user = one(pool, "Get-CsUser", Identity=users[index])
-            backup = one(pool, "Get-CsPoolBackupRelationship", PoolFqdn=POOL2)
+            backup = one(pool, "Get-CsPoolBackupRelationship", PoolFqdn=POOL2, LocalStore=True)
         return user.extended_properties["SipAddress"], backup.extended_properties["BackupPoolFqdn"]
 
     with ThreadPoolExecutor(max_workers=8) as executor:
@@ -579,8 +600,8 @@ def test_get_cs_windows_service_and_the_lync_2010_shell_through_pypsrp(lab_facto
 
     assert not ps.had_errors
     assert [s.extended_properties["Name"] for s in services] == ["RTCSRV", "RTCCMSAGT"]
-    assert services[0].types == ["Microsoft.Rtc.Management.Deployment.WindowsService", "System.Object"]
-    assert list(services[0].extended_properties) == ["Name", "DisplayName", "Status"]
+    assert services[0].types == ["Microsoft.Rtc.Management.Deployment.Core.NTService", "System.Object"]
+    assert list(services[0].extended_properties) == ["Name", "DisplayName", "RoleName", "Status"]
     assert (missing, missing_ps.state) == ([], PSInvocationState.COMPLETED)
     assert [str(e) for e in missing_ps.streams.error] == [
         f'Cannot find any service with service name "RTCMASTER" on "{FE01}".'

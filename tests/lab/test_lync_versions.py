@@ -80,7 +80,7 @@ def test_the_seeds_2010_sequence_reaches_the_expected_state() -> None:
     assert cms_services(lab, FE_POOL2) == []
 
     install_cms_database(lab)
-    lab.run(FE_POOL2, "Move-CsManagementServer", Force=True, **EXPORTS)
+    lab.run_on_console(FE_POOL2, "Move-CsManagementServer", Force=True, **EXPORTS)
     assert [cms_services(lab, s) for s in (FE_POOL2, FE02, FE03)] == [["RTCMASTER", "RTCFTA"], [], []]
     for server in (FE02, FE03):
         assert lab.bootstrap(server) == 0
@@ -98,7 +98,7 @@ def test_the_seeds_2010_sequence_reaches_the_expected_state() -> None:
 def test_a_move_without_bootstrapper_does_not_verify() -> None:
     lab = Lab("cms-2010")
     install_cms_database(lab)
-    lab.run(FE_POOL2, "Move-CsManagementServer", Force=True, **EXPORTS)
+    lab.run_on_console(FE_POOL2, "Move-CsManagementServer", Force=True, **EXPORTS)
     lab.clock.advance(120)
     lab.run(FE_POOL2, "Invoke-CsPoolFailover", PoolFqdn=POOL1, DisasterMode=True)
 
@@ -132,8 +132,8 @@ def test_get_cs_windows_service_lists_the_local_lync_services() -> None:
         ("RTCMASTER", "Stopped"),  # pool0's CMS is down with its SQL server
         ("RTCFTA", "Stopped"),
     ]
-    assert everything[0].type_names == (lync_facts.WINDOWS_SERVICE, lync_facts.OBJECT)
-    assert list(everything[0].properties) == ["Name", "DisplayName", "Status"]
+    assert everything[0].type_names == (lync_facts.NT_SERVICE, lync_facts.OBJECT)
+    assert list(everything[0].properties) == ["Name", "DisplayName", "RoleName", "Status"]
     assert missing.values() == []
     assert [e.message for e in missing.errors] == [
         f'Cannot find any service with service name "RTCMASTER" on "{FE_POOL2}".'

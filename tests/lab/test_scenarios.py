@@ -125,8 +125,8 @@ def test_unknown_down_server_and_bad_value_are_named(tmp_path: Path) -> None:
         ScenarioError, match=rf'line {line}: down server "fe09.pool1.contoso.com" is not a server'
     ):
         load_scenario(write(tmp_path, text))
-    text = VALID.replace("version: 6", "version: 7", 1)
-    with pytest.raises(ScenarioError, match=rf"line {line_of(text, 'version: 7')}: pools\[0\]\.version"):
+    text = VALID.replace("version: 6", "version: 9", 1)
+    with pytest.raises(ScenarioError, match=rf"line {line_of(text, 'version: 9')}: pools\[0\]\.version"):
         load_scenario(write(tmp_path, text))
 
 

@@ -94,7 +94,7 @@ def test_parameters_switches_positionals_and_statements_arrive_intact(
     assert [command.name for command in first] == ["Get-CsPool", "Write-Streams"]
     assert first[0].parameters == (
         ("Identity", "pool.lab.local"),
-        ("Force", True),
+        ("Force", None),  # add_parameter("Force"): a name without a value, as pypsrp sends it
         (None, "positional"),
         ("Names", ["a", "b"]),
         ("Map", {"k": 1}),

@@ -19,6 +19,8 @@ class ScriptedShell:
     sent: list[str] = field(default_factory=list)
     #: Servers that refuse connections (``reachable`` says False).
     down: set[str] = field(default_factory=set)
+    #: Host lines (information stream) each cmdlet writes, e.g. -WhatIf's.
+    information: dict[str, list[str]] = field(default_factory=dict)
 
     def run(
         self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
@@ -27,7 +29,16 @@ class ScriptedShell:
         self.sent.append(f"{server} {cmdlet}")
         answer = self.answers.get(cmdlet, [])
         found = answer(parameters or {}) if callable(answer) else answer
-        return CmdletResult(objects=[RemoteObject(("System.Object",), properties) for properties in found])
+        return CmdletResult(
+            objects=[RemoteObject(("System.Object",), properties) for properties in found],
+            information=self.information.get(cmdlet, []),
+        )
+
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        """As :meth:`run` (the local logon is the server's business)."""
+        return self.run(server, cmdlet, parameters)
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Every executable succeeds."""

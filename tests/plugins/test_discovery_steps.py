@@ -45,7 +45,42 @@ def test_a_lync_2010_cms_moves_to_the_failover_target_without_asking_for_a_backu
 def test_a_cms_service_without_a_version_leaves_the_version_unknown_not_0(pm: pluggy.PluginManager) -> None:
     ctx = context({"backup_pool": POOL2})
     locate = next(c for c in plan_phase(pm, "discover", ctx) if c.step == "discovery.locate_cms")
-    shell = ScriptedShell({"Get-CsService": [{"PoolFqdn": POOL1, "Active": False}]})
+    shell = ScriptedShell({"Get-CsService": [{"PoolFqdn": POOL1, "Active": True}]})
 
     found = locate_cms(shell, ctx, locate).facts
     assert "cms_version" in found.model_fields_set and found.cms_version is None
+
+
+def locate(
+    pm: pluggy.PluginManager, services: list[dict[str, object]], master: str = "", whatif: str = ""
+) -> str:
+    """CMS_Pool as locate_cms decides it from these answers."""
+    ctx = context({"backup_pool": POOL2})
+    call = next(c for c in plan_phase(pm, "discover", ctx) if c.step == "discovery.locate_cms")
+    shell = ScriptedShell(
+        {
+            "Get-CsService": services,
+            "Get-CsManagementStoreReplicationStatus": [
+                {"ActiveMasterFqdn": master, "ActiveFileTransferAgents": [master] if master else []}
+            ],
+        }
+    )
+    shell.information = {"Invoke-CsManagementServerFailover": [whatif]} if whatif else {}
+    return str(locate_cms(shell, ctx, call).facts.cms_pool)
+
+
+def test_cms_pool_is_the_active_service_wherever_it_is_listed(pm: pluggy.PluginManager) -> None:
+    standby_first = [{"PoolFqdn": POOL2, "Active": False, "Version": 6}, {"PoolFqdn": POOL1, "Active": True}]
+    assert locate(pm, standby_first) == POOL1
+
+
+def test_several_or_no_active_cms_services_are_told_apart_by_the_store_then_whatif(
+    pm: pluggy.PluginManager,
+) -> None:
+    both = [{"PoolFqdn": POOL1, "Active": True}, {"PoolFqdn": POOL2, "Active": True}]
+    assert locate(pm, both, master=POOL2) == POOL2
+    assert locate(pm, both, master="fe01.pool1.contoso.com") == POOL1
+    none = [{"PoolFqdn": POOL1, "Active": False}, {"PoolFqdn": POOL2, "Active": False}]
+    assert locate(pm, none, whatif=f'the CMS is hosted on pool "{POOL2}"') == POOL2
+    with pytest.raises(PreconditionError, match="cannot tell which pool hosts the CMS"):
+        locate(pm, none)

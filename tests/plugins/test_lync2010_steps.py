@@ -37,7 +37,7 @@ def rtcmaster_on(*servers: str) -> ScriptedShell:
 
 def test_bootstrapper_is_skipped_only_where_rtcmaster_runs() -> None:
     shell = rtcmaster_on(FE2)
-    first, second = bootstrap_calls(CONTEXT, [FE2, FE3])
+    first, second = bootstrap_calls(CONTEXT, "pool2.contoso.com", [FE2, FE3])
 
     skipped = cms_service_installed(shell, CONTEXT, first)
     needed = cms_service_installed(shell, CONTEXT, second)

@@ -42,6 +42,11 @@ class RecordingShell:
     def reachable(self, server: str) -> bool:
         return True
 
+    def run_locally(
+        self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
+    ) -> CmdletResult:
+        return self.run(server, cmdlet, parameters)
+
 
 def _context() -> Context:
     topology = Topology(
