@@ -20,6 +20,7 @@ from pydantic import TypeAdapter
 from plugins.kit.model import Facts, Plan, StepCall
 from plugins.kit.requests import AnyRequest
 from tasks.run import JournalEntry, PoolOutcome, Run, RunState, RunSummary, StepEntry, StepState
+from worker.redis_connection import connect
 from worker.settings import get_settings
 
 RUNS_KEY = "lync:runs"
@@ -36,7 +37,7 @@ def now() -> datetime:
 @cache
 def redis_client() -> redis.Redis:
     """This process's Redis client for run records, locks and journals."""
-    return redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
+    return connect(get_settings().redis_url)
 
 
 def run_key(run_id: str) -> str:

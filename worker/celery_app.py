@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from worker import executor, kombu_redis_fix
+from worker import executor, kombu_redis_fix, presence
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
 from worker.inventory import InventoryError
 from worker.routing import control_queue, route_task
@@ -68,6 +68,7 @@ def configure_or_exit(celery_app: Celery) -> None:
 
 kombu_redis_fix.install()
 configure_or_exit(app)
+presence.install()
 
 
 def _close_runspace_pools(**_: Any) -> None:

@@ -64,8 +64,9 @@ def plan_table(plan: list[StepCall]) -> Table:
     return table
 
 
-def progress_view(run: Run, children: Sequence[Run] = ()) -> RenderableType:
-    """The run's steps (state, server, attempts, elapsed), a site run's pools, and a progress bar."""
+def progress_view(run: Run, children: Sequence[Run] = (), notes: Sequence[str] = ()) -> RenderableType:
+    """The run's steps (state, server, attempts, elapsed), a site run's pools, a progress bar, and ``notes``
+    on what holds the run up."""
     steps = run.steps
     table = Table(title=f"run {run.run_id}: {run.state}", title_justify="left")
     for column in ("step", "state", "server", "attempts", "elapsed"):
@@ -97,7 +98,8 @@ def progress_view(run: Run, children: Sequence[Run] = ()) -> RenderableType:
     progress.add_task(
         f"run time {_elapsed(run.started, run.ended)}", total=max(1, len(steps)), completed=done
     )
-    return Group(table, *([pools] if children else []), progress)
+    warnings = [f"[bold yellow]![/] {escape(note)}" for note in notes]
+    return Group(table, *([pools] if children else []), progress, *warnings)
 
 
 def journal_line(entry: JournalEntry) -> str:

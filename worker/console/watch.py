@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
+from tasks.liveness import run_health
 from tasks.record import get_run, read_journal
 from tasks.run import Run
 from worker.console.terminal import journal_line, progress_view
@@ -78,7 +79,10 @@ def track(
                 since = entry.id
             if record is not None:
                 children = [get_run(child, client) for child in record.children.values()]
-                live.update(progress_view(record, [c for c in children if c is not None]), refresh=True)
+                live.update(
+                    progress_view(record, [c for c in children if c is not None], run_health(record, client)),
+                    refresh=True,
+                )
                 if record.state != "running":
                     break
             if time.monotonic() > deadline:

@@ -24,6 +24,7 @@ import redis
 from celery import Celery
 
 import worker
+from worker.redis_connection import connect
 
 STOP_DEADLINE_S = 15.0
 START_DEADLINE_S = 60.0
@@ -299,7 +300,7 @@ class Stack:
     @cached_property
     def client(self) -> redis.Redis:
         """A client of the stack's Redis (run records, journals)."""
-        return redis.Redis.from_url(self.redis_url, decode_responses=True)
+        return connect(self.redis_url)
 
     def stop(self) -> None:
         """Stop every child, last started first."""

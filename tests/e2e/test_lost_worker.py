@@ -1,0 +1,122 @@
+"""A worker lost while its step's act runs on the server (its host: the whole process group; or the process
+running the step): the step runs again on a fresh worker of the same site, finds the act still running, waits
+for its effect instead of sending it twice, and the run completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+from celery import Celery
+
+from tasks.liveness import run_health
+from tasks.run import StepEntry
+from tests.e2e.harness import Runner
+from tests.e2e.paths import FAILED_POOL
+from tests.fixtures_celery import StartWorkers
+from worker.presence import live_workers
+
+STEP = "pool.fail_over"
+ACT = "Invoke-CsPoolFailover"
+#: Long enough that the act still runs on the server when the step comes back.
+ACT_S = 20.0
+#: A lost worker's step comes back after the visibility timeout and a sweep (under a minute), then waits for
+#: the act; the run's remaining steps follow.
+RUN_DEADLINE_S = 150.0
+
+
+def sent_to_the_lab(runner: Runner) -> bool:
+    """Whether the lab received the act (it runs there now)."""
+    return any(entry["cmdlet"] == ACT for entry in runner.lab.engine.journal())
+
+
+def acts_received(runner: Runner) -> list[dict[str, object]]:
+    """Every act the lab received, with its outcome."""
+    return [entry for entry in runner.lab.engine.journal() if entry["cmdlet"] == ACT]
+
+
+def step_queue(runner: Runner, run_id: str) -> str:
+    """The queue of the site whose worker runs the step."""
+    (entry,) = [step for step in runner.steps(run_id) if step.step == STEP]
+    return entry.queue
+
+
+def test_a_lost_worker_host_costs_a_redelivery_not_a_second_failover(
+    start_runner: Callable[..., Runner], celery_workers: StartWorkers
+) -> None:
+    runner = start_runner("cms-2013-primary", faults={"latency": {ACT: ACT_S}})
+    run_id = runner.call(pool=FAILED_POOL)
+    runner.until(lambda: sent_to_the_lab(runner), f"{ACT} to reach the lab", deadline_s=90)
+    queue = step_queue(runner, run_id)
+    lost = runner.workers.children[queue].process
+    os.killpg(lost.pid, signal.SIGKILL)  # the host is gone: the worker and its pool processes
+    lost.wait()
+    # What lync-failover watch shows meanwhile: the step's worker is gone, and nothing consumes its queue.
+    runner.until(
+        lambda: len(run_health(runner.run(run_id), runner.redis)) == 2,
+        "the run to say its worker is gone",
+        deadline_s=60,
+    )
+    gone, unserved = run_health(runner.run(run_id), runner.redis)
+    assert gone.startswith(f"{STEP}") and "is gone" in gone, gone
+    assert f"no worker consumes {queue}" in unserved, unserved
+
+    celery_workers(runner.lab.inventory_path, [queue], runner.lab.password_env)  # a fresh worker, same site
+    report = runner.wait(run_id, deadline_s=RUN_DEADLINE_S)
+
+    assert not isinstance(report, Exception) and report.state == "succeeded", report
+    assert runner.lab.engine.verify()["ok"], runner.lab.engine.verify()
+    assert [entry["outcome"] for entry in acts_received(runner)] == ["ok"], acts_received(runner)
+    assert_found_done(report.steps)
+
+
+def test_a_killed_step_process_is_redelivered_at_once_and_waits_for_its_own_act(
+    start_runner: Callable[..., Runner],
+) -> None:
+    runner = start_runner("cms-2013-primary", faults={"latency": {ACT: ACT_S}})
+    run_id = runner.call(pool=FAILED_POOL)
+    runner.until(lambda: sent_to_the_lab(runner), f"{ACT} to reach the lab", deadline_s=90)
+    queue = step_queue(runner, run_id)
+
+    os.kill(step_process(runner, queue), signal.SIGKILL)  # the worker lives on and gets the step back
+    report = runner.wait(run_id, deadline_s=RUN_DEADLINE_S)
+
+    assert not isinstance(report, Exception) and report.state == "succeeded", report
+    assert runner.lab.engine.verify()["ok"], runner.lab.engine.verify()
+    assert [entry["outcome"] for entry in acts_received(runner)] == ["ok"], acts_received(runner)
+    assert_found_done(report.steps)
+    alive = {name: child.process.poll() is None for name, child in runner.workers.children.items()}
+    assert all(alive.values()), alive
+
+
+def assert_found_done(steps: list[StepEntry]) -> None:
+    """The step's second execution found the first one's effect and did not act."""
+    (entry,) = [step for step in steps if step.step == STEP]
+    assert entry.attempts >= 2 and entry.state == "skipped", entry
+    assert "already failed over" in entry.summary, entry
+
+
+def step_process(runner: Runner, queue: str) -> int:
+    """The pid of the worker process running the step (as ``celery inspect active`` reports it)."""
+    client = Celery(broker=runner.workers.redis_url)
+    try:
+        hostname = runner.workers.hostnames[queue]
+        active = client.control.inspect(destination=[hostname], timeout=2).active() or {}
+    finally:
+        client.close()
+    (task,) = [task for task in active.get(hostname, []) if task["name"] == f"lync.{STEP}"]
+    return int(task["worker_pid"])
+
+
+def test_a_worker_announces_its_queues_while_it_runs_and_withdraws_when_stopped(
+    start_runner: Callable[..., Runner],
+) -> None:
+    runner = start_runner("cms-2013-primary")
+    queue = runner.lab.queues[0]
+    hostname = runner.workers.hostnames[queue]
+    runner.until(lambda: hostname in live_workers(runner.redis, queue), f"{hostname} to announce {queue}")
+
+    runner.workers.children[queue].stop()
+
+    assert hostname not in live_workers(runner.redis, queue)

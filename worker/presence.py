@@ -1,0 +1,102 @@
+"""Which queues a live worker consumes: every worker writes its name under each of its queues every few
+seconds; one silent for ``PRESENCE_S`` is gone. ``lync-failover watch`` and the readiness check read it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+from celery import signals
+
+from worker.redis_connection import connect
+from worker.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+#: A worker not heard of for this long is gone.
+PRESENCE_S = 15.0
+#: How often a worker says it is there.
+BEAT_S = PRESENCE_S / 3
+
+
+def presence_key(queue: str) -> str:
+    """The workers consuming ``queue``, each scored by when it last said so."""
+    return f"lync:queue:{queue}:workers"
+
+
+def announce(client: redis.Redis, hostname: str, queues: Iterable[str]) -> None:
+    """``hostname`` consumes ``queues`` now."""
+    pipe = client.pipeline()
+    for queue in queues:
+        pipe.zadd(presence_key(queue), {hostname: time.time()})
+        pipe.zremrangebyscore(presence_key(queue), "-inf", time.time() - PRESENCE_S)
+    pipe.execute()
+
+
+def withdraw(client: redis.Redis, hostname: str, queues: Iterable[str]) -> None:
+    """``hostname`` stops (a warm shutdown)."""
+    pipe = client.pipeline()
+    for queue in queues:
+        pipe.zrem(presence_key(queue), hostname)
+    pipe.execute()
+
+
+def live_workers(client: redis.Redis, queue: str) -> list[str]:
+    """The workers that consumed ``queue`` within ``PRESENCE_S``."""
+    found = client.zrangebyscore(presence_key(queue), time.time() - PRESENCE_S, "+inf")
+    return [str(name) for name in found]
+
+
+class Presence:
+    """A worker's presence: a thread that announces its queues until the worker stops."""
+
+    def __init__(self, hostname: str, queues: list[str]) -> None:
+        self.hostname, self.queues = hostname, queues
+        self.client = connect(get_settings().redis_url)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="lync presence", daemon=True)
+
+    def _beat(self) -> None:
+        while True:
+            try:
+                announce(self.client, self.hostname, self.queues)
+            except redis.RedisError as error:  # Redis restarting or failing over: say so next time
+                log.warning("could not announce this worker's queues: %s", error)
+            if self.stopped.wait(BEAT_S):
+                return
+
+    def stop(self) -> None:
+        """Stop announcing, and say the worker is gone."""
+        self.stopped.set()
+        self.thread.join()
+        try:
+            withdraw(self.client, self.hostname, self.queues)
+        except redis.RedisError as error:
+            log.warning("could not withdraw this worker's queues: %s", error)
+
+
+_running: list[Presence] = []
+
+
+def _started(sender: Any, **_: object) -> None:
+    """A worker is ready: announce its queues from now on."""
+    queues = sorted(queue.name for queue in sender.task_consumer.queues)
+    presence = Presence(sender.hostname, queues)
+    presence.thread.start()
+    _running.append(presence)
+
+
+def _stopping(sender: Any, **_: object) -> None:
+    """A worker stops warmly: it is gone."""
+    while _running:
+        _running.pop().stop()
+
+
+def install() -> None:
+    """Announce the queues of this process's worker while it runs."""
+    signals.worker_ready.connect(_started, weak=False)
+    signals.worker_shutdown.connect(_stopping, weak=False)
