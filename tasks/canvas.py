@@ -8,6 +8,7 @@ on its own worker, the chain going on when all are done.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from celery import chain, group, uuid
@@ -22,27 +23,44 @@ from worker.inventory import get_inventory
 
 
 def build_chain(
-    record: RunRecord, context: Context, calls: list[StepCall], tail: Signature | None, replaced_id: str
+    record: RunRecord,
+    context: Context,
+    calls: list[StepCall],
+    tail: Signature | None,
+    replaced_id: str,
+    pause_before: Collection[str] = (),
 ) -> Signature:
     """``chain(calls..., tail)``, each call recorded with its task id before anything is sent; the last
-    signature inherits ``replaced_id`` (the task being replaced)."""
+    signature inherits ``replaced_id`` (the task being replaced). A ``lync.gate`` stands before the first
+    call of each phase in ``pause_before``."""
     record.queue_steps(calls)
-    stages = _stages(calls, last_alone=tail is None)
     signatures: list[Signature] = []
-    for index, stage in enumerate(stages):
+    paused: set[str] = set()
+    for stage in _stages(calls, last_alone=tail is None):
+        phase = stage[0].phase
+        if phase in pause_before and phase not in paused:
+            paused.add(phase)
+            signatures.append(control_signature("lync.gate", phase=phase))
         members = []
         for call in stage:
             last = tail is None and call is calls[-1]
             task_id = replaced_id if last else uuid()
-            signature = step_signature(call, context if index == 0 else None)
+            signature = step_signature(call, None)
             members.append(signature if last else signature.set(task_id=task_id))
             record.assign_task(call, task_id)
         signatures.append(members[0] if len(members) == 1 else group(members))
     if tail is not None:
-        if not signatures:
-            tail = tail.clone(args=(dump_context(context),))
         signatures.append(tail)
+    signatures[0] = _given(signatures[0], context)
     return chain(*signatures)
+
+
+def _given(first: Signature, context: Context) -> Signature:
+    """The chain's first signature (or each member of a first group) with the run's context."""
+    data = (dump_context(context),)
+    if isinstance(first, group):
+        return group([member.clone(args=data) for member in first.tasks])
+    return first.clone(args=data)
 
 
 def _stages(calls: list[StepCall], *, last_alone: bool) -> list[list[StepCall]]:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from plugins.kit.model import StepCall
 from plugins.kit.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
+from tasks.control import stop_if_cancelled
 from tasks.record import RunRecord, now
 from tasks.run import JournalEntry
 from worker.redaction import REDACTED, is_secret_name
@@ -48,6 +49,7 @@ class JournaledShell:
         parameters: Mapping[str, ParameterValue],
         run: Callable[[str, str, Mapping[str, ParameterValue]], CmdletResult],
     ) -> CmdletResult:
+        stop_if_cancelled(self.record.run_id, f"sending {cmdlet} to {server}", self.record.client)
         started = now()
         try:
             with self._in_flight(cmdlet, parameters):
@@ -71,6 +73,7 @@ class JournaledShell:
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run the executable through the inner shell and journal it."""
+        stop_if_cancelled(self.record.run_id, f"starting {executable} on {server}", self.record.client)
         started = now()
         parameters: dict[str, ParameterValue] = {"arguments": list(arguments)}
         try:

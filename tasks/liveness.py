@@ -27,7 +27,16 @@ def run_health(run: Run, client: redis.Redis | None = None) -> list[str]:
     if run.state != "running":
         return []
     client = client or redis_client()
-    notes = [
+    gate = run.waiting_gate
+    waiting = (
+        [
+            f"waiting for approval before phase {gate.phase} since {gate.since:%H:%M:%S}: "
+            f"lync-failover approve {run.run_id} (or reject)"
+        ]
+        if gate is not None
+        else []
+    )
+    notes = waiting + [
         f"{step.id}: its worker {step.worker} is gone; the step runs again on another worker of "
         f"{step.queue} within a minute"
         for step in run.steps

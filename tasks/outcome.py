@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from plugins.kit.errors import PreconditionError
 from plugins.kit.model import Context, StepCall
@@ -12,7 +12,7 @@ from tasks.lock import release_all
 from tasks.memory import forget_edge_moves, remember_edge_moves, remember_readiness
 from tasks.record import RunRecord, get_run
 from tasks.run import Report, RunState
-from worker.refusals import RunFailed
+from worker.refusals import RunCancelled, RunFailed
 
 
 def report_of(run_id: str) -> Report:
@@ -78,13 +78,37 @@ def fail_planning(context: Context, phase: str, error: Exception) -> NoReturn:
     stop_run(context, f"run {context.run_id} stopped while planning the {phase} phase: {reason}")
 
 
+def cancel_run(context: Context, by: str, message: str) -> NoReturn:
+    """End the run as cancelled by ``by`` (a cancel, or a rejection at a pause); raise RunCancelled."""
+    _end(context, "cancelled", message, cancelled_by=by)
+    raise RunCancelled(message)
+
+
 def stop_run(context: Context, message: str, **details: str) -> NoReturn:
-    """End the run as failed: record, remember, release, tell the plugins, raise RunFailed(message)."""
+    """End the run as failed; raise RunFailed(message)."""
+    _end(context, "failed", message, **details)
+    raise RunFailed(message)
+
+
+def _end(
+    context: Context,
+    state: Literal["failed", "cancelled"],
+    message: str,
+    cancelled_by: str = "",
+    **details: str,
+) -> None:
+    """Record the end, remember the Edge moves made so far (a failback must know them), release the locks,
+    tell the plugins (``run.failed``, ``run.cancelled``)."""
     record = RunRecord(context.run_id)
     record.set_facts(context.facts)
-    record.finish("failed", error=message)
+    record.finish(state, error=message, cancelled_by=cancelled_by)
     if not isinstance(context.request, FailbackRequest):
-        remember(context)  # the Edge moves made before the failure stand: a failback must know them
+        remember(context)
     release_all(context)
-    emit("run.failed", context.run_id, context.request.subject, message=message, **details)
-    raise RunFailed(message)
+    emit(
+        "run.failed" if state == "failed" else "run.cancelled",
+        context.run_id,
+        context.request.subject,
+        message=message,
+        **details,
+    )

@@ -19,14 +19,14 @@ from pydantic import TypeAdapter
 
 from plugins.kit.model import Facts, Plan, StepCall
 from plugins.kit.requests import AnyRequest
-from tasks.run import JournalEntry, PoolOutcome, Run, RunState, RunSummary, StepEntry, StepState
+from tasks.run import Gate, JournalEntry, PoolOutcome, Run, RunState, RunSummary, StepEntry, StepState
 from worker.redis_connection import connect
 from worker.settings import get_settings
 
 RUNS_KEY = "lync:runs"
 _REQUEST: TypeAdapter[AnyRequest] = TypeAdapter(AnyRequest)
 #: The run hash's fields that hold JSON.
-_JSON_FIELDS = ("request", "facts", "plan", "children", "pools")
+_JSON_FIELDS = ("request", "facts", "plan", "children", "pools", "gates")
 
 
 def now() -> datetime:
@@ -83,6 +83,13 @@ class RunRecord:
     def set_outcomes(self, outcomes: list[PoolOutcome]) -> None:
         """How each pool of a site run ended."""
         self._set(pools=json.dumps([outcome.model_dump(mode="json") for outcome in outcomes]))
+
+    def set_gate(self, gate: Gate) -> None:
+        """A pause before a phase, as it stands now (a later write of the same phase replaces it)."""
+        raw = self.client.hget(self.key, "gates")
+        gates = [Gate.model_validate(item) for item in json.loads(str(raw))] if raw else []
+        gates = [*(kept for kept in gates if kept.phase != gate.phase), gate]
+        self._set(gates=json.dumps([kept.model_dump(mode="json") for kept in gates]))
 
     def queue_steps(self, calls: list[StepCall]) -> None:
         """Pending entries for step calls about to be sent, in order (their task ids are set up front)."""
@@ -148,9 +155,16 @@ class RunRecord:
         self.client.xadd(self.journal_key, cast(dict[Any, Any], fields))
         self.client.expire(self.journal_key, self.ttl)
 
-    def finish(self, state: RunState, error: str = "") -> None:
-        """The run ended: ``succeeded``, ``planned`` (dry run) or ``failed`` (with the error)."""
-        self._set(state=state, ended=now().isoformat(), **({"error": error} if error else {}))
+    def finish(self, state: RunState, error: str = "", cancelled_by: str = "") -> None:
+        """The run ended: ``succeeded``, ``planned`` (dry run), ``failed`` (with the error) or ``cancelled``
+        (by whom, and the error saying where)."""
+        extra = {"error": error} if error else {}
+        self._set(
+            state=state,
+            ended=now().isoformat(),
+            **extra,
+            **({"cancelled_by": cancelled_by} if cancelled_by else {}),
+        )
 
     def went_on(self, call: StepCall) -> bool:
         """Whether an execution of ``call`` ended it and went on with the run, or the run ended."""

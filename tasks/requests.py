@@ -83,7 +83,9 @@ def _parse(kind: type[_Kind], task: str, arguments: Mapping[str, object]) -> _Ki
     try:
         return kind.model_validate({**arguments, "workflow": kind.model_fields["workflow"].default})
     except ValidationError as error:
-        takes = ", ".join(name for name in kind.model_fields if name != "workflow")
+        fields = [name for name in kind.model_fields if name != "workflow"]
+        own = [name for name in fields if name in kind.__annotations__]  # its own first, then the shared
+        takes = ", ".join(own + [name for name in fields if name not in own])
         problems = "; ".join(_problem(task, detail) for detail in error.errors())
         raise RequestError(f"{problems}. {task} takes: {takes}") from None
 
@@ -91,6 +93,8 @@ def _parse(kind: type[_Kind], task: str, arguments: Mapping[str, object]) -> _Ki
 def _problem(task: str, detail: ErrorDetails) -> str:
     name = ".".join(str(part) for part in detail["loc"])
     given = detail.get("input")
+    if detail["type"] == "value_error":  # a rule of the request itself (e.g. pause_before's phases)
+        return str(detail.get("ctx", {}).get("error", detail["msg"]))
     if detail["type"] == "extra_forbidden":
         return f"{task} has no argument {name!r}"
     if detail["type"] == "missing":

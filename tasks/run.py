@@ -14,14 +14,16 @@ from plugins.kit.model import Facts, Plan, StepCall, command_line
 from plugins.kit.requests import AnyRequest
 from plugins.kit.shell import ParameterValue
 
-StepState = Literal["pending", "running", "retrying", "remedying", "succeeded", "skipped", "failed"]
-RunState = Literal["running", "planned", "succeeded", "failed"]
+StepState = Literal[
+    "pending", "running", "retrying", "remedying", "succeeded", "skipped", "failed", "cancelled"
+]
+RunState = Literal["running", "planned", "succeeded", "failed", "cancelled"]
 #: How a step ended, for the reports: a success that needed several attempts is ``retried`` unless its
 #: retries only waited for a state (a polling step such as cms.wait_for_replicas).
-Outcome = Literal["succeeded", "retried", "skipped", "failed", "unfinished"]
+Outcome = Literal["succeeded", "retried", "skipped", "failed", "cancelled", "unfinished"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 #: A step that reached one of these has ended.
-DONE_STATES: tuple[StepState, ...] = ("succeeded", "skipped", "failed")
+DONE_STATES: tuple[StepState, ...] = ("succeeded", "skipped", "failed", "cancelled")
 
 
 class _Record(BaseModel):
@@ -66,7 +68,7 @@ class StepEntry(_Record):
         """How it ended, for the reports."""
         if self.state == "succeeded":
             return "retried" if self.attempts > 1 and not self.waiting else "succeeded"
-        if self.state in ("skipped", "failed"):
+        if self.state in ("skipped", "failed", "cancelled"):
             return self.state
         return "unfinished"
 
@@ -107,6 +109,18 @@ class JournalEntry(_Record):
         return first_line(self.output) if self.outcome != "ok" else ""
 
 
+class Gate(_Record):
+    """A pause before a phase (``pause_before``): waiting for an operator, then approved or rejected."""
+
+    phase: str
+    state: Literal["waiting", "approved", "rejected"] = "waiting"
+    since: datetime
+    #: Who approved or rejected it, when, and why (a rejection's reason).
+    by: str = ""
+    at: datetime | None = None
+    reason: str = ""
+
+
 class PoolOutcome(_Record):
     """How one pool of a site run ended: its own run's verdict."""
 
@@ -136,6 +150,15 @@ class Run(_Record):
     #: A site run: each pool's own run, by pool, and how each ended.
     children: dict[str, str] = {}
     pools: list[PoolOutcome] = []
+    #: Its pauses before phases, in the order it reached them.
+    gates: list[Gate] = []
+    #: Who cancelled it (state ``cancelled``; ``error`` says when and at which point).
+    cancelled_by: str = ""
+
+    @property
+    def waiting_gate(self) -> Gate | None:
+        """The pause it waits at now, if any."""
+        return next((gate for gate in self.gates if gate.state == "waiting"), None)
 
     @property
     def planned_facts(self) -> Facts:
@@ -179,6 +202,8 @@ class Report(_Record):
     error: str = ""
     #: A site run: how each of its pools ended.
     pools: list[PoolOutcome] = []
+    gates: list[Gate] = []
+    cancelled_by: str = ""
 
     @classmethod
     def of(cls, run: Run) -> Report:
@@ -197,6 +222,8 @@ class Report(_Record):
             verification=[step.summary for step in run.steps if step.phase.endswith("verify")],
             error=run.error,
             pools=run.pools,
+            gates=run.gates,
+            cancelled_by=run.cancelled_by,
         )
 
 

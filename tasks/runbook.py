@@ -14,7 +14,7 @@ from celery import Task
 from celery.result import AsyncResult
 
 from plugins.kit.model import Context
-from plugins.kit.requests import AnyRequest, FailbackRequest, Request, SiteRequest
+from plugins.kit.requests import AnyRequest, FailbackRequest, ReadinessRequest, Request, SiteRequest
 from plugins.manager import get_plugin_manager
 from plugins.planning import build_plan, plan_phase
 from tasks.canvas import build_chain, control_signature
@@ -192,15 +192,16 @@ def continue_run(task: Task, context: Context, phase: str) -> Any:
         fail_planning(context, "/".join(actions), error)
     record.set_plan(the_plan)
     emit("run.planned", context.run_id, context.request.subject, message=f"{len(the_plan.steps)} steps")
-    if isinstance(context.request, SiteRequest):
+    request = context.request
+    pauses = () if isinstance(request, ReadinessRequest) else request.pause_before
+    if isinstance(request, SiteRequest):
         tail = control_signature("lync.site_pools")
-        steps = [] if context.request.dry_run else the_plan.steps
-        return task.replace(build_chain(record, context, steps, tail, task.request.id))
-    if context.request.dry_run:
+        steps = [] if request.dry_run else the_plan.steps
+        return task.replace(build_chain(record, context, steps, tail, task.request.id, pauses))
+    if request.dry_run:
         return finish_run(context, "planned")
-    return task.replace(
-        build_chain(record, context, the_plan.steps, control_signature("lync.finish"), task.request.id)
-    )
+    finish = control_signature("lync.finish")
+    return task.replace(build_chain(record, context, the_plan.steps, finish, task.request.id, pauses))
 
 
 __all__ = [

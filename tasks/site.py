@@ -13,12 +13,14 @@ from typing import Any
 from celery import Task, uuid
 
 from plugins.kit.model import Context
+from plugins.kit.requests import POOL_ACTION_PHASES, SiteRequest
 from tasks.canvas import control_signature
 from tasks.context import load_context
+from tasks.control import cancel_asked
 from tasks.events import emit
 from tasks.lease import show_alive
 from tasks.lock import keep
-from tasks.outcome import finish_run, stop_run
+from tasks.outcome import cancel_run, finish_run, stop_run
 from tasks.record import RunRecord, get_run, redis_client
 from tasks.run import PoolOutcome
 from tasks.runbook import failover
@@ -49,6 +51,11 @@ def site_join(self: Task, context: dict[str, Any]) -> Any:
         show_alive(site.run_id, JOIN_POLL_S)
         raise self.retry(countdown=JOIN_POLL_S)
     RunRecord(site.run_id).set_outcomes(outcomes)
+    word = cancel_asked(site.run_id)
+    if word is not None:
+        cancel_run(
+            site, word.by, f"site run {site.run_id} cancelled by {word.by}; its pools' runs stopped too"
+        )
     failed = [outcome for outcome in outcomes if outcome.state not in ("succeeded", "planned")]
     if failed:
         lines = "; ".join(f"{o.pool} (run {o.run_id}) {o.state}: {o.error}" for o in failed)
@@ -68,6 +75,7 @@ def start_pool_runs(site: Context) -> dict[str, str]:
     )
     record.set_children(children)
     client, queue = redis_client(), get_inventory().control_queue
+    pauses = site.request.pause_before if isinstance(site.request, SiteRequest) else []
     for pool, run_id in children.items():
         if not client.set(f"lync:run:{run_id}:sent", site.run_id, nx=True, ex=record.ttl):
             continue
@@ -78,6 +86,7 @@ def start_pool_runs(site: Context) -> dict[str, str]:
                 "dry_run": site.request.dry_run,
                 "parent": site.run_id,
                 "lost_site": site.failed_site,
+                "pause_before": [phase for phase in pauses if phase in POOL_ACTION_PHASES],
             },
             task_id=run_id,
             queue=queue,

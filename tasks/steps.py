@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, NoReturn
 
 from celery import Task, uuid
 from pydantic import ValidationError
@@ -27,11 +27,12 @@ from plugins.kit.shell import CmdletError, CommandInterrupted, Shell, TransportE
 from plugins.manager import get_plugin_manager, step_registry
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
+from tasks.control import CancelAsked, cancel_asked
 from tasks.events import emit
 from tasks.journaled_shell import JournaledShell
 from tasks.lease import held, lease_for, show_alive
 from tasks.lock import keep
-from tasks.outcome import fail_run
+from tasks.outcome import cancel_run, fail_run
 from tasks.record import RunRecord, now
 from tasks.run import StepEntry
 from worker.celery_app import app
@@ -77,6 +78,9 @@ def execute_step(
 ) -> dict[str, Any]:
     """Run one step call: skip it when its effect is in place, else act; return the updated context."""
     keep(context)
+    word = cancel_asked(context.run_id)
+    if word is not None:
+        end_cancelled(context, call, CancelAsked(word, f"step {call.step} on {call.server}"))
     record = RunRecord(context.run_id)
     if joined:  # after parallel steps: their facts, joined, are the run's
         record.set_facts(context.facts)
@@ -282,6 +286,8 @@ def _fact_problem(problem: ErrorDetails) -> str:
 def _handle_error(
     task: Task, context: Context, call: StepCall, error: Exception, attempt: int, first_started: datetime
 ) -> dict[str, Any]:
+    if isinstance(error, CancelAsked):
+        end_cancelled(context, call, error)
     decision: Decision = get_plugin_manager().hook.lync_failover_classify_error(
         step=call.step, error=error, context=context
     ) or default_decision(error)
@@ -306,6 +312,12 @@ def _handle_error(
             return task.replace(build_chain(record, context, [*remedy, again], None, task.request.id))  # type: ignore[no-any-return]
         reason = f"the remedy did not help: {reason}"
     fail_run(context, call, reason)
+
+
+def end_cancelled(context: Context, call: StepCall, asked: CancelAsked) -> NoReturn:
+    """An operator cancelled the run: the step ends cancelled where it stood, and so does the run."""
+    RunRecord(context.run_id).step_ended(call, "cancelled", str(asked))
+    cancel_run(context, asked.word.by, f"run {context.run_id} {asked}")
 
 
 def _register(spec: StepSpec) -> None:

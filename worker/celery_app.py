@@ -14,7 +14,7 @@ from worker.inventory import InventoryError
 from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
-app = Celery("lync_failover", include=["tasks.runbook", "tasks.site", "tasks.steps"])
+app = Celery("lync_failover", include=["tasks.runbook", "tasks.site", "tasks.steps", "tasks.operator"])
 
 
 def configure(celery_app: Celery, settings: Settings | None = None) -> None:

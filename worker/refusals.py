@@ -25,3 +25,11 @@ class RunRefused(Refusal):
 
 class RunFailed(Refusal):
     """The run stopped; the message names the step, the server, the error and what to do."""
+
+
+class RunCancelled(Refusal):
+    """An operator cancelled the run, or rejected it at a pause; the message says who, when and where."""
+
+
+class AwaitingApproval(Exception):
+    """A run waits at a pause before a phase (what Flower shows as the pause task's retry reason)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: The failover's phases (seed steps 1-7): discovery, then the plan.
 DISCOVERY_PHASES = ("locate", "discover", "inspect")
@@ -28,7 +28,33 @@ class _Request(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-class Request(_Request):
+class _Changing(_Request):
+    """A request that changes Lync: it may wait for an operator's approval before some of its phases."""
+
+    #: The action phases the run pauses before, until ``lync-failover approve RUN`` (or reject).
+    pause_before: list[str] = []
+
+    def pausable_phases(self) -> tuple[str, ...]:
+        """The phases ``pause_before`` may name."""
+        return self.phases()[1]
+
+    def phases(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Its discovery and action phases."""
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _known_phases(self) -> _Changing:
+        pausable = self.pausable_phases()
+        unknown = [phase for phase in self.pause_before if phase not in pausable]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(map(repr, unknown))} is not a phase this run can pause before; "
+                f"its phases are: {', '.join(pausable)}"
+            )
+        return self
+
+
+class Request(_Changing):
     """Fail over ``pool`` (seed: Pool1) to its backup pool (or ``target``); ``dry_run`` only plans."""
 
     workflow: Literal["failover"] = "failover"
@@ -50,7 +76,7 @@ class Request(_Request):
         return DISCOVERY_PHASES, POOL_ACTION_PHASES if self.parent is not None else ACTION_PHASES
 
 
-class SiteRequest(_Request):
+class SiteRequest(_Changing):
     """Fail over every Front End pool of ``site`` (a datacenter lost), each to its own backup pool."""
 
     workflow: Literal["site"] = "site"
@@ -66,8 +92,12 @@ class SiteRequest(_Request):
         """Its discovery and action phases (the pools' own runs follow)."""
         return DISCOVERY_PHASES, SITE_ACTION_PHASES
 
+    def pausable_phases(self) -> tuple[str, ...]:
+        """Its own phases and its pools' runs' (a pause before ``pool`` holds each pool's run)."""
+        return SITE_ACTION_PHASES + POOL_ACTION_PHASES
 
-class FailbackRequest(_Request):
+
+class FailbackRequest(_Changing):
     """Return ``pool``'s users to it once it is back; ``move_cms_back`` also moves the CMS back to it."""
 
     workflow: Literal["failback"] = "failback"

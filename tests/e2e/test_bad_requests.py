@@ -26,6 +26,7 @@ def test_a_request_is_checked_strictly_and_a_refusal_is_a_message_not_a_tracebac
 
     refused = {repr(value): runner.call(pool=FAILED_POOL, dry_run=value) for value in NOT_BOOLEANS}
     unknown = runner.call(pool=FAILED_POOL, dryrun=True)
+    no_phase = runner.call(pool=FAILED_POOL, pause_before=["pool", "nope"])
 
     for given, run_id in refused.items():
         error = runner.wait(run_id)
@@ -34,6 +35,11 @@ def test_a_request_is_checked_strictly_and_a_refusal_is_a_message_not_a_tracebac
     error = runner.wait(unknown)
     assert type(error).__name__ == "RequestError" and "lync.failover has no argument 'dryrun'" in str(error)
     assert "lync.failover takes: pool, target, dry_run" in str(error), error
+    error = runner.wait(no_phase)
+    assert type(error).__name__ == "RequestError", error
+    assert "'nope' is not a phase this run can pause before; its phases are: cms, edge, pool, verify" in str(
+        error
+    )
     assert runner.lab.engine.journal() == [], "a refused request reached a server"
     assert runner.redis.get(lock_key(FAILED_POOL)) is None
     # Positional arguments still work (celery call -a '["pool1.contoso.com"]', as docs/operator.md shows).

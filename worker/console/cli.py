@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from importlib.metadata import entry_points
 
-from worker.console import check_command, record_commands, run_commands
+from worker.console import check_command, control_commands, record_commands, run_commands
 from worker.console.app import app, show_error
 from worker.console.preflight import PreflightError
 from worker.console.watch import EXIT_USAGE
@@ -14,7 +14,7 @@ from worker.console.watch import EXIT_USAGE
 #: Entry points that add commands to the CLI, each ``register(app)`` (the rehearsal adds ``drill``, ``lab``).
 COMMANDS_GROUP = "lync_failover.cli"
 #: The command modules, registered on import.
-COMMAND_MODULES = (run_commands, check_command, record_commands)
+COMMAND_MODULES = (run_commands, control_commands, check_command, record_commands)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ COLOURS = {
     "retried": "#ef8f00",
     "skipped": "#9e9e9e",
     "failed": "#c62828",
+    "cancelled": "#6d4c41",
     "unfinished": "#64b5f6",
 }
 LEGEND = {
@@ -21,6 +22,7 @@ LEGEND = {
     "retried": "succeeded after retries",
     "skipped": "skipped (already in place)",
     "failed": "failed",
+    "cancelled": "cancelled by an operator",
     "unfinished": "not finished",
 }
 WIDTH, LABEL_WIDTH, RIGHT_MARGIN = 1240, 360, 24

@@ -38,6 +38,8 @@ def sections(audit: Audit) -> list[Section]:
     ]
     if run.error:
         summary.append(("error", run.error))
+    if run.cancelled_by:
+        summary.append(("cancelled by", run.cancelled_by))
     bars = audit.timeline()
     span = max((bar.end_s for bar in bars), default=0.0) or 1.0
     return [
@@ -53,6 +55,17 @@ def sections(audit: Audit) -> list[Section]:
                 )
             ]
             if run.pools
+            else []
+        ),
+        *(
+            [
+                Section(
+                    "Pauses for approval",
+                    ("before phase", "state", "since", "by", "at", "reason"),
+                    [(g.phase, g.state, _time(g.since), g.by, _time(g.at), g.reason) for g in run.gates],
+                )
+            ]
+            if run.gates
             else []
         ),
         Section(

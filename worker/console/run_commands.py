@@ -26,6 +26,14 @@ Target = Annotated[
     str | None, typer.Option(help="The pool to fail over to; default: the backup pool Lync has configured.")
 ]
 Yes = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")]
+PauseBefore = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pause-before",
+        help="Hold the run before this phase (e.g. pool: before Invoke-CsPoolFailover -DisasterMode) until "
+        "lync-failover approve RUN, or reject. Repeatable.",
+    ),
+]
 #: How long the dry run's plan may take to arrive once its record says it ended.
 RESULT_TIMEOUT_S = 30.0
 PlanTimeout = Annotated[float, typer.Option(help="Seconds to wait for the dry run's plan.")]
@@ -36,7 +44,7 @@ def plan(
     pool: PoolArgument = None, site: SiteOption = None, target: Target = None, timeout: PlanTimeout = 600
 ) -> None:
     """Dry run: discover the facts (read-only) and show the steps a real run would execute."""
-    dry_run(asked_failover(pool, site, target), timeout)
+    dry_run(asked_failover(pool, site, target, []), timeout)
 
 
 @app.command()
@@ -44,13 +52,14 @@ def run(
     pool: PoolArgument = None,
     site: SiteOption = None,
     target: Target = None,
+    pause_before: PauseBefore = None,
     yes: Yes = False,
     plan_timeout: PlanTimeout = 600,
     timeout: WatchTimeout = 6 * 3600,
 ) -> None:
     """Show the plan, ask, run the failover (of a pool, or every pool of a site) and watch it to the end."""
     refuse_without_terminal(yes)
-    planned = dry_run(asked_failover(pool, site, target), plan_timeout)
+    planned = dry_run(asked_failover(pool, site, target, pause_before or []), plan_timeout)
     if isinstance(planned.request, SiteRequest):
         question = f"Fail over the {len(planned.pools)} pools of {planned.subject}, each to its backup pool?"
     else:
@@ -67,6 +76,7 @@ def failback(
         bool, typer.Option("--move-cms-back", help="Also move the Central Management store back to it.")
     ] = False,
     plan_only: Annotated[bool, typer.Option("--plan", help="Only show the plan (a dry run).")] = False,
+    pause_before: PauseBefore = None,
     yes: Yes = False,
     plan_timeout: PlanTimeout = 600,
     timeout: WatchTimeout = 6 * 3600,
@@ -75,7 +85,12 @@ def failback(
     if not plan_only:
         refuse_without_terminal(yes)
     inventory = preflight.inventory()
-    arguments = {"pool": pool, "dry_run": True, "move_cms_back": move_cms_back}
+    arguments = {
+        "pool": pool,
+        "dry_run": True,
+        "move_cms_back": move_cms_back,
+        "pause_before": pause_before or [],
+    }
     request = preflight.checked(lambda: failback_request(inventory, arguments))
     planned = dry_run(request, plan_timeout)
     if not plan_only:
@@ -87,7 +102,9 @@ def failback(
         )
 
 
-def asked_failover(pool: str | None, site: str | None, target: str | None) -> Request | SiteRequest:
+def asked_failover(
+    pool: str | None, site: str | None, target: str | None, pause_before: list[str]
+) -> Request | SiteRequest:
     """The dry run of a pool failover or a site failover, checked at the door."""
     if (pool is None) == (site is None):
         fail("name the pool to fail over, or --site SITE for every pool of a site (one of them)")
@@ -95,11 +112,11 @@ def asked_failover(pool: str | None, site: str | None, target: str | None) -> Re
     if site is not None:
         if target is not None:
             fail("--target is for one pool: each pool of a site goes to its own backup pool")
-        return preflight.checked(lambda: site_request(inventory, {"site": site, "dry_run": True}))
+        asked = {"site": site, "dry_run": True, "pause_before": pause_before}
+        return preflight.checked(lambda: site_request(inventory, asked))
     assert pool is not None
-    return preflight.checked(
-        lambda: failover_request(inventory, {"pool": pool, "target": target, "dry_run": True})
-    )
+    arguments = {"pool": pool, "target": target, "dry_run": True, "pause_before": pause_before}
+    return preflight.checked(lambda: failover_request(inventory, arguments))
 
 
 def refuse_without_terminal(yes: bool) -> None:

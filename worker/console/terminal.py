@@ -24,6 +24,7 @@ STATE_STYLES = {
     "remedying": "yellow",
     "pending": "dim",
     "planned": "green",
+    "cancelled": "bold yellow",
 }
 #: How the list of runs names each kind of run.
 WORKFLOW_NAMES = {

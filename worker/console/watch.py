@@ -46,8 +46,8 @@ def follow(
         hint = report_hint or f"Report: lync-failover report {run_id}"
         console.print(f"[bold green]Run {run_id} succeeded.[/] {escape(hint)}")
         return 0
-    if state == "failed":
-        errors.print(f"[bold red]Run {run_id} failed:[/] {escape(record.error)}")
+    if state in ("failed", "cancelled"):
+        errors.print(f"[bold red]Run {run_id} {state}:[/] {escape(record.error)}")
         return EXIT_FAILED
     console.print(f"Run {run_id} ended {state}.")
     return EXIT_UNKNOWN
