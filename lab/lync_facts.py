@@ -249,6 +249,13 @@ CMS_UNAVAILABLE = (
 )
 DATABASE_NOT_PRESENT = 'Database "{database}" is not present on pool "{pool}".'
 USER_NOT_FOUND = 'Management object not found for identity "{identity}".'
+#: Get-CsUser -Filter: the one OPATH form the lab evaluates, users by registrar pool ("return only users who
+#: have accounts on a specified Registrar pool", Get-CsUser page [C]); any other filter is refused [I: the
+#: lab's scope, not the product's].
+REGISTRAR_POOL_FILTER = r"""^\s*RegistrarPool\s+-eq\s+["']([^"']+)["']\s*$"""
+FILTER_NOT_SIMULATED = (
+    "The lab evaluates only -Filter 'RegistrarPool -eq \"<pool FQDN>\"', not: {filter}"  # [I]
+)
 REGISTRAR_CONFIGURATION_NOT_FOUND = (
     'Cannot get "RegistrarConfiguration" "{identity}" because it does not exist.'  # [I]
 )

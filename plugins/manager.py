@@ -24,6 +24,7 @@ BUILTIN_PLUGINS = (
     "plugins.builtin.cms2010",
     "plugins.builtin.edge",
     "plugins.builtin.pool",
+    "plugins.builtin.users",
     "plugins.builtin.failback",
     "plugins.builtin.readiness",
 )

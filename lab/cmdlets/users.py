@@ -3,18 +3,29 @@
 
 from __future__ import annotations
 
+import re
+
 from lab import lync_facts
 from lab.cmdlets.base import Cmdlet, Invocation, ps_object
 from lab.model import User
 
 
 def get_user(inv: Invocation) -> None:
-    """Every user, or the one named by ``-Identity`` (``sip:`` optional).
+    """Every user, the one named by ``-Identity`` (``sip:`` optional), or those ``-Filter`` names by their
+    registrar pool (lync_facts.REGISTRAR_POOL_FILTER), at most ``-ResultSize`` of them.
 
     An unknown identity is a non-terminating error, as scripts that pass ``-ErrorAction SilentlyContinue``
     expect of the product [I: lync_facts.USER_NOT_FOUND].
     """
-    for user in _users(inv, required=False):
+    users = _users(inv, required=False)
+    query = inv.text("Filter")
+    if query is not None:
+        match = re.match(lync_facts.REGISTRAR_POOL_FILTER, query, re.IGNORECASE)
+        if match is None:
+            raise inv.error(lync_facts.FILTER_NOT_SIMULATED.format(filter=query), "FilterNotSimulated")
+        users = [user for user in users if user.home_pool == match.group(1).lower()]
+    limit = inv.arguments.get("ResultSize")
+    for user in users[: int(str(limit))] if limit is not None else users:
         inv.output.write_output(
             ps_object(
                 lync_facts.AD_USER,

@@ -155,6 +155,9 @@ class Facts(_Data):
     #: A readiness check: the sites with a live worker on their queue (None: not known), and what the
     #: checks found.
     live_sites: list[str] | None = None
+    #: A sample of the SIP addresses of users homed on the failed pool (``Request.user_sample`` of them),
+    #: whose pool information the verification reads.
+    sampled_users: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     #: Plugins' own facts by namespace (:class:`PluginFacts`): read them with :meth:`of`.
     plugins: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)

@@ -65,6 +65,8 @@ class Request(_Changing):
     parent: str | None = None
     #: The site this pool was lost with (a site run's pool): the site's other pools are down too.
     lost_site: str | None = None
+    #: How many users homed on the pool the verification checks (Get-CsUserPoolInfo); 0: none.
+    user_sample: int = Field(default=10, ge=0, le=1000)
 
     @property
     def subject(self) -> str:

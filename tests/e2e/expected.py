@@ -15,15 +15,30 @@ fe01.pool2 Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
 """
 #: The CMS is healthy: its replicas are read during discovery.
 REPLICAS = "fe01.pool2 Get-CsManagementStoreReplicationStatus\n"
-EDGES = "fe01.pool2 Get-CsService -EdgeServer\n"
+#: The discover phase's last reads: the Edge pools, then a sample of the users homed on pool1.
+EDGES = """fe01.pool2 Get-CsService -EdgeServer
+fe01.pool2 Get-CsUser -Filter RegistrarPool -eq "pool1.contoso.com" -ResultSize 10
+"""
 #: cms2010.bootstrap's check on one Front End: is the CMS service (its Master Replicator Agent) there?
 CMS_SERVICE_CHECK = "Get-CsWindowsService -Name RTCMASTER -ErrorAction SilentlyContinue"
-POOL = """
+
+
+def pool_failover(*users: str) -> str:
+    """Seed step 7, then the verification: PoolState, the sampled users' pool information, and the example
+    site plugin's read of the backup pool."""
+    infos = "".join(
+        f"fe01.pool2 Get-CsUserPoolInfo -Identity sip:{user}@contoso.com -LocalStore\n" for user in users
+    )
+    return f"""
 fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
 fe01.pool2 Invoke-CsPoolFailover -PoolFqdn pool1.contoso.com -DisasterMode -Verbose
 fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
-fe01.pool2 Get-CsPool -Identity pool2.contoso.com
+{infos}fe01.pool2 Get-CsPool -Identity pool2.contoso.com
 """
+
+
+#: Most scenarios home alice and bob on pool1; the drill's default scenario adds carol.
+POOL = pool_failover("alice", "bob")
 
 
 #: Marks a line of a parallel step.
@@ -71,8 +86,8 @@ CMS_POOL1_TO_POOL2 = (
 )
 
 EXPECTED = {
-    "cms-2013-primary": CMS_POOL1_TO_POOL2 + POOL,
-    "cms-2013-mirror": CMS_POOL1_TO_POOL2 + POOL,
+    "cms-2013-primary": CMS_POOL1_TO_POOL2 + pool_failover("alice", "bob", "carol"),
+    "cms-2013-mirror": CMS_POOL1_TO_POOL2 + pool_failover("alice", "bob", "carol"),
     # The CMS is on pool0, a Lync 2010 pool with no backup pairing to ask for: Backup_Pool is the failover
     # target, pool2. Bootstrapper runs where the CMS service is not yet (all but the mover, fe01).
     "cms-2010": DISCOVERY

@@ -40,6 +40,7 @@ READ_ONLY = {
     "Get-CsRegistrarConfiguration",
     "Test-Path",
     "Get-CsWindowsService",
+    "Get-CsUser",
     "Get-CsUserPoolInfo",
     "Get-CsBackupServiceStatus",
     "Get-ScheduledTaskInfo",

@@ -48,9 +48,9 @@ def test_a_run_that_stopped_midway_is_finished_by_a_re_run(start_runner: Callabl
     assert isinstance(report, Report) and report.state == "succeeded", report
     assert runner.lab.engine.verify() == {"ok": True, "differences": []}
     # Refused while FailingOver (an error, so not listed): its check again and the state it depends on (both
-    # FailingOver), the reset's check and its change, the failover again, the verification (and the example
-    # site plugin's read).
-    assert runner.commands()[-9:] == [
+    # FailingOver), the reset's check and its change, the failover again, the verification with the sampled
+    # users' pool information (and the example site plugin's read).
+    assert runner.commands()[-12:] == [
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
@@ -59,6 +59,10 @@ def test_a_run_that_stopped_midway_is_finished_by_a_re_run(start_runner: Callabl
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
         f"fe01.pool2 Invoke-CsPoolFailover -PoolFqdn {FAILED_POOL} -DisasterMode -Verbose",
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
+        *(
+            f"fe01.pool2 Get-CsUserPoolInfo -Identity sip:{u}@contoso.com -LocalStore"
+            for u in ("alice", "bob", "carol")
+        ),
         "fe01.pool2 Get-CsPool -Identity pool2.contoso.com",
     ]
     steps = {step.step: step for step in runner.run(run_id).steps}
@@ -74,9 +78,9 @@ def test_a_pool_failover_waits_for_replicas_it_reads_not_for_an_error_text(
     start_runner: Callable[..., Runner],
 ) -> None:
     runner = start_runner("cms-2013-primary")
-    # An administrator failed the CMS over to pool2 by hand a moment ago: its replicas take 3 s to catch
+    # An administrator failed the CMS over to pool2 by hand a moment ago: its replicas take 8 s to catch
     # up. The CMS answers, so the run plans no CMS failover (nor its wait for replicas).
-    runner.lab.engine.set_faults({"replication_lag_seconds": 3})
+    runner.lab.engine.set_faults({"replication_lag_seconds": 8})
     by_hand(runner, FE_POOL2, "Invoke-CsManagementServerFailover", **DOCUMENTED, Force=True)
 
     run_id = runner.call(pool=FAILED_POOL)

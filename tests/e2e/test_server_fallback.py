@@ -43,6 +43,10 @@ def test_steps_move_to_the_next_front_end_of_the_pool_when_theirs_is_down(
     refused = [entry for entry in journal if entry.outcome != "ok"]
     assert [(entry.server, entry.command) for entry in refused] == [(DOWN, "Get-CsPoolBackupRelationship")]
     assert report.final_facts.unreachable_servers == [DOWN]
+    # The sampled users' backup registrar is the pool's first Front End, the one that is down: named.
+    (users,) = [step for step in report.steps if step.step == "users.verify_serviced"]
+    assert users.summary.startswith("0 of 3 sampled users of pool1.contoso.com"), users.summary
+    assert f"3 name a backup registrar that does not answer, {DOWN}" in users.summary, users.summary
     moves = [event for event in runner.events() if event["kind"] == "step.moved"]
     assert {event["step"] for event in moves} == {step.step for step in planned_on_down}
     assert all(event["server"] == UP and DOWN in event["message"] for event in moves)

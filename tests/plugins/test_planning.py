@@ -127,6 +127,8 @@ def test_discovery_lists_the_reads_it_sends(pm: pluggy.PluginManager) -> None:
         # Its -PoolFqdn is the CMS pool found in the same round, so it is made at run time.
         "discovery.find_cms_backup_pool": [],
         "edge.find_edges_at_risk": ["read: Get-CsService -EdgeServer"],
+        # -Filter is one string parameter (an OPATH filter the cmdlet evaluates), never script text.
+        "users.sample": [f"""read: Get-CsUser -Filter 'RegistrarPool -eq "{POOL1}"' -ResultSize 10"""],
     }
     inspect = plan_phase(pm, "inspect", context(CMS_ON_FAILED_POOL))
     assert [commands(call) for call in inspect] == [
