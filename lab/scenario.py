@@ -50,8 +50,9 @@ class Scenario(Topology):
     failed_pool: Fqdn | None = None
     #: The site that was lost (``rehearse: site``).
     failed_site: str | None = None
-    #: What the drill rehearses: a pool failover, a site failover, or a failback of ``failed_pool``.
-    rehearse: Literal["failover", "site", "failback"] = "failover"
+    #: What the drill rehearses: a pool failover, a site failover, a failback of ``failed_pool``, or a
+    #: readiness check (nothing has failed).
+    rehearse: Literal["failover", "site", "failback", "readiness"] = "failover"
     down_servers: list[Fqdn] = Field(default_factory=list)
     administrator: str = "CONTOSO\\lyncadmin"
     replication_lag_seconds: float = 120.0
@@ -218,7 +219,7 @@ class _References:
         if s.rehearse == "site":
             self._require(s.failed_site is not None, (), 'missing key "failed_site" in the scenario')
             self._site(s.failed_site or "", ("failed_site",))
-        else:
+        elif s.rehearse != "readiness":
             self._require(s.failed_pool is not None, (), 'missing key "failed_pool" in the scenario')
             self._front_end_pool(s.failed_pool or "", ("failed_pool",), "failed pool")
         for i, server in enumerate(s.down_servers):

@@ -1,9 +1,10 @@
 """``Get-CsBackupServiceStatus``: the Backup Service's state for a pool and its backup pool.
 
 The reference says only that it returns System.Object [C]; the per-module entries (``BackupModules``:
-Identity, ExportStatus, ImportStatus) and their values follow Microsoft's TechNet blog [C]; the pool-level
-properties are the lab's [I: not published]. The ``backup_service`` fault sets the export state of one
-direction (from a pool to its backup pool) to make it not normal.
+Identity, ExportStatus, ImportStatus) and their values follow Microsoft's TechNet blog [C]; the pool names
+beside them are the lab's [I: not published]. No overall state is published, so the lab shows none. The
+``backup_service`` fault sets the export state of one direction (from a pool to its backup pool) to make it
+not normal.
 """
 
 from __future__ import annotations
@@ -46,8 +47,6 @@ def get_backup_service_status(inv: Invocation) -> None:
             lync_facts.BACKUP_SERVICE_STATUS,
             PoolFqdn=pool.fqdn,
             BackupPoolFqdn=pool.backup_pool,
-            OverallExportStatus=export,
-            OverallImportStatus=imported,
             BackupModules=modules,
         )
     )

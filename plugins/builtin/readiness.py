@@ -26,14 +26,18 @@ from plugins.kit.model import (
     command,
     step_call,
 )
-from plugins.kit.remote import only_object, text, texts
+from plugins.kit.remote import only_object, text
 from plugins.kit.requests import ReadinessRequest
-from plugins.kit.shell import RemoteError, Shell
+from plugins.kit.shell import RemoteError, RemoteObject, Shell
 from plugins.kit.versions import lync_version
 
 _T = TypeVar("_T")
-#: The Backup Service states that mean the pair is in sync (lab/lync_facts.py says where this comes from).
-NORMAL_BACKUP_STATES = ("NormalState", "Normal")
+#: The Backup Service's per-module states that mean the pair is in sync, from Microsoft's TechNet blog "What
+#: does the status reported by Get-CsBackupServiceStatus mean": export FinalState or SteadyState (or
+#: NotInitialized: a module with nothing to export, e.g. the CMS master away from this pool), import
+#: NormalState. NonSteadyState (not caught up) and ErrorState are not ready.
+IN_SYNC_EXPORT = ("FinalState", "SteadyState", "NotInitialized")
+IN_SYNC_IMPORT = ("NormalState",)
 EXPORTS = ("c:\\CsConfigurationFile.zip", "c:\\CsLisConfigurationFile.zip")
 
 
@@ -162,7 +166,7 @@ def find_pair(shell: Shell, context: Context, call: StepCall) -> StepResult:
             detail=f"no backup pool: {problem or 'none configured'}",
             fix=f"pair {pool} with a pool in another site in Topology Builder and publish",
         )
-        return StepResult(summary=finding.detail, facts=Facts(findings=[finding]))
+        return StepResult(summary=finding.detail, facts=_found(context, finding))
     return StepResult(summary=f"{pool} -> {backup}", facts=Facts(backup_pools={pool: backup}))
 
 
@@ -172,7 +176,7 @@ def find_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     service, problem = _read(lambda: only_object(send(shell, call, service_read), "the CMS service"))
     if service is None:
         finding = Finding(check="CMS", pool=None, ok=False, detail=f"cannot locate the CMS: {problem}")
-        return StepResult(summary=finding.detail, facts=Facts(findings=[finding]))
+        return StepResult(summary=finding.detail, facts=_found(context, finding))
     cms_pool = text(service, "PoolFqdn").lower()
     version_text = text(service, "Version")
     status, problem = _read(lambda: only_object(send(shell, call, status_read), "the CMS status"))
@@ -201,7 +205,8 @@ def find_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
     )
     version = int(version_text) if version_text.isdigit() else None
     return StepResult(
-        summary=f"CMS on {cms_pool}", facts=Facts(cms_pool=cms_pool, cms_version=version, findings=findings)
+        summary=f"CMS on {cms_pool}",
+        facts=Facts(cms_pool=cms_pool, cms_version=version, findings=[*context.facts.findings, *findings]),
     )
 
 
@@ -218,7 +223,7 @@ def check_pair(shell: Shell, context: Context, call: StepCall) -> StepResult:
     bad = [f.check for f in findings if not f.ok]
     return StepResult(
         summary=f"{pool} <-> {backup}: " + (f"NOT ready ({', '.join(bad)})" if bad else "ready"),
-        facts=Facts(findings=findings),
+        facts=_found(context, *findings),
     )
 
 
@@ -236,7 +241,7 @@ def check_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
         detail=f"the CMS database on {pool}: {sorted(sides) if states is not None else problem}",
         fix="" if ok else f"bring {pool}'s CMS databases to one principal (Invoke-CsDatabaseFailover)",
     )
-    return StepResult(summary=finding.detail, facts=Facts(findings=[finding]))
+    return StepResult(summary=finding.detail, facts=_found(context, finding))
 
 
 def reach(shell: Shell, context: Context, call: StepCall) -> StepResult:
@@ -251,7 +256,7 @@ def reach(shell: Shell, context: Context, call: StepCall) -> StepResult:
         detail=f"{call.server}: " + (problem or "answers with its credential"),
         fix="" if up and not problem else "check the server, its WinRM listener and its inventory credential",
     )
-    return StepResult(summary=finding.detail, facts=Facts(findings=[finding]))
+    return StepResult(summary=finding.detail, facts=_found(context, finding))
 
 
 def _pairing_back(shell: Shell, call: StepCall, planned: PlannedCommand, pool: str, backup: str) -> Finding:
@@ -269,16 +274,43 @@ def _pairing_back(shell: Shell, call: StepCall, planned: PlannedCommand, pool: s
 def _backup_service(shell: Shell, call: StepCall, planned: PlannedCommand, pool: str) -> Finding:
     of = str(planned.parameters["PoolFqdn"])
     status, problem = _read(lambda: send(shell, call, planned).objects)
-    names = ("OverallExportStatus", "OverallImportStatus")
-    states = sorted({state for obj in status or [] for name in names for state in texts(obj, name)})
-    ok = status is not None and bool(states) and all(state in NORMAL_BACKUP_STATES for state in states)
+    modules = _modules(status or [])
+    behind = [
+        f"{m.get('Identity')}: export {m.get('ExportStatus')}, import {m.get('ImportStatus')}"
+        for m in modules
+        if m.get("ExportStatus") not in IN_SYNC_EXPORT or m.get("ImportStatus") not in IN_SYNC_IMPORT
+    ]
+    ok = status is not None and bool(modules) and not behind
+    if status is None:
+        detail = f"{of}: {problem}"
+    elif not modules:
+        detail = f"{of}: no backup module reported"
+    else:
+        detail = f"{of}: " + ("; ".join(behind) if behind else f"{len(modules)} modules in sync")
     return Finding(
         check=f"Backup Service of {of}",
         pool=pool,
         ok=ok,
-        detail=f"{of}: {', '.join(states) if status is not None else problem}",
+        detail=detail,
         fix="" if ok else f"run Invoke-CsBackupServiceSync -PoolFqdn {of} and find why it is not in sync",
     )
+
+
+def _found(context: Context, *findings: Finding) -> Facts:
+    """The run's findings so far and these (a step's facts replace a list; parallel steps' lists unite)."""
+    return Facts(findings=[*context.facts.findings, *findings])
+
+
+def _modules(status: list[RemoteObject]) -> list[dict[str, object]]:
+    """The ``BackupModules`` entries of Get-CsBackupServiceStatus's answer."""
+    listed = [obj.get("BackupModules") for obj in status]
+    return [
+        module
+        for entries in listed
+        if isinstance(entries, list)
+        for module in entries
+        if isinstance(module, dict)
+    ]
 
 
 def _edges(shell: Shell, call: StepCall, planned: PlannedCommand, pool: str, context: Context) -> Finding:

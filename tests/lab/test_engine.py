@@ -966,10 +966,16 @@ def test_a_failed_over_pool_can_be_failed_back_and_shows_its_users_and_backup_se
     assert modules["CentralMgmt.CMSMaster"]["ExportStatus"] == "NotInitialized"  # pool2 is the CMS master
     lab.engine.set_faults({"backup_service": {POOL1: "ErrorState"}})
     broken = only(lab.run(FE_POOL2, "Get-CsBackupServiceStatus", PoolFqdn=POOL1, Category="UserData"))
-    assert (broken.properties["OverallExportStatus"], broken.properties["OverallImportStatus"]) == (
-        "ErrorState",
-        "ErrorState",
-    )
+    broken_modules = broken.properties["BackupModules"]
+    assert isinstance(broken_modules, list)
+    assert {
+        (m.properties["Identity"], m.properties["ExportStatus"], m.properties["ImportStatus"])
+        for m in broken_modules
+        if isinstance(m, PSValue)
+    } == {
+        ("UserServices.PresenceFocus", "ErrorState", "ErrorState"),
+        ("ConfServices.DataConf", "ErrorState", "ErrorState"),
+    }
     # The backup pool down: failback only with -DisasterMode (its users' data there is lost).
     lab.engine.set_faults({"down": ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "sql03.contoso.com"]})
     assert (

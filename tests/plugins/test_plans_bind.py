@@ -94,6 +94,8 @@ def test_every_command_of_every_plan_binds_on_its_servers_version(pm: pluggy.Plu
 def requests_of(scenario: Scenario) -> list[AnyRequest]:
     """What the scenario rehearses: a pool failover; a site's run and each of its pools' runs; a failback
     (and with the CMS moved back) and, the deployment whole again, a readiness check."""
+    if scenario.rehearse == "readiness":
+        return [ReadinessRequest()]
     if scenario.rehearse == "site":
         site = scenario.failed_site or ""
         pools = [pool.fqdn for pool in scenario.pools if pool.site == site]

@@ -28,7 +28,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from plugins.kit.requests import AnyRequest, FailbackRequest, Request, SiteRequest
+from plugins.kit.requests import AnyRequest, FailbackRequest, ReadinessRequest, Request, SiteRequest
 from worker.console.preflight import PreflightError, consumers, redacted_url, redis_reachable
 from worker.rehearsal.redis_server import EmbeddedRedis
 from worker.rehearsal.stack import Stack, StackError, start_beat, start_flower, start_lab, start_workers
@@ -192,11 +192,19 @@ def _rehearse(
 
 
 #: What the drill says it does, by the scenario's ``rehearse``.
-REHEARSALS = {"failover": "failing over", "site": "failing over the site", "failback": "failing back"}
+REHEARSALS = {
+    "failover": "failing over",
+    "site": "failing over the site",
+    "failback": "failing back",
+    "readiness": "checking the readiness of",
+}
 
 
 def rehearsal_request(state: dict[str, Any]) -> AnyRequest:
-    """What the scenario rehearses (its ``rehearse``): a pool failover, a site failover or a failback."""
+    """What the scenario rehearses (its ``rehearse``): a pool failover, a site failover, a failback or a
+    readiness check."""
+    if state.get("rehearse") == "readiness":
+        return ReadinessRequest()
     if state.get("rehearse") == "site":
         return SiteRequest(site=str(state["failed_site"]))
     if state.get("rehearse") == "failback":
