@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DEFAULT_SENTINEL_MASTER = "mymaster"
 DAY_S = 24 * 3600
 
 
@@ -16,6 +17,9 @@ class Settings:
     """Where Redis and the inventory are, and the runner's time budgets (seconds)."""
 
     redis_url: str = DEFAULT_REDIS_URL
+    #: The name the sentinels monitor the master under, when ``redis_url`` names a Sentinel set
+    #: (``sentinel://h1:26379;sentinel://h2:26379;...``).
+    sentinel_master: str = DEFAULT_SENTINEL_MASTER
     inventory_path: Path | None = None
     #: The longest one step may run before its pipeline is stopped.
     step_timeout_s: int = 1800
@@ -48,6 +52,7 @@ def get_settings() -> Settings:
     inventory = os.environ.get("LYNC_FAILOVER_INVENTORY")
     return Settings(
         redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        sentinel_master=os.environ.get("LYNC_FAILOVER_SENTINEL_MASTER") or DEFAULT_SENTINEL_MASTER,
         inventory_path=Path(inventory) if inventory else None,
         step_timeout_s=_int_env("LYNC_FAILOVER_STEP_TIMEOUT", Settings.step_timeout_s),
         retry_deadline_s=_int_env("LYNC_FAILOVER_RETRY_DEADLINE", Settings.retry_deadline_s),
