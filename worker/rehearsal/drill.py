@@ -29,7 +29,8 @@ from rich.console import Console
 from rich.table import Table
 
 from plugins.kit.requests import AnyRequest, FailbackRequest, Request, SiteRequest
-from worker.console.preflight import PreflightError, consumers, redacted_url, redis_reachable
+from worker.console.preflight import PreflightError, consumers, redis_reachable
+from worker.redis_connection import redacted_url
 from worker.rehearsal.redis_server import EmbeddedRedis
 from worker.rehearsal.stack import Stack, StackError, start_beat, start_flower, start_lab, start_workers
 
@@ -300,7 +301,7 @@ def _start_flower(stack: Stack, console: Console) -> None:
 
 def _describe(stack: Stack, console: Console) -> None:
     console.print("[bold]still running[/bold] (Ctrl-C stops everything):")
-    console.print(f"  REDIS_URL={stack.redis_url}")
+    console.print(f"  REDIS_URL={redacted_url(stack.redis_url)}")
     if stack.lab is not None:
         console.print(f"  LYNC_FAILOVER_INVENTORY={stack.lab.inventory_path}")
         console.print(f"  lab control API: {stack.lab.control_url}")
