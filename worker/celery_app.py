@@ -11,6 +11,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from worker import executor, kombu_redis_fix, presence
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
 from worker.inventory import InventoryError
+from worker.redis_connection import celery_transport_options
 from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
@@ -21,10 +22,12 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
     """Apply ``settings`` (default: this process's, from the environment) to ``celery_app``."""
     settings = settings or get_settings()
     # A dead worker's messages come back after the visibility timeout: every worker sweeps for them often.
+    # A Sentinel set adds its master's name and how to reach the sentinels.
     transport_options = {
         "visibility_timeout": settings.visibility_timeout_s,
         "unacked_restore_interval": 5,
         "unacked_restore_throttle": 1,
+        **celery_transport_options(settings.redis_url, settings.sentinel_master),
     }
     celery_app.conf.update(
         broker_url=settings.redis_url,
@@ -56,8 +59,8 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
 
 
 def configure_or_exit(celery_app: Celery) -> None:
-    """configure(), or, on a bad inventory or setting, its message on stderr and exit 2: a worker started on
-    a broken configuration says why, without a traceback."""
+    """configure(), or, on a bad inventory or setting (REDIS_URL included), its message on stderr and exit 2:
+    a worker started on a broken configuration says why, without a traceback."""
     try:
         configure(celery_app)
     except (InventoryError, ValueError) as error:

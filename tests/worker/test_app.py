@@ -77,6 +77,55 @@ def test_the_environment_sets_redis_the_step_timeout_and_the_control_queue(
     assert route_task("lync.locate_cms", (), {}, {}) is None
 
 
+def test_a_sentinel_url_gives_broker_and_backend_the_master_named_by_the_setting(
+    fresh_settings: pytest.MonkeyPatch,
+) -> None:
+    url = "sentinel://:pw@dc1.contoso.com:26379/0;sentinel://:pw@dc2.contoso.com:26379/0;sentinel://:pw@dc3:26379/0"
+    fresh_settings.setenv("REDIS_URL", url)
+    fresh_settings.setenv("LYNC_FAILOVER_SENTINEL_MASTER", "lync-redis")
+    configured = Celery("probe")
+
+    configure(configured)
+
+    options = configured.conf.broker_transport_options
+    assert configured.conf.broker_url == configured.conf.result_backend == url
+    assert options["master_name"] == "lync-redis"
+    assert options["sentinel_kwargs"]["password"] == "pw"  # the sentinels' password is the URL's
+    assert (options["visibility_timeout"], options["unacked_restore_interval"]) == (45, 5)
+    assert configured.conf.result_backend_transport_options == options
+
+
+def test_without_the_setting_the_master_is_mymaster(fresh_settings: pytest.MonkeyPatch) -> None:
+    fresh_settings.setenv("REDIS_URL", "sentinel://dc1.contoso.com:26379/0")
+    fresh_settings.delenv("LYNC_FAILOVER_SENTINEL_MASTER", raising=False)
+    configured = Celery("probe")
+
+    configure(configured)
+
+    assert configured.conf.broker_transport_options["master_name"] == "mymaster"
+    assert "password" not in configured.conf.broker_transport_options["sentinel_kwargs"]
+
+
+def test_a_worker_on_a_malformed_sentinel_url_says_why_and_exits_2() -> None:
+    environment = {**os.environ, "REDIS_URL": "sentinel://:pw@dc1:26379/0;redis://:pw@dc2:6379/0"}
+    environment.pop("LYNC_FAILOVER_INVENTORY", None)
+
+    started = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", "lync.control"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode == 2, started.stderr
+    assert (
+        "cannot start: REDIS_URL sentinel://:***@dc1:26379/0;redis://:***@dc2:6379/0 mixes" in started.stderr
+    )
+    assert "Traceback" not in started.stderr and ":pw@" not in started.stderr
+
+
 def test_a_bad_step_timeout_is_named(fresh_settings: pytest.MonkeyPatch) -> None:
     fresh_settings.setenv("LYNC_FAILOVER_STEP_TIMEOUT", "soon")
 
