@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from worker import executor, kombu_redis_fix, presence
+from worker import executor, kombu_redis_fix, presence, stats_redaction
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
 from worker.inventory import InventoryError
 from worker.redis_connection import celery_transport_options
@@ -70,6 +70,7 @@ def configure_or_exit(celery_app: Celery) -> None:
 
 
 kombu_redis_fix.install()
+stats_redaction.install()
 configure_or_exit(app)
 presence.install()
 
