@@ -11,7 +11,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from worker import executor, kombu_redis_fix, presence, stats_redaction
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
 from worker.inventory import InventoryError
-from worker.redis_connection import celery_transport_options
+from worker.redis_connection import celery_transport_options, check_master_name
 from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
@@ -59,10 +59,12 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
 
 
 def configure_or_exit(celery_app: Celery) -> None:
-    """configure(), or, on a bad inventory or setting (REDIS_URL included), its message on stderr and exit 2:
-    a worker started on a broken configuration says why, without a traceback."""
+    """configure(), or, on a bad inventory or setting (REDIS_URL included, or a master name the sentinels do
+    not monitor), its message on stderr and exit 2: a process started on a broken configuration says why,
+    without a traceback."""
     try:
         configure(celery_app)
+        check_master_name(get_settings().redis_url, get_settings().sentinel_master)
     except (InventoryError, ValueError) as error:
         print(f"lync-failover: cannot start: {error}", file=sys.stderr)
         print("Fix the inventory (docs/inventory.md) or the setting, then start again.", file=sys.stderr)

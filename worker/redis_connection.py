@@ -7,7 +7,7 @@ password is the data nodes' and the sentinels' alike; the master's name is ``set
 
 from __future__ import annotations
 
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -76,6 +76,14 @@ def ping(url: str, timeout_s: float, master_name: str | None = None) -> None:
         client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
     with closing(client):
         client.ping()
+
+
+def check_master_name(url: str, master_name: str, timeout_s: float = SENTINEL_TIMEOUT_S) -> None:
+    """RedisUrlError when ``url`` is malformed, or names sentinels that answer and monitor no master named
+    ``master_name``; nothing when it is a plain URL or no sentinel answers (the clients wait for them)."""
+    if is_sentinel(url):
+        with suppress(redis.ConnectionError):
+            _check_master_name(_sentinels(parse_sentinel_url(url), timeout_s), master_name, url)
 
 
 def celery_transport_options(url: str, master_name: str) -> dict[str, Any]:

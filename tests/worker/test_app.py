@@ -14,6 +14,7 @@ from celery import Celery
 
 from tasks.steps import BACKOFF_MAX_S
 from tests.fixtures_celery import StartWorkers
+from tests.fixtures_redis import SENTINEL_PASSWORD
 from tests.worker.inventory_data import inventory_data, write_inventory
 from worker import app
 from worker.celery_app import configure
@@ -106,24 +107,37 @@ def test_without_the_setting_the_master_is_mymaster(fresh_settings: pytest.Monke
     assert "password" not in configured.conf.broker_transport_options["sentinel_kwargs"]
 
 
-def test_a_worker_on_a_malformed_sentinel_url_says_why_and_exits_2() -> None:
-    environment = {**os.environ, "REDIS_URL": "sentinel://:pw@dc1:26379/0;redis://:pw@dc2:6379/0"}
-    environment.pop("LYNC_FAILOVER_INVENTORY", None)
+@pytest.mark.parametrize("command", [["worker", "-Q", "lync.control"], ["call", "lync.readiness"]])
+def test_a_malformed_sentinel_url_or_unknown_master_stops_celery_with_one_line(
+    command: list[str], sentinel_url: str
+) -> None:
+    malformed = {"REDIS_URL": "sentinel://:pw@dc1:26379/0;redis://:pw@dc2:6379/0"}
+    unknown = {"REDIS_URL": sentinel_url, "LYNC_FAILOVER_SENTINEL_MASTER": "mymaster"}
 
-    started = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", "lync.control"],
+    refused = [_celery(command, environment) for environment in (malformed, unknown)]
+
+    mixed = "REDIS_URL sentinel://:***@dc1:26379/0;redis://:***@dc2:6379/0 mixes redis:// with sentinel://"
+    named = "no master named 'mymaster' (they monitor: lync-test): set LYNC_FAILOVER_SENTINEL_MASTER"
+    assert f"lync-failover: cannot start: {mixed}" in refused[0].stderr
+    assert named in refused[1].stderr
+    for started in refused:
+        assert started.returncode == 2, started.stderr
+        assert "Traceback" not in started.stderr and ":pw@" not in started.stderr
+        assert SENTINEL_PASSWORD not in started.stderr
+
+
+def _celery(command: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``celery -A worker COMMAND`` with ``environment`` and no inventory."""
+    env = {**os.environ, **environment}
+    env.pop("LYNC_FAILOVER_INVENTORY", None)
+    return subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", *command],
         cwd=REPO,
-        env=environment,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
-
-    assert started.returncode == 2, started.stderr
-    assert (
-        "cannot start: REDIS_URL sentinel://:***@dc1:26379/0;redis://:***@dc2:6379/0 mixes" in started.stderr
-    )
-    assert "Traceback" not in started.stderr and ":pw@" not in started.stderr
 
 
 def test_a_bad_step_timeout_is_named(fresh_settings: pytest.MonkeyPatch) -> None:
