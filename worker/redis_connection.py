@@ -26,8 +26,8 @@ DEFAULT_SENTINEL_PORT = 26379
 SENTINEL_URL_FORM = "sentinel://[:PASSWORD@]HOST:PORT/DB once per sentinel, joined by ';'"
 #: About how many seconds a command waits for the sentinels to promote a replica before it fails.
 FAILOVER_PATIENCE_S = 30
-#: How long a sentinel may take to answer before the next one is asked.
-SENTINEL_TIMEOUT_S = 2.0
+#: How long connecting to a node, or a sentinel's answer, may take before the next try (or sentinel).
+CONNECT_TIMEOUT_S = 2.0
 #: A command the master does not answer within this is retried (a half-open connection, a lost site).
 MASTER_TIMEOUT_S = 10.0
 
@@ -52,12 +52,12 @@ def connect(url: str, master_name: str | None = None) -> redis.Redis:
         return redis.Redis.from_url(url, decode_responses=True)
     found = parse_sentinel_url(url)
     return _master(
-        _sentinels(found, SENTINEL_TIMEOUT_S),
+        _sentinels(found, CONNECT_TIMEOUT_S),
         found,
         master_name or get_settings().sentinel_master,
         decode_responses=True,
         socket_timeout=MASTER_TIMEOUT_S,
-        socket_connect_timeout=SENTINEL_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
         connection_class=MasterFollowingConnection,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), FAILOVER_PATIENCE_S),
     )
@@ -78,7 +78,7 @@ def ping(url: str, timeout_s: float, master_name: str | None = None) -> None:
         client.ping()
 
 
-def check_master_name(url: str, master_name: str, timeout_s: float = SENTINEL_TIMEOUT_S) -> None:
+def check_master_name(url: str, master_name: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """RedisUrlError when ``url`` is malformed, or names sentinels that answer and monitor no master named
     ``master_name``; nothing when it is a plain URL or no sentinel answers (the clients wait for them)."""
     if is_sentinel(url):
@@ -92,7 +92,7 @@ def celery_transport_options(url: str, master_name: str) -> dict[str, Any]:
     if not is_sentinel(url):
         return {}
     found = parse_sentinel_url(url)
-    return {"master_name": master_name, "sentinel_kwargs": _sentinel_kwargs(found, SENTINEL_TIMEOUT_S)}
+    return {"master_name": master_name, "sentinel_kwargs": _sentinel_kwargs(found, CONNECT_TIMEOUT_S)}
 
 
 def is_sentinel(url: str) -> bool:
