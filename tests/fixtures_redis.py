@@ -1,4 +1,5 @@
-"""Fixtures: a Redis for the session (``REDIS_URL`` or an embedded one) and a clean client per test."""
+"""Fixtures: a Redis for the session (``REDIS_URL`` or an embedded one), a clean client per test, and a
+Redis Sentinel set for the session."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from worker.rehearsal.redis_server import EmbeddedRedis
+from worker.rehearsal.redis_server import EmbeddedRedis, EmbeddedSentinelSet
+
+#: The shared Sentinel set's master name (not the default one: the setting must carry it) and password.
+SENTINEL_MASTER = "lync-test"
+SENTINEL_PASSWORD = "sentinel-test-pass"
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +36,10 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def sentinel_url() -> Iterator[str]:
+    """The URL of a Sentinel set (primary, replica, three sentinels) the tests share; none fails it over."""
+    with EmbeddedSentinelSet(SENTINEL_MASTER, password=SENTINEL_PASSWORD) as url:
+        yield url

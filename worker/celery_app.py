@@ -8,9 +8,10 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from worker import executor, kombu_redis_fix, presence
+from worker import executor, kombu_redis_fix, presence, stats_redaction
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
 from worker.inventory import InventoryError
+from worker.redis_connection import celery_transport_options, check_master_name
 from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
@@ -21,10 +22,12 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
     """Apply ``settings`` (default: this process's, from the environment) to ``celery_app``."""
     settings = settings or get_settings()
     # A dead worker's messages come back after the visibility timeout: every worker sweeps for them often.
+    # A Sentinel set adds its master's name and how to reach the sentinels.
     transport_options = {
         "visibility_timeout": settings.visibility_timeout_s,
         "unacked_restore_interval": 5,
         "unacked_restore_throttle": 1,
+        **celery_transport_options(settings.redis_url, settings.sentinel_master),
     }
     celery_app.conf.update(
         broker_url=settings.redis_url,
@@ -56,10 +59,12 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
 
 
 def configure_or_exit(celery_app: Celery) -> None:
-    """configure(), or, on a bad inventory or setting, its message on stderr and exit 2: a worker started on
-    a broken configuration says why, without a traceback."""
+    """configure(), or, on a bad inventory or setting (REDIS_URL included, or a master name the sentinels do
+    not monitor), its message on stderr and exit 2: a process started on a broken configuration says why,
+    without a traceback."""
     try:
         configure(celery_app)
+        check_master_name(get_settings().redis_url, get_settings().sentinel_master)
     except (InventoryError, ValueError) as error:
         print(f"lync-failover: cannot start: {error}", file=sys.stderr)
         print("Fix the inventory (docs/inventory.md) or the setting, then start again.", file=sys.stderr)
@@ -67,6 +72,7 @@ def configure_or_exit(celery_app: Celery) -> None:
 
 
 kombu_redis_fix.install()
+stats_redaction.install()
 configure_or_exit(app)
 presence.install()
 

@@ -66,23 +66,8 @@ def _redact(text: str) -> str:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return _redact_text(text)
-    redacted = _redact_value(value)
+    redacted = _redaction.redacted(value, _redact_text)
     return text if redacted == value else repr(redacted)
-
-
-def _redact_value(value: object) -> object:
-    if isinstance(value, dict):
-        return {
-            key: _redaction.REDACTED
-            if isinstance(key, str) and _redaction.is_secret_name(key)
-            else _redact_value(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return type(value)(_redact_value(item) for item in value)
-    if isinstance(value, str):
-        return _redact_text(value)
-    return value
 
 
 def _redact_text(text: str) -> str:

@@ -10,7 +10,8 @@ timeout. Related upstream: kombu#1733 (the BRPOP read in close), kombu#582 and #
 
 The fix, two guards: close() finishes closing when that read fails with a connection error (there is no
 reply to read), and a channel used after its connection was detached raises a Redis ConnectionError, which
-the callers already tolerate.
+the callers already tolerate. Both sit in the plain Redis channel, where the Sentinel channel inherits them:
+its own ``_get_pool`` also starts by reading the connection's parameters (``_connparams``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def install() -> None:
     if getattr(channel, _INSTALLED, False):
         return
     original_close = channel.close
-    original_get_pool = channel._get_pool
+    original_connparams = channel._connparams
 
     def close(self: Any) -> Any:
         if self._in_poll and not self.closed:
@@ -47,13 +48,13 @@ def install() -> None:
                 )
         return original_close(self)
 
-    def _get_pool(self: Any, asynchronous: bool = False) -> Any:
+    def _connparams(self: Any, asynchronous: bool = False) -> Any:
         if self.connection is None or self.connection.client is None:
             raise kombu_redis.redis.exceptions.ConnectionError(
                 "kombu Redis channel used after its connection was closed"
             )
-        return original_get_pool(self, asynchronous=asynchronous)
+        return original_connparams(self, asynchronous=asynchronous)
 
     channel.close = close
-    channel._get_pool = _get_pool
+    channel._connparams = _connparams
     setattr(channel, _INSTALLED, True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DEFAULT_SENTINEL_MASTER = "mymaster"
 DAY_S = 24 * 3600
 
 
@@ -16,6 +18,9 @@ class Settings:
     """Where Redis and the inventory are, and the runner's time budgets (seconds)."""
 
     redis_url: str = DEFAULT_REDIS_URL
+    #: The name the sentinels monitor the master under, when ``redis_url`` names a Sentinel set
+    #: (``sentinel://h1:26379;sentinel://h2:26379;...``).
+    sentinel_master: str = DEFAULT_SENTINEL_MASTER
     inventory_path: Path | None = None
     #: The longest one step may run before its pipeline is stopped.
     step_timeout_s: int = 1800
@@ -45,22 +50,32 @@ class Settings:
 @cache
 def get_settings() -> Settings:
     """The settings of this process (the environment is read once; ``get_settings.cache_clear()`` rereads)."""
-    inventory = os.environ.get("LYNC_FAILOVER_INVENTORY")
+    return read_settings(os.environ)
+
+
+def read_settings(environ: Mapping[str, str]) -> Settings:
+    """The settings a process with the environment ``environ`` runs with."""
+    inventory = environ.get("LYNC_FAILOVER_INVENTORY")
+
+    def seconds(name: str, default: int) -> int:
+        return _int_env(environ, name, default)
+
     return Settings(
-        redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        redis_url=environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        sentinel_master=environ.get("LYNC_FAILOVER_SENTINEL_MASTER") or DEFAULT_SENTINEL_MASTER,
         inventory_path=Path(inventory) if inventory else None,
-        step_timeout_s=_int_env("LYNC_FAILOVER_STEP_TIMEOUT", Settings.step_timeout_s),
-        retry_deadline_s=_int_env("LYNC_FAILOVER_RETRY_DEADLINE", Settings.retry_deadline_s),
-        lock_ttl_s=_int_env("LYNC_FAILOVER_LOCK_TTL", Settings.lock_ttl_s),
-        readiness_interval_s=_int_env("LYNC_FAILOVER_READINESS_INTERVAL", Settings.readiness_interval_s),
-        lease_s=_int_env("LYNC_FAILOVER_LEASE", Settings.lease_s),
-        run_alive_s=_int_env("LYNC_FAILOVER_RUN_ALIVE", Settings.run_alive_s),
-        visibility_timeout_s=_int_env("LYNC_FAILOVER_VISIBILITY_TIMEOUT", Settings.visibility_timeout_s),
+        step_timeout_s=seconds("LYNC_FAILOVER_STEP_TIMEOUT", Settings.step_timeout_s),
+        retry_deadline_s=seconds("LYNC_FAILOVER_RETRY_DEADLINE", Settings.retry_deadline_s),
+        lock_ttl_s=seconds("LYNC_FAILOVER_LOCK_TTL", Settings.lock_ttl_s),
+        readiness_interval_s=seconds("LYNC_FAILOVER_READINESS_INTERVAL", Settings.readiness_interval_s),
+        lease_s=seconds("LYNC_FAILOVER_LEASE", Settings.lease_s),
+        run_alive_s=seconds("LYNC_FAILOVER_RUN_ALIVE", Settings.run_alive_s),
+        visibility_timeout_s=seconds("LYNC_FAILOVER_VISIBILITY_TIMEOUT", Settings.visibility_timeout_s),
     )
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
     if raw is None or raw == "":
         return default
     try:

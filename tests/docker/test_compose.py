@@ -14,6 +14,7 @@ from flower.command import is_flower_envvar
 
 from lab.inventory import CONTROL_QUEUE, PASSWORD_ENV, site_queue
 from lab.scenario import load_scenario
+from worker.redis_connection import parse_sentinel_url
 from worker.routing import DEFAULT_CONTROL_QUEUE
 from worker.settings import get_settings
 
@@ -22,7 +23,8 @@ DOCKER = ROOT / "docker"
 SCENARIOS = sorted((ROOT / "lab" / "scenarios").glob("*.yaml"))
 #: The variables worker/settings.py reads, with a value each that get_settings() must pick up.
 SETTINGS_ENV = {
-    "REDIS_URL": "redis://:sentinel@redis:6379/0",
+    "REDIS_URL": "sentinel://:pw@sentinel-1:26379/0;sentinel://:pw@sentinel-2:26379/0",
+    "LYNC_FAILOVER_SENTINEL_MASTER": "lync-redis",
     "LYNC_FAILOVER_INVENTORY": "/shared/inventory.json",
     "LYNC_FAILOVER_STEP_TIMEOUT": "1234",
     "LYNC_FAILOVER_RETRY_DEADLINE": "2345",
@@ -107,6 +109,7 @@ def test_the_variables_the_workers_get_are_the_ones_the_code_reads(monkeypatch: 
         get_settings.cache_clear()
 
     assert settings.redis_url == SETTINGS_ENV["REDIS_URL"]
+    assert settings.sentinel_master == SETTINGS_ENV["LYNC_FAILOVER_SENTINEL_MASTER"]
     assert settings.inventory_path == Path(SETTINGS_ENV["LYNC_FAILOVER_INVENTORY"])
     assert (settings.step_timeout_s, settings.retry_deadline_s, settings.lock_ttl_s) == (1234, 2345, 3456)
     assert settings.readiness_interval_s == 4567
@@ -116,9 +119,50 @@ def test_the_variables_the_workers_get_are_the_ones_the_code_reads(monkeypatch: 
         assert environment["LYNC_FAILOVER_INVENTORY"] == SETTINGS_ENV["LYNC_FAILOVER_INVENTORY"]
 
 
-@pytest.mark.parametrize("name", [*sorted(WORKERS), "flower"])
-def test_the_runner_reaches_redis_with_its_password(name: str) -> None:
-    assert "redis://:${REDIS_PASSWORD}@redis:6379/0" in SERVICES[name]["environment"]["REDIS_URL"]
+DATA_NODES = ["redis-1", "redis-2"]
+SENTINELS = ["sentinel-1", "sentinel-2", "sentinel-3"]
+#: What the runner's master-name setting and the sentinels' SENTINEL_MASTER come from.
+MASTER_NAME = "${LYNC_FAILOVER_SENTINEL_MASTER:-mymaster}"
+
+
+@pytest.mark.parametrize("name", [*sorted(WORKERS), "beat", "flower"])
+def test_the_runner_reaches_redis_through_every_sentinel_with_its_password(name: str) -> None:
+    environment = SERVICES[name]["environment"]
+    default = re.fullmatch(r"\$\{REDIS_URL:-(.*)\}", environment["REDIS_URL"])
+
+    assert default, environment["REDIS_URL"]
+    named = parse_sentinel_url(default[1].replace("${REDIS_PASSWORD}", "pw"))
+    assert named.sentinels == tuple((sentinel, 26379) for sentinel in SENTINELS)
+    assert named.password == "pw"
+    assert environment["LYNC_FAILOVER_SENTINEL_MASTER"] == MASTER_NAME
+    assert set(SENTINELS) <= set(SERVICES[name]["depends_on"]), name
+
+
+def test_three_sentinels_watch_the_same_master_with_a_quorum_of_two() -> None:
+    redis_services = sorted(name for name in SERVICES if name.startswith(("redis", "sentinel")))
+
+    assert redis_services == DATA_NODES + SENTINELS
+    for name in SENTINELS:
+        sentinel = SERVICES[name]
+        script = " ".join(command(sentinel))
+        assert sentinel["environment"]["NODE"] == name
+        assert sentinel["environment"]["SENTINEL_MASTER"] == MASTER_NAME
+        assert '"sentinel monitor $$SENTINEL_MASTER redis-1 6379 2"' in script
+        assert "exec redis-server /data/sentinel.conf --sentinel" in script
+        # Written once: the sentinel's own rewrites (the current master) survive a restart.
+        assert "test -s /data/sentinel.conf ||" in script
+        assert f"{name}-data:/data" in sentinel["volumes"]
+
+
+def test_a_data_node_restarts_as_a_replica_of_the_master_the_sentinels_name() -> None:
+    for name in DATA_NODES:
+        node = SERVICES[name]
+        script = " ".join(command(node))
+        assert (node["environment"]["NODE"], node["environment"]["FIRST_MASTER"]) == (name, "redis-1")
+        assert node["environment"]["SENTINEL_MASTER"] == MASTER_NAME
+        assert "sentinel get-master-addr-by-name" in script
+        assert 'replica="--replicaof $$master 6379"' in script
+        assert '--replica-announce-ip "$$NODE"' in script
 
 
 @pytest.mark.parametrize("name", sorted(WORKERS))
@@ -128,15 +172,20 @@ def test_workers_read_the_inventory_from_a_mounted_directory(name: str) -> None:
     assert f"${{LYNC_FAILOVER_INVENTORY_DIR:-shared}}:{inventory_dir}:ro" in SERVICES[name]["volumes"]
 
 
-def test_redis_requires_a_password_and_keeps_an_append_only_file() -> None:
-    redis = SERVICES["redis"]
-    script = " ".join(command(redis))
+@pytest.mark.parametrize("name", DATA_NODES + SENTINELS)
+def test_every_redis_process_requires_the_password(name: str) -> None:
+    service = SERVICES[name]
+    script = " ".join(command(service))
 
-    assert '--requirepass "$$REDIS_PASSWORD"' in script
-    assert "--appendonly yes" in script
     assert 'test -n "$$REDIS_PASSWORD"' in script
-    assert redis["environment"]["REDIS_PASSWORD"] == "${REDIS_PASSWORD:-}"
-    assert "redis-data:/data" in redis["volumes"]
+    assert service["environment"]["REDIS_PASSWORD"] == "${REDIS_PASSWORD:-}"
+    if name in SENTINELS:  # clients, peers, and the data nodes it watches
+        for line in ("requirepass", "sentinel sentinel-pass", "sentinel auth-pass $$SENTINEL_MASTER"):
+            assert f"{line} $$REDIS_PASSWORD" in script, line
+    else:  # clients, and its master when it is a replica; an append-only file
+        assert '--requirepass "$$REDIS_PASSWORD" --masterauth "$$REDIS_PASSWORD"' in script
+        assert "--appendonly yes" in script
+        assert f"{name}-data:/data" in service["volumes"]
 
 
 def test_flower_takes_auth_from_the_environment_and_loads_the_config_the_image_ships() -> None:
@@ -172,7 +221,8 @@ def test_the_rehearsal_overlay_puts_every_worker_in_the_labs_network() -> None:
     for name, service in overlay.items():
         assert service["network_mode"] == "service:lab", name
         assert service["depends_on"]["lab"]["condition"] == "service_healthy", name
-        assert service["depends_on"]["redis"]["condition"] == "service_healthy", name
+        for sentinel in SENTINELS:
+            assert service["depends_on"][sentinel]["condition"] == "service_healthy", name
 
 
 def final_stage(dockerfile: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from tasks.record import get_run, read_journal
 from tasks.run import JournalEntry, Report, Run, StepEntry
 from tests.fixtures_celery import StartWorkers
 from tests.fixtures_lab import RunningLab
-from worker.rehearsal.stack import WorkerSet
+from worker.rehearsal.stack import ChildProcess, WorkerSet
 
 RESULT_DEADLINE_S = 45.0
 #: What Runner.commands() leaves out: session set-up, and polls whose number depends on timing.
@@ -156,6 +158,37 @@ class Runner:
             timeout=RESULT_DEADLINE_S,
             check=check,
         )
+
+
+FLOWER_AUTH = "auditor:flower-test-pass"
+FLOWER_DEADLINE_S = 60.0
+
+
+class Flower:
+    """A running Flower and an authenticated client for its JSON API."""
+
+    def __init__(self, child: ChildProcess, url: str) -> None:
+        self.child = child
+        self.url = url
+
+    def get(self, path: str) -> Any:
+        """GET an API path with basic auth and decode the JSON."""
+        request = urllib.request.Request(self.url + path)
+        token = base64.b64encode(FLOWER_AUTH.encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def wait_for(self, path: str, ready: Callable[[Any], bool]) -> Any:
+        """GET ``path`` until ``ready`` accepts the answer: Flower learns from events, a little later."""
+        deadline = time.monotonic() + FLOWER_DEADLINE_S
+        while True:
+            answer = self.get(path)
+            if ready(answer):
+                return answer
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Flower's {path} never became ready: {answer}\n{self.child.tail(50)}")
+            time.sleep(0.2)
 
 
 def planned_lines(plan: list[StepCall], purpose: str = "act") -> list[str]:

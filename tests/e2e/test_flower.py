@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,38 +10,8 @@ from typing import Any
 import pytest
 
 from tasks.run import Report
-from tests.e2e.harness import Runner
-from worker.rehearsal.stack import ChildProcess, start_flower
-
-FLOWER_AUTH = "auditor:flower-test-pass"
-DEADLINE_S = 60.0
-
-
-class Flower:
-    """A running Flower and an authenticated client for its JSON API."""
-
-    def __init__(self, child: ChildProcess, url: str) -> None:
-        self.child = child
-        self.url = url
-
-    def get(self, path: str) -> Any:
-        """GET an API path with basic auth and decode the JSON."""
-        request = urllib.request.Request(self.url + path)
-        token = base64.b64encode(FLOWER_AUTH.encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def wait_for(self, path: str, ready: Callable[[Any], bool]) -> Any:
-        """GET ``path`` until ``ready`` accepts the answer: Flower learns from events, a little later."""
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            answer = self.get(path)
-            if ready(answer):
-                return answer
-            if time.monotonic() > deadline:
-                raise AssertionError(f"Flower's {path} never became ready: {answer}\n{self.child.tail(50)}")
-            time.sleep(0.2)
+from tests.e2e.harness import FLOWER_AUTH, Flower, Runner
+from worker.rehearsal.stack import start_flower
 
 
 @pytest.fixture

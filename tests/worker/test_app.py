@@ -14,6 +14,7 @@ from celery import Celery
 
 from tasks.steps import BACKOFF_MAX_S
 from tests.fixtures_celery import StartWorkers
+from tests.fixtures_redis import SENTINEL_PASSWORD
 from tests.worker.inventory_data import inventory_data, write_inventory
 from worker import app
 from worker.celery_app import configure
@@ -75,6 +76,68 @@ def test_the_environment_sets_redis_the_step_timeout_and_the_control_queue(
     assert configured.conf.broker_transport_options["visibility_timeout"] == 50
     assert route_task("lync.plan", (), {}, {}) == {"queue": "lync.ops"}
     assert route_task("lync.locate_cms", (), {}, {}) is None
+
+
+def test_a_sentinel_url_gives_broker_and_backend_the_master_named_by_the_setting(
+    fresh_settings: pytest.MonkeyPatch,
+) -> None:
+    url = "sentinel://:pw@dc1.contoso.com:26379/0;sentinel://:pw@dc2.contoso.com:26379/0;sentinel://:pw@dc3:26379/0"
+    fresh_settings.setenv("REDIS_URL", url)
+    fresh_settings.setenv("LYNC_FAILOVER_SENTINEL_MASTER", "lync-redis")
+    configured = Celery("probe")
+
+    configure(configured)
+
+    options = configured.conf.broker_transport_options
+    assert configured.conf.broker_url == configured.conf.result_backend == url
+    assert options["master_name"] == "lync-redis"
+    assert options["sentinel_kwargs"]["password"] == "pw"  # the sentinels' password is the URL's
+    assert (options["visibility_timeout"], options["unacked_restore_interval"]) == (45, 5)
+    assert configured.conf.result_backend_transport_options == options
+
+
+def test_without_the_setting_the_master_is_mymaster(fresh_settings: pytest.MonkeyPatch) -> None:
+    fresh_settings.setenv("REDIS_URL", "sentinel://dc1.contoso.com:26379/0")
+    fresh_settings.delenv("LYNC_FAILOVER_SENTINEL_MASTER", raising=False)
+    configured = Celery("probe")
+
+    configure(configured)
+
+    assert configured.conf.broker_transport_options["master_name"] == "mymaster"
+    assert "password" not in configured.conf.broker_transport_options["sentinel_kwargs"]
+
+
+@pytest.mark.parametrize("command", [["worker", "-Q", "lync.control"], ["call", "lync.readiness"]])
+def test_a_malformed_sentinel_url_or_unknown_master_stops_celery_with_one_line(
+    command: list[str], sentinel_url: str
+) -> None:
+    malformed = {"REDIS_URL": "sentinel://:pw@dc1:26379/0;redis://:pw@dc2:6379/0"}
+    unknown = {"REDIS_URL": sentinel_url, "LYNC_FAILOVER_SENTINEL_MASTER": "mymaster"}
+
+    refused = [_celery(command, environment) for environment in (malformed, unknown)]
+
+    mixed = "REDIS_URL sentinel://:***@dc1:26379/0;redis://:***@dc2:6379/0 mixes redis:// with sentinel://"
+    named = "no master named 'mymaster' (they monitor: lync-test): set LYNC_FAILOVER_SENTINEL_MASTER"
+    assert f"lync-failover: cannot start: {mixed}" in refused[0].stderr
+    assert named in refused[1].stderr
+    for started in refused:
+        assert started.returncode == 2, started.stderr
+        assert "Traceback" not in started.stderr and ":pw@" not in started.stderr
+        assert SENTINEL_PASSWORD not in started.stderr
+
+
+def _celery(command: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``celery -A worker COMMAND`` with ``environment`` and no inventory."""
+    env = {**os.environ, **environment}
+    env.pop("LYNC_FAILOVER_INVENTORY", None)
+    return subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", *command],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_bad_step_timeout_is_named(fresh_settings: pytest.MonkeyPatch) -> None:

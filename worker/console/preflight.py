@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from celery import Celery
 
 from plugins.kit.requests import AnyRequest, Request, SiteRequest
 from worker.inventory import Inventory, InventoryError, get_inventory
+from worker.redis_connection import RedisUrlError, ping, redacted_url
 from worker.refusals import RequestError
 from worker.settings import get_settings
 
@@ -47,19 +47,18 @@ def checked(validate: Callable[[], _Request]) -> _Request:
 
 
 def redis_reachable(url: str | None = None) -> str:
-    """``url`` (default: the Redis URL of the settings), once it answers a PING."""
+    """``url`` (default: the settings' Redis URL), once it answers a PING (a Sentinel set: its master)."""
     url = url or get_settings().redis_url
-    client = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S)
     try:
-        client.ping()
+        ping(url, REDIS_TIMEOUT_S)
+    except RedisUrlError as error:
+        raise PreflightError(str(error)) from None
     except redis.RedisError as error:
         raise PreflightError(
             f"cannot reach Redis at {redacted_url(url)} ({error}).\n"
             "Start Redis, or set REDIS_URL to the Redis the workers use "
-            "(redis://[:PASSWORD@]HOST:PORT/DB)."
+            "(redis://[:PASSWORD@]HOST:PORT/DB, or a Sentinel set: sentinel://[:PASSWORD@]HOST:PORT/DB;...)."
         ) from None
-    finally:
-        client.close()
     return url
 
 
@@ -105,14 +104,3 @@ def failed_pools(inventory: Inventory, request: AnyRequest) -> list[str]:
     if isinstance(request, SiteRequest):
         return [entry.fqdn for entry in inventory.front_end_pools() if entry.site == request.site]
     return []
-
-
-def redacted_url(url: str) -> str:
-    """``url`` without its password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -17,6 +17,7 @@ from worker.console.report_html import render_html
 from worker.console.report_text import render_json, render_markdown, render_text
 from worker.console.terminal import runs_table
 from worker.console.watch import follow
+from worker.redis_connection import redacted_url
 from worker.settings import get_settings
 
 
@@ -73,7 +74,7 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to list."
     url = preflight.redis_reachable()
     recent = list_runs(limit)
     if not recent:
-        console.print(f"No runs recorded in Redis at {preflight.redacted_url(url)}.")
+        console.print(f"No runs recorded in Redis at {redacted_url(url)}.")
         return
     console.print(runs_table(recent))
 
@@ -82,6 +83,6 @@ def known_run(run_id: str) -> None:
     """Exit 2 with a clear message when Redis has no run ``run_id``."""
     if get_run(run_id) is None:
         fail(
-            f"no run {run_id} in Redis at {preflight.redacted_url(get_settings().redis_url)}: "
+            f"no run {run_id} in Redis at {redacted_url(get_settings().redis_url)}: "
             "check the id (`lync-failover runs` lists recent runs; records expire after 90 days)"
         )

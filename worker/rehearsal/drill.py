@@ -19,6 +19,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -29,9 +30,19 @@ from rich.console import Console
 from rich.table import Table
 
 from plugins.kit.requests import AnyRequest, FailbackRequest, ReadinessRequest, Request, SiteRequest
-from worker.console.preflight import PreflightError, consumers, redacted_url, redis_reachable
+from worker.console.preflight import PreflightError, consumers, redis_reachable
+from worker.redis_connection import redacted_url
 from worker.rehearsal.redis_server import EmbeddedRedis
-from worker.rehearsal.stack import Stack, StackError, start_beat, start_flower, start_lab, start_workers
+from worker.rehearsal.stack import (
+    Stack,
+    StackError,
+    celery_client,
+    start_beat,
+    start_flower,
+    start_lab,
+    start_workers,
+)
+from worker.settings import get_settings
 
 DEFAULT_SCENARIO = "cms-2013-primary"
 RUN_DEADLINE_S = 900.0
@@ -170,9 +181,8 @@ def _rehearse(
     from worker.celery_app import app, configure
     from worker.console.watch import follow
     from worker.inventory import inventory_at
-    from worker.settings import Settings
 
-    configure(app, Settings(redis_url=stack.redis_url, inventory_path=lab.inventory_path))
+    configure(app, replace(get_settings(), redis_url=stack.redis_url, inventory_path=lab.inventory_path))
     state = lab.get("/state")
     assert isinstance(state, dict)
     request = rehearsal_request(state)
@@ -270,9 +280,7 @@ def _report_hint(report_file: Path | None, *, keep_running: bool, embedded: bool
 def _refuse_foreign_workers(redis_url: str, queues: list[str]) -> None:
     """Stop before any worker started: a worker already on one of the drill's queues in this Redis (another
     lab's, or production's) would take the drill's tasks."""
-    from celery import Celery
-
-    client = Celery(broker=redis_url, backend=redis_url)
+    client = celery_client(redis_url, get_settings().sentinel_master)
     try:
         found = consumers(client, queues)
     finally:
@@ -308,7 +316,7 @@ def _start_flower(stack: Stack, console: Console) -> None:
 
 def _describe(stack: Stack, console: Console) -> None:
     console.print("[bold]still running[/bold] (Ctrl-C stops everything):")
-    console.print(f"  REDIS_URL={stack.redis_url}")
+    console.print(f"  REDIS_URL={redacted_url(stack.redis_url)}")
     if stack.lab is not None:
         console.print(f"  LYNC_FAILOVER_INVENTORY={stack.lab.inventory_path}")
         console.print(f"  lab control API: {stack.lab.control_url}")

@@ -24,7 +24,8 @@ import redis
 from celery import Celery
 
 import worker
-from worker.redis_connection import connect
+from worker.redis_connection import celery_transport_options, connect
+from worker.settings import DEFAULT_SENTINEL_MASTER, read_settings
 
 STOP_DEADLINE_S = 15.0
 START_DEADLINE_S = 60.0
@@ -107,6 +108,15 @@ def free_port() -> int:
         return port
 
 
+def celery_client(redis_url: str, sentinel_master: str) -> Celery:
+    """A bare Celery client of ``redis_url`` (a Sentinel set: of its master ``sentinel_master``) for pings and
+    inspection."""
+    client = Celery(broker=redis_url, backend=redis_url)
+    options = celery_transport_options(redis_url, sentinel_master)
+    client.conf.update(broker_transport_options=options, result_backend_transport_options=options)
+    return client
+
+
 def celery_command(*arguments: str) -> list[str]:
     """``celery -A worker ARGUMENTS`` with this interpreter."""
     return [sys.executable, "-m", "celery", "-A", "worker", *arguments]
@@ -130,6 +140,8 @@ class WorkerSet:
     """Running ``celery -A worker worker`` processes, one per queue, with their log files."""
 
     redis_url: str
+    #: The master's name when ``redis_url`` names a Sentinel set.
+    sentinel_master: str = DEFAULT_SENTINEL_MASTER
     children: dict[str, ChildProcess] = field(default_factory=dict)
 
     @property
@@ -143,7 +155,7 @@ class WorkerSet:
 
     def wait_until_ready(self, deadline_s: float = START_DEADLINE_S) -> None:
         """Wait until every worker answers a ping; fail with the logs if one exits or the deadline passes."""
-        client = Celery(broker=self.redis_url, backend=self.redis_url)
+        client = celery_client(self.redis_url, self.sentinel_master)
         missing = set(self.hostnames.values())
         deadline = time.monotonic() + deadline_s
         try:
@@ -178,8 +190,8 @@ def start_workers(
     env: Mapping[str, str] | None = None,
 ) -> WorkerSet:
     """Start one worker per queue against ``redis_url`` and the inventory; return once all answer a ping."""
-    workers = WorkerSet(redis_url)
     environment = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(inventory_path), **(env or {})}
+    workers = WorkerSet(redis_url, read_settings({**os.environ, **environment}).sentinel_master)
     try:
         for queue in queues:
             workers.children[queue] = spawn(
@@ -264,7 +276,9 @@ def start_beat(redis_url: str, inventory_path: Path, directory: Path) -> ChildPr
     return spawn("beat", command, directory / "beat.log", environment)
 
 
-def start_flower(redis_url: str, directory: Path, basic_auth: str) -> tuple[ChildProcess, str]:
+def start_flower(
+    redis_url: str, directory: Path, basic_auth: str, env: Mapping[str, str] | None = None
+) -> tuple[ChildProcess, str]:
     """Start Flower on a free loopback port with ``basic_auth`` (``user:password``); return it and its URL."""
     port = free_port()
     config = Path(worker.__file__).with_name("flowerconfig.py")
@@ -272,7 +286,7 @@ def start_flower(redis_url: str, directory: Path, basic_auth: str) -> tuple[Chil
         "flower",
         celery_command("flower", f"--conf={config}", "--address=127.0.0.1", f"--port={port}"),
         directory / "flower.log",
-        {"REDIS_URL": redis_url, "FLOWER_BASIC_AUTH": basic_auth},
+        {"REDIS_URL": redis_url, "FLOWER_BASIC_AUTH": basic_auth, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
 
