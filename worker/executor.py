@@ -276,19 +276,7 @@ class PsrpShell:
                 return session
             self._sessions.pop(key, None)
         log.info("opening a runspace pool on %s (%s) as %s", entry.fqdn, entry.endpoint, credential.username)
-        wsman = WSMan(
-            server=entry.host,
-            port=entry.port,
-            path=entry.path,
-            ssl=entry.use_tls,
-            auth=entry.auth,
-            username=credential.username,
-            password=credential.password,
-            cert_validation=entry.tls_verify,  # type: ignore[arg-type]  # pypsrp also takes a CA path
-            encryption=entry.encryption,
-            operation_timeout=self._operation_timeout_s,
-            read_timeout=self._operation_timeout_s + READ_TIMEOUT_S - OPERATION_TIMEOUT_S,
-        )
+        wsman = wsman_for(entry, credential, self._operation_timeout_s)
         pool = RunspacePool(wsman)
         session = _Session(wsman, pool)
         try:
@@ -368,6 +356,26 @@ def close_all() -> None:
     """Close the runspace pools this process opened (and forget any inherited from a parent process)."""
     if _shell is not None:
         _shell.close_all()
+
+
+def wsman_for(
+    entry: ServerEntry, credential: Credential, operation_timeout_s: int = OPERATION_TIMEOUT_S
+) -> WSMan:
+    """The WS-Management transport to ``entry`` as ``credential``, with the inventory's auth, TLS and
+    encryption; the HTTP read timeout stays above ``operation_timeout_s``."""
+    return WSMan(
+        server=entry.host,
+        port=entry.port,
+        path=entry.path,
+        ssl=entry.use_tls,
+        auth=entry.auth,
+        username=credential.username,
+        password=credential.password,
+        cert_validation=entry.tls_verify,  # type: ignore[arg-type]  # pypsrp also takes a CA path
+        encryption=entry.encryption,
+        operation_timeout=operation_timeout_s,
+        read_timeout=operation_timeout_s + READ_TIMEOUT_S - OPERATION_TIMEOUT_S,
+    )
 
 
 def _polls(deadline: _Deadline, finished: Callable[[], bool]) -> Iterator[int]:

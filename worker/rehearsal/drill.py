@@ -153,14 +153,7 @@ def _rehearse(
     lab = start_lab(scenario, stack.directory / "lab")
     stack.children.append(lab.child)
     stack.lab = lab
-    lab.post(
-        "/faults",
-        {
-            "latency": PRODUCTION_SECONDS,
-            "latency_scale": time_scale,
-            "replication_lag_seconds": REPLICATION_SECONDS * time_scale,
-        },
-    )
+    lab.post("/faults", production_faults(time_scale))
     console.print(f"lab: control API {lab.control_url}, inventory {lab.inventory_path}")
     pool_failover = PRODUCTION_SECONDS["Invoke-CsPoolFailover"]
     console.print(
@@ -199,6 +192,15 @@ def _rehearse(
     assert isinstance(verification, dict)
     report["lab_verification"] = verification
     return report
+
+
+def production_faults(time_scale: float) -> dict[str, Any]:
+    """The lab's faults for Microsoft's durations at ``time_scale`` (the slow cmdlets, replication)."""
+    return {
+        "latency": PRODUCTION_SECONDS,
+        "latency_scale": time_scale,
+        "replication_lag_seconds": REPLICATION_SECONDS * time_scale,
+    }
 
 
 #: What the drill says it does, by the scenario's ``rehearse``.
