@@ -77,6 +77,7 @@ def run_runner(redis_url: str, scenario: str, directory: Path, faults: dict[str,
     from worker.inventory import inventory_at
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()  # what earlier rounds left (a failover's remembered Edge moves) is not this lab's
     with fresh_lab(scenario, directory / "lab", faults) as lab:
         workers = start_workers(redis_url, lab.inventory_path, lab.queues(), directory / "logs")
         try:
