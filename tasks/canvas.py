@@ -33,8 +33,8 @@ def build_chain(
     """``chain(calls..., tail)``, each call recorded with its task id before anything is sent; the last
     signature inherits ``replaced_id`` (the task being replaced). A ``lync.gate`` stands before the first
     call of each phase in ``pause_before``."""
-    record.queue_steps(calls)
     signatures: list[Signature] = []
+    task_ids: dict[str, str] = {}
     paused: set[str] = set()
     for stage in _stages(calls, last_alone=tail is None):
         phase = stage[0].phase
@@ -44,11 +44,11 @@ def build_chain(
         members = []
         for call in stage:
             last = tail is None and call is calls[-1]
-            task_id = replaced_id if last else uuid()
+            task_ids[call.id] = replaced_id if last else uuid()
             signature = step_signature(call, None)
-            members.append(signature if last else signature.set(task_id=task_id))
-            record.assign_task(call, task_id)
+            members.append(signature if last else signature.set(task_id=task_ids[call.id]))
         signatures.append(members[0] if len(members) == 1 else group(members))
+    record.queue_steps(calls, task_ids)
     if tail is not None:
         signatures.append(tail)
     signatures[0] = _given(signatures[0], context)

@@ -6,11 +6,11 @@ from typing import Any, Literal, NoReturn
 
 from plugins.kit.errors import PreconditionError
 from plugins.kit.model import Context, StepCall
-from plugins.kit.requests import FailbackRequest, ReadinessRequest
+from plugins.kit.requests import FailbackRequest, ReadinessRequest, Request
 from tasks.events import emit
 from tasks.lock import release_all
 from tasks.memory import forget_edge_moves, remember_edge_moves, remember_readiness
-from tasks.record import RunRecord, get_run
+from tasks.record import RunRecord, get_run, redis_client, run_key
 from tasks.run import Report, RunState
 from worker.refusals import RunCancelled, RunFailed
 
@@ -31,8 +31,24 @@ def finish_run(context: Context, state: RunState) -> dict[str, Any]:
     if state == "succeeded":
         remember(context)
     release_all(context)
+    tell_site_run(context)
     emit("run.succeeded", context.run_id, context.request.subject, message=state)
     return report_of(context.run_id).model_dump(mode="json")
+
+
+def pool_ended_key(site_run_id: str) -> str:
+    """The ids of a site run's pool runs that ended, each pushed as it ends: the site run waits on it."""
+    return f"{run_key(site_run_id)}:pool_ended"
+
+
+def tell_site_run(context: Context) -> None:
+    """A pool's run in a site run ended: wake the site run, which waits for its pools (tasks/site.py)."""
+    request = context.request
+    if isinstance(request, Request) and request.parent is not None:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.rpush(pool_ended_key(request.parent), context.run_id)
+        pipe.expire(pool_ended_key(request.parent), RunRecord(context.run_id).ttl)
+        pipe.execute()
 
 
 def remember(context: Context) -> None:
@@ -105,6 +121,7 @@ def _end(
     if not isinstance(context.request, FailbackRequest):
         remember(context)
     release_all(context)
+    tell_site_run(context)
     emit(
         "run.failed" if state == "failed" else "run.cancelled",
         context.run_id,

@@ -10,6 +10,7 @@ call id -> StepEntry JSON), ``lync:run:<id>:journal`` (stream, one JournalEntry 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
@@ -46,7 +47,11 @@ def run_key(run_id: str) -> str:
 
 
 class RunRecord:
-    """Writes one run's record; every write refreshes the expiry."""
+    """Writes one run's record; every write refreshes the expiry, in the same round trip.
+
+    A step's entry is read once and then kept: the execution that writes it holds the step's lease, so no
+    one else writes it meanwhile.
+    """
 
     def __init__(self, run_id: str, client: redis.Redis | None = None, ttl_s: int | None = None) -> None:
         self.run_id = run_id
@@ -55,6 +60,8 @@ class RunRecord:
         self.key = run_key(run_id)
         self.steps_key = f"{self.key}:steps"
         self.journal_key = f"{self.key}:journal"
+        #: The step entries this record read or wrote, as it wrote them.
+        self._entries: dict[str, StepEntry] = {}
 
     def create(self, request: AnyRequest) -> None:
         """A new run in state ``running``."""
@@ -91,19 +98,25 @@ class RunRecord:
         gates = [*(kept for kept in gates if kept.phase != gate.phase), gate]
         self._set(gates=json.dumps([kept.model_dump(mode="json") for kept in gates]))
 
-    def queue_steps(self, calls: list[StepCall]) -> None:
-        """Pending entries for step calls about to be sent, in order (their task ids are set up front)."""
+    def queue_steps(self, calls: list[StepCall], task_ids: Mapping[str, str] | None = None) -> None:
+        """Pending entries for step calls about to be sent, in order, each with the id of the Celery task
+        that will run it when ``task_ids`` (by call id) has one: all in one round trip after one read."""
         queued = now().isoformat()
-        for index, call in enumerate(calls):
-            self._write(self.step(call.id) or StepEntry.of(call), queued=f"{queued}/{index:04d}")
-
-    def assign_task(self, call: StepCall, task_id: str) -> None:
-        """The Celery task that will run the call."""
-        self._update(call, task_id=task_id)
+        found = self._read_steps([call.id for call in calls])
+        self._put_steps(
+            [
+                _changed(
+                    found.get(call.id) or StepEntry.of(call),
+                    {"queued": f"{queued}/{index:04d}"}
+                    | ({"task_id": task_ids[call.id]} if task_ids and call.id in task_ids else {}),
+                )
+                for index, call in enumerate(calls)
+            ]
+        )
 
     def step_started(self, call: StepCall, worker: str, task_id: str) -> StepEntry:
         """One more attempt of the call begins on ``worker``; the entry, with the attempt counted."""
-        entry = self.step(call.id) or StepEntry.of(call)
+        entry = self._entry(call)
         started = now()
         return self._write(
             entry,
@@ -144,16 +157,17 @@ class RunRecord:
         )
 
     def step(self, call_id: str) -> StepEntry | None:
-        """One step's entry (None when unknown)."""
-        raw = self.client.hget(self.steps_key, call_id)
-        return StepEntry.model_validate_json(raw) if isinstance(raw, str) else None
+        """One step's entry as Redis has it (None when unknown)."""
+        return self._read_steps([call_id]).get(call_id)
 
     def append_journal(self, entry: JournalEntry) -> None:
         """One remote command, as it completes."""
         fields = entry.model_dump(mode="json", exclude={"id"})
         fields["parameters"] = json.dumps(fields["parameters"])
-        self.client.xadd(self.journal_key, cast(dict[Any, Any], fields))
-        self.client.expire(self.journal_key, self.ttl)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xadd(self.journal_key, cast(dict[Any, Any], fields))
+        pipe.expire(self.journal_key, self.ttl)
+        pipe.execute()
 
     def finish(self, state: RunState, error: str = "", cancelled_by: str = "") -> None:
         """The run ended: ``succeeded``, ``planned`` (dry run), ``failed`` (with the error) or ``cancelled``
@@ -168,12 +182,11 @@ class RunRecord:
 
     def went_on(self, call: StepCall) -> bool:
         """Whether an execution of ``call`` ended it and went on with the run, or the run ended."""
-        return bool(self.client.exists(self._went_on_key(call))) or self.client.hget(
-            self.key, "state"
-        ) not in (
-            None,
-            "running",
-        )
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(self._went_on_key(call))
+        pipe.hget(self.key, "state")
+        went, state = pipe.execute()
+        return bool(went) or state not in (None, "running")
 
     def go_on_once(self, call: StepCall) -> bool:
         """Whether this execution of an ended step call is the one that goes on with the run."""
@@ -184,11 +197,35 @@ class RunRecord:
 
     def put_step(self, entry: StepEntry) -> None:
         """Write a step's entry as it is."""
-        self.client.hset(self.steps_key, entry.id, entry.model_dump_json())
-        self.client.expire(self.steps_key, self.ttl)
+        self._put_steps([entry])
+
+    def _put_steps(self, entries: list[StepEntry]) -> None:
+        if not entries:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(self.steps_key, mapping={entry.id: entry.model_dump_json() for entry in entries})
+        pipe.expire(self.steps_key, self.ttl)
+        pipe.execute()
+        self._entries.update((entry.id, entry) for entry in entries)
+
+    def _read_steps(self, call_ids: list[str]) -> dict[str, StepEntry]:
+        if not call_ids:
+            return {}
+        raw = cast(list[str | None], self.client.hmget(self.steps_key, call_ids))
+        found = {
+            call_id: StepEntry.model_validate_json(value)
+            for call_id, value in zip(call_ids, raw, strict=True)
+            if value is not None
+        }
+        self._entries.update(found)
+        return found
+
+    def _entry(self, call: StepCall) -> StepEntry:
+        """The call's entry as this record last wrote or read it, else as Redis has it, else a new one."""
+        return self._entries.get(call.id) or self.step(call.id) or StepEntry.of(call)
 
     def _update(self, call: StepCall, **changes: object) -> StepEntry:
-        return self._write(self.step(call.id) or StepEntry.of(call), **changes)
+        return self._write(self._entry(call), **changes)
 
     def _write(self, entry: StepEntry, **changes: object) -> StepEntry:
         updated = _changed(entry, changes)
@@ -196,8 +233,10 @@ class RunRecord:
         return updated
 
     def _set(self, **fields: str) -> None:
-        self.client.hset(self.key, mapping=cast(dict[Any, Any], fields))
-        self.client.expire(self.key, self.ttl)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(self.key, mapping=cast(dict[Any, Any], fields))
+        pipe.expire(self.key, self.ttl)
+        pipe.execute()
 
 
 def get_run(run_id: str, client: redis.Redis | None = None) -> Run | None:
@@ -247,6 +286,6 @@ def read_journal(run_id: str, since: str = "0-0", client: redis.Redis | None = N
     ]
 
 
-def _changed(model: StepEntry, changes: dict[str, object]) -> StepEntry:
+def _changed(model: StepEntry, changes: Mapping[str, object]) -> StepEntry:
     """``model`` with ``changes``, validated (a typo in a field name fails here, not in a reader)."""
-    return StepEntry.model_validate(model.model_dump() | changes)
+    return StepEntry.model_validate({**model.model_dump(), **changes})

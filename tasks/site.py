@@ -3,7 +3,8 @@ site run ends when every one of them has, with each one's verdict.
 
 The pools' runs are whole runs of their own (record, lock, report), not a Celery chord: a run that stops
 ends its chain early, and a chord waits forever for a member whose chain was cut. The site run waits for
-them by re-checking their records (``lync.site_join`` retries itself every JOIN_POLL_S seconds).
+them by re-checking their records: ``lync.site_join`` looks as soon as one of them says it ended, and at
+least every JOIN_POLL_S seconds, retrying itself in between.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tasks.control import cancel_asked
 from tasks.events import emit
 from tasks.lease import show_alive
 from tasks.lock import keep
-from tasks.outcome import cancel_run, finish_run, stop_run
+from tasks.outcome import cancel_run, finish_run, pool_ended_key, stop_run
 from tasks.record import RunRecord, get_run, redis_client
 from tasks.run import PoolOutcome
 from tasks.runbook import failover
@@ -28,8 +29,8 @@ from worker.celery_app import app
 from worker.inventory import get_inventory
 from worker.refusals import Refusal
 
-#: How often the site run looks at its pools' runs.
-JOIN_POLL_S = 1.0
+#: How long the site run waits for word that one of its pools' runs ended before it looks at them anyway.
+JOIN_POLL_S = 1
 
 
 @app.task(name="lync.site_pools", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
@@ -49,7 +50,8 @@ def site_join(self: Task, context: dict[str, Any]) -> Any:
     outcomes = pool_outcomes(site)
     if any(outcome.state == "running" for outcome in outcomes):
         show_alive(site.run_id, JOIN_POLL_S)
-        raise self.retry(countdown=JOIN_POLL_S)
+        redis_client().blpop([pool_ended_key(site.run_id)], timeout=JOIN_POLL_S)
+        raise self.retry(countdown=0)
     RunRecord(site.run_id).set_outcomes(outcomes)
     word = cancel_asked(site.run_id)
     if word is not None:

@@ -2,9 +2,10 @@
 
 When the step's server is unreachable (cannot connect), the step moves to the next Front End of the same pool
 (same site, same queue); a command that reached its server and did not complete retries there. Transient
-errors retry with exponential backoff and jitter until ``settings.retry_deadline_s`` after the step's first
-attempt; one attempt may take ``settings.step_timeout_s`` in all. A remedy runs at most once per step; a
-failure ends the run with a message naming the step, the server it ran on and the error.
+errors retry with exponential backoff and jitter; a step waiting for a state (NotReadyError) polls every
+tenth of its wait so far; both until ``settings.retry_deadline_s`` after the step's first attempt. One
+attempt may take ``settings.step_timeout_s`` in all. A remedy runs at most once per step; a failure ends
+the run with a message naming the step, the server it ran on and the error.
 """
 
 from __future__ import annotations
@@ -42,12 +43,23 @@ from worker.settings import get_settings
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
+#: A step waiting for the world (NotReadyError: replication, a failover under way) looks again after this
+#: share of its wait so far, within POLL_MIN_S and POLL_MAX_S: it sees the state at most about a tenth of the
+#: wait late, however long the wait (seconds in a drill, minutes in production).
+POLL_SHARE = 0.1
+POLL_MIN_S = 0.1
+POLL_MAX_S = 10.0
 
 
 def backoff_s(attempt: int) -> float:
     """Exponential backoff with full jitter on the upper half: 0.25-0.5 s, 0.5-1 s, ... up to 15-30 s."""
     ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def poll_s(waited_s: float) -> float:
+    """How soon a step that waits for a state looks again, having waited ``waited_s``."""
+    return min(POLL_MAX_S, max(POLL_MIN_S, waited_s * POLL_SHARE))
 
 
 def run_step(
@@ -297,9 +309,10 @@ def _handle_error(
     if decision.action == "retry":
         elapsed = (now() - first_started).total_seconds()
         if elapsed < get_settings().retry_deadline_s:
-            record.step_retrying(call, reason, waiting=isinstance(error, NotReadyError))
+            waiting = isinstance(error, NotReadyError)
+            record.step_retrying(call, reason, waiting=waiting)
             emit("step.retry", context.run_id, context.request.subject, message=reason, **details)
-            countdown = backoff_s(attempt)
+            countdown = poll_s(elapsed) if waiting else backoff_s(attempt)
             show_alive(context.run_id, countdown)
             raise task.retry(countdown=countdown, max_retries=None)
         reason = f"gave up after {attempt} attempts in {elapsed:.0f} s: {reason}"

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 
 from worker import executor, kombu_redis_fix, presence, stats_redaction
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
@@ -16,6 +16,12 @@ from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
 app = Celery("lync_failover", include=["tasks.runbook", "tasks.site", "tasks.steps", "tasks.operator"])
+
+#: Steps a worker runs at once. A step mostly waits on its server (Invoke-CsPoolFailover for 15 minutes), so
+#: a worker runs its steps in threads of one process: as many as the pools failing over into its site at
+#: once plus the Front Ends Bootstrapper runs on, cheaply, and with one runspace pool per server for all of
+#: them (``-P prefork -c N`` still works: N processes, each with its own pools).
+WORKER_THREADS = 32
 
 
 def configure(celery_app: Celery, settings: Settings | None = None) -> None:
@@ -40,6 +46,8 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        worker_pool="threads",
+        worker_concurrency=WORKER_THREADS,
         broker_transport_options=transport_options,
         result_backend_transport_options=transport_options,
         task_track_started=True,
@@ -78,9 +86,11 @@ presence.install()
 
 
 def _close_runspace_pools(**_: Any) -> None:
-    """At a pool process start, forget the parent's pools (shared sockets); at its end, close its own."""
+    """At a prefork pool process start, forget the parent's pools (shared sockets); at the end of a pool
+    process or of the worker (threads), close its own."""
     executor.close_all()
 
 
 worker_process_init.connect(_close_runspace_pools, weak=False)
 worker_process_shutdown.connect(_close_runspace_pools, weak=False)
+worker_shutdown.connect(_close_runspace_pools, weak=False)

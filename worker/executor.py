@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.client import RemoteDisconnected
 from typing import TypeVar
 
@@ -74,11 +74,10 @@ def step_deadline(seconds: float) -> Iterator[None]:
 
 @dataclass
 class _Session:
-    """A live connection to one server: its WSMan transport and open runspace pool."""
+    """A live connection to one server: its WSMan transport and open runspace pool (one command at a time)."""
 
     wsman: WSMan
     pool: RunspacePool
-    lock: threading.Lock = field(default_factory=threading.Lock)
     #: Whether the session served an earlier command (the server may have forgotten it since).
     reused: bool = False
 
@@ -100,7 +99,8 @@ class _Deadline:
 
 
 class PsrpShell:
-    """Runs cmdlets and executables on the inventory's servers, one runspace pool per server and user."""
+    """Runs cmdlets and executables on the inventory's servers, one runspace pool per server and user, reused
+    by every command that follows (another is opened only for a command sent while the pool is busy)."""
 
     def __init__(
         self,
@@ -114,7 +114,8 @@ class PsrpShell:
         self._command_timeout_s = command_timeout_s
         self._credentials = credentials
         self._operation_timeout_s = operation_timeout_s
-        self._sessions: dict[_Key, _Session] = {}
+        #: The open sessions no command uses now, by process, server and user.
+        self._idle: dict[_Key, list[_Session]] = {}
         self._sessions_lock = threading.Lock()
         #: How many runspace pools this shell has opened (reuse keeps it low).
         self.pools_opened = 0
@@ -218,9 +219,9 @@ class PsrpShell:
     def close_all(self) -> None:
         """Close this process's runspace pools; forget (without closing) those inherited across a fork."""
         with self._sessions_lock:
-            sessions, self._sessions = self._sessions, {}
-        for (pid, server, _user), session in sessions.items():
-            if pid == os.getpid():
+            idle, self._idle = self._idle, {}
+        for (pid, server, _user), sessions in idle.items():
+            for session in sessions if pid == os.getpid() else ():
                 _close_quietly(session, server)
 
     @property
@@ -233,27 +234,30 @@ class PsrpShell:
 
     @contextmanager
     def _session(self, entry: ServerEntry, command: str) -> Iterator[_Session]:
-        """The open session for ``entry``, with remote failures mapped; a session that failed is dropped."""
+        """An open session for ``entry``, this command's alone until it ends, with remote failures mapped;
+        a session that failed is closed, one that served is kept for the next command."""
         try:
             credential = self._credential(entry)
         except CredentialError as error:
             raise AuthenticationError(entry.fqdn, command, str(error)) from None
         key: _Key = (os.getpid(), entry.fqdn, credential.username)
+        session: _Session | None = None
         try:
-            session = self._open_session(key, entry, credential, command)
-            with session.lock:
-                yield session
-        except _StaleSession:
-            self._drop(key)
-            raise
-        except (TransportError, AuthenticationError):
-            self._drop(key)
-            raise
+            session = self._checkout(key, entry, credential)
+            yield session
         except CmdletError:
+            self._checkin(key, session)
+            raise
+        except (_StaleSession, TransportError, AuthenticationError):
+            _close_quietly(session, entry.fqdn)
             raise
         except Exception as error:
-            self._drop(key)
+            _close_quietly(session, entry.fqdn)
             raise _remote_error(entry, command, error) from error
+        except BaseException:
+            _close_quietly(session, entry.fqdn)
+            raise
+        self._checkin(key, session)
 
     def _credential(self, entry: ServerEntry) -> Credential:
         """The server's credential; CredentialError naming it when the lookup fails in any way."""
@@ -268,26 +272,36 @@ class PsrpShell:
                 "does it hold this entry?) or the credential's password_env / password_file"
             ) from None
 
-    def _open_session(self, key: _Key, entry: ServerEntry, credential: Credential, command: str) -> _Session:
+    def _checkout(self, key: _Key, entry: ServerEntry, credential: Credential) -> _Session:
+        """An idle open session of ``key``, else a new one."""
         with self._sessions_lock:
-            session = self._sessions.get(key)
-            if session is not None and session.pool.state == RunspacePoolState.OPENED:
-                session.reused = True
-                return session
-            self._sessions.pop(key, None)
+            idle = self._idle.get(key, [])
+            while idle:
+                session = idle.pop()
+                if session.pool.state == RunspacePoolState.OPENED:
+                    session.reused = True
+                    return session
+        return self._open_session(entry, credential)
+
+    def _checkin(self, key: _Key, session: _Session | None) -> None:
+        """The command is done with ``session``: the next one may use it."""
+        if session is not None:
+            with self._sessions_lock:
+                self._idle.setdefault(key, []).append(session)
+
+    def _open_session(self, entry: ServerEntry, credential: Credential) -> _Session:
         log.info("opening a runspace pool on %s (%s) as %s", entry.fqdn, entry.endpoint, credential.username)
         wsman = wsman_for(entry, credential, self._operation_timeout_s)
         pool = RunspacePool(wsman)
         session = _Session(wsman, pool)
         try:
             pool.open()
-            self.pools_opened += 1
+            with self._sessions_lock:
+                self.pools_opened += 1
             self._import_lync_module(entry, session)
         except BaseException:
             _close_quietly(session, entry.fqdn)
             raise
-        with self._sessions_lock:
-            self._sessions[key] = session
         return session
 
     def _import_lync_module(self, entry: ServerEntry, session: _Session) -> None:
@@ -331,12 +345,6 @@ class PsrpShell:
         if deadline.at <= started:
             raise CommandTimeout(entry.fqdn, command, "the step's time ran out before it was sent")
         return deadline
-
-    def _drop(self, key: _Key) -> None:
-        with self._sessions_lock:
-            session = self._sessions.pop(key, None)
-        if session is not None:
-            _close_quietly(session, key[1])
 
 
 _shell: PsrpShell | None = None
@@ -522,7 +530,9 @@ def _is_stale(error: BaseException) -> bool:
     return False
 
 
-def _close_quietly(session: _Session, server: str) -> None:
+def _close_quietly(session: _Session | None, server: str) -> None:
+    if session is None:
+        return
     try:
         if session.pool.state == RunspacePoolState.OPENED:
             session.pool.close()

@@ -226,8 +226,8 @@ def start_runner(
     redis_client: redis.Redis,
     tmp_path: Path,
 ) -> Iterator[Callable[..., Runner]]:
-    """``start_runner("cms-2013-primary", faults={...}, env={...}, transport="https")``: lab (with these
-    lab options), workers, and this process's app."""
+    """``start_runner("cms-2013-primary", faults={...}, env={...}, worker_pool=..., transport="https")``: lab
+    (with these lab options), workers (``-P worker_pool``, else the app's pool), and this process's app."""
     from worker.celery_app import app, configure
     from worker.settings import Settings
 
@@ -235,13 +235,14 @@ def start_runner(
         scenario: str,
         faults: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
+        worker_pool: str | None = None,
         **lab_options: Any,
     ) -> Runner:
         lab = lab_factory(scenario, **lab_options)
         lab.engine.set_faults({"replication_lag_seconds": 0, **(faults or {})})
         events_path = tmp_path / f"events-{scenario}.jsonl"
         worker_env = {**lab.password_env, EVENTS_ENV: str(events_path), **(env or {})}
-        workers = celery_workers(lab.inventory_path, lab.queues, worker_env)
+        workers = celery_workers(lab.inventory_path, lab.queues, worker_env, worker_pool)
         configure(app, Settings(redis_url=redis_url, inventory_path=lab.inventory_path))
         cli_env = {**os.environ, "REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(lab.inventory_path)}
         return Runner(lab, workers, cli_env, events_path, redis_client)

@@ -74,7 +74,9 @@ def test_a_lost_worker_host_costs_a_redelivery_not_a_second_failover(
 def test_a_killed_step_process_is_redelivered_at_once_and_waits_for_its_own_act(
     start_runner: Callable[..., Runner],
 ) -> None:
-    runner = start_runner("cms-2013-primary", faults={"latency": {ACT: ACT_S}})
+    # Prefork workers (-P prefork): each step runs in a pool process the worker outlives. A threads worker
+    # (the default) is one process: losing it is the lost host above.
+    runner = start_runner("cms-2013-primary", faults={"latency": {ACT: ACT_S}}, worker_pool="prefork")
     run_id = runner.call(pool=FAILED_POOL)
     runner.until(lambda: sent_to_the_lab(runner), f"{ACT} to reach the lab", deadline_s=90)
     queue = step_queue(runner, run_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -110,6 +112,36 @@ def test_the_runspace_pool_is_reused_between_commands(shell: PsrpShell, engine: 
 
     assert shell.pools_opened == 1
     assert engine.names() == ["Import-Module", "Get-CsPool", "Get-CsPool"]
+
+
+def test_a_command_sent_while_the_pool_is_busy_gets_its_own_and_both_are_reused(
+    tmp_path: Path, endpoint: WinRMEndpoint, engine: EngineDouble
+) -> None:
+    psrp = PsrpShell(_inventory(tmp_path, endpoint), credentials=_credentials(), command_timeout_s=5)
+    ended: list[str] = []
+
+    def hold() -> None:
+        try:
+            psrp.run(SERVER, "Wait-CsStop")
+        except CommandTimeout:
+            ended.append("timed out")
+
+    busy = threading.Thread(target=hold)
+    busy.start()
+    try:
+        while "Wait-CsStop" not in engine.names():
+            time.sleep(0.01)
+        psrp.run(SERVER, "Get-CsPool")
+        assert busy.is_alive(), "the second command waited for the first one's pool"
+    finally:
+        busy.join()
+    assert ended == ["timed out"]
+    psrp.run(SERVER, "Get-CsPool")
+    psrp.run(SERVER, "Get-CsPool")
+
+    assert psrp.pools_opened == 2
+    assert engine.names().count("Import-Module") == 2
+    psrp.close_all()
 
 
 def test_a_wrong_password_is_an_authentication_error(tmp_path: Path, endpoint: WinRMEndpoint) -> None:

@@ -122,15 +122,11 @@ def celery_command(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker", *arguments]
 
 
-#: Worker processes per queue: a step holds one while its cmdlet runs, so a site failing over several pools
-#: at once (and Bootstrapper on several Front Ends) needs as many.
-WORKER_CONCURRENCY = 4
-
-
-def worker_command(queue: str, concurrency: int = WORKER_CONCURRENCY) -> list[str]:
-    """One prefork worker serving ``queue``, named after it, sending events for Flower."""
+def worker_command(queue: str, pool: str | None = None) -> list[str]:
+    """One worker serving ``queue``, named after it, sending events for Flower; its execution pool is the
+    app's (threads, worker.celery_app.WORKER_THREADS) unless ``pool`` names another (``prefork``)."""
     return celery_command(
-        *("worker", "-Q", queue, "--hostname", f"{queue}@%h", "-P", "prefork", "-c", str(concurrency)),
+        *("worker", "-Q", queue, "--hostname", f"{queue}@%h", *(("-P", pool) if pool else ())),
         *("-E", "--loglevel", "INFO", "--without-gossip", "--without-mingle"),
     )
 
@@ -188,14 +184,16 @@ def start_workers(
     queues: Sequence[str],
     log_dir: Path,
     env: Mapping[str, str] | None = None,
+    pool: str | None = None,
 ) -> WorkerSet:
-    """Start one worker per queue against ``redis_url`` and the inventory; return once all answer a ping."""
+    """Start one worker per queue (execution ``pool``: the app's unless given) against ``redis_url`` and the
+    inventory; return once all answer a ping."""
     environment = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(inventory_path), **(env or {})}
     workers = WorkerSet(redis_url, read_settings({**os.environ, **environment}).sentinel_master)
     try:
         for queue in queues:
             workers.children[queue] = spawn(
-                f"worker {queue}", worker_command(queue), log_dir / f"worker-{queue}.log", environment
+                f"worker {queue}", worker_command(queue, pool), log_dir / f"worker-{queue}.log", environment
             )
         workers.wait_until_ready()
     except BaseException:
