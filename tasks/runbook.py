@@ -36,9 +36,10 @@ from tasks.requests import (
     readiness_request,
     site_request,
 )
+from tasks.run import StepEntry
 from worker.celery_app import app
 from worker.inventory import get_inventory
-from worker.refusals import Refusal, RunRefused
+from worker.refusals import Refusal, RequestError, RunRefused
 from worker.settings import get_settings
 
 #: The stage after the last discovery phase: build the plan.
@@ -135,6 +136,12 @@ def take_locks(context: Context) -> None:
     pools, request, ttl_s = locked_pools(context), context.request, get_settings().lock_ttl_s
     show_alive(context.run_id, 0)  # before it holds a lock, so no other trigger takes it for dead
     if isinstance(request, Request) and request.parent is not None and pools:
+        site = get_run(request.parent)
+        if site is None or site.children.get(request.pool) != context.run_id:
+            raise RequestError(
+                f"parent {request.parent} did not start this run for {request.pool}: parent and lost_site "
+                "are set by a site run for its pools' runs, never by hand. Leave them out"
+            )
         holder = handover(redis_client(), request.pool, request.parent, context.run_id, ttl_s)
     else:
         holder = acquire_all(redis_client(), pools, context.run_id, ttl_s) if pools else None
@@ -159,9 +166,25 @@ def abandon(dead: str, context: Context, pools: list[str]) -> None:
         f"{context.run_id} took over its locks of {', '.join(pools)}"
     )
     log.warning("%s (%s locks)", message, taken)
-    if record is not None and record.state == "running":
+    if record is None:
+        return
+    if record.state == "running":
         RunRecord(dead).finish("failed", error=message)
         emit("run.failed", dead, record.subject, message=message)
+    for step in record.steps:
+        if step.acting:  # its act may still run on the server: this run's same step waits for its effect
+            RunRecord(context.run_id).put_step(
+                StepEntry(
+                    id=step.id,
+                    step=step.step,
+                    phase=step.phase,
+                    server=step.server,
+                    queue=step.queue,
+                    acting=step.acting,
+                    acting_since=step.acting_since,
+                    summary=f"run {dead} sent {step.acting} and was lost before it ended",
+                )
+            )
 
 
 def continue_run(task: Task, context: Context, phase: str) -> Any:
