@@ -171,20 +171,12 @@ def abandon(dead: str, context: Context, pools: list[str]) -> None:
     if record.state == "running":
         RunRecord(dead).finish("failed", error=message)
         emit("run.failed", dead, record.subject, message=message)
+    carried = {"id", "step", "phase", "server", "queue", "acting", "acting_since"}
     for step in record.steps:
         if step.acting:  # its act may still run on the server: this run's same step waits for its effect
-            RunRecord(context.run_id).put_step(
-                StepEntry(
-                    id=step.id,
-                    step=step.step,
-                    phase=step.phase,
-                    server=step.server,
-                    queue=step.queue,
-                    acting=step.acting,
-                    acting_since=step.acting_since,
-                    summary=f"run {dead} sent {step.acting} and was lost before it ended",
-                )
-            )
+            lost = f"run {dead} sent {step.acting} and was lost before it ended"
+            entry = StepEntry.model_validate({**step.model_dump(include=carried), "summary": lost})
+            RunRecord(context.run_id).put_step(entry)
 
 
 def continue_run(task: Task, context: Context, phase: str) -> Any:
