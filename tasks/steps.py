@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from plugins.decisions import default_decision
 from plugins.kit.errors import NotReadyError, PreconditionError
 from plugins.kit.model import Context, Decision, Facts, StepCall, StepResult, StepSpec
-from plugins.kit.shell import CmdletError, CommandInterrupted, Shell, TransportError
+from plugins.kit.shell import CmdletError, CommandInterrupted, ConnectionDropped, Shell, TransportError
 from plugins.manager import get_plugin_manager, step_registry
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
@@ -41,12 +41,19 @@ from worker.settings import get_settings
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
+#: The pause before a step retries after the link dropped requests that changed nothing: a drop is no failure.
+DROPPED_RETRY_S = 0.5
 
 
 def backoff_s(attempt: int) -> float:
     """Exponential backoff with full jitter on the upper half: 0.25-0.5 s, 0.5-1 s, ... up to 15-30 s."""
     ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_delay_s(error: Exception, attempt: int) -> float:
+    """How long a step waits before its next attempt: DROPPED_RETRY_S after dropped reads, else backoff."""
+    return DROPPED_RETRY_S if isinstance(error, ConnectionDropped) else backoff_s(attempt)
 
 
 def run_step(
@@ -293,7 +300,7 @@ def _handle_error(
         if elapsed < get_settings().retry_deadline_s:
             record.step_retrying(call, reason, waiting=isinstance(error, NotReadyError))
             emit("step.retry", context.run_id, context.request.subject, message=reason, **details)
-            countdown = backoff_s(attempt)
+            countdown = retry_delay_s(error, attempt)
             show_alive(context.run_id, countdown)
             raise task.retry(countdown=countdown, max_retries=None)
         reason = f"gave up after {attempt} attempts in {elapsed:.0f} s: {reason}"
