@@ -25,7 +25,7 @@ from pydantic_core import ErrorDetails
 from plugins.decisions import default_decision
 from plugins.kit.errors import NotReadyError, PreconditionError
 from plugins.kit.model import Context, Decision, Facts, StepCall, StepResult, StepSpec
-from plugins.kit.shell import CmdletError, CommandInterrupted, Shell, TransportError
+from plugins.kit.shell import CmdletError, CommandInterrupted, ConnectionDropped, Shell, TransportError
 from plugins.manager import get_plugin_manager, step_registry
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
@@ -46,12 +46,19 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = float(LONGEST_COUNTDOWN_S)
+#: The pause before a step retries after the link dropped requests that changed nothing: a drop is no failure.
+DROPPED_RETRY_S = 0.5
 
 
 def backoff_s(attempt: int) -> float:
     """Exponential backoff with full jitter on the upper half: 0.25-0.5 s, 0.5-1 s, ... up to 15-30 s."""
     ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_delay_s(error: Exception, attempt: int) -> float:
+    """How long a step waits before its next attempt: DROPPED_RETRY_S after dropped reads, else backoff."""
+    return DROPPED_RETRY_S if isinstance(error, ConnectionDropped) else backoff_s(attempt)
 
 
 def run_step(
@@ -332,7 +339,7 @@ def _handle_error(
         if elapsed < _retry_deadline_s(error, first_started):
             record.step_retrying(call, reason, waiting=isinstance(error, NotReadyError))
             emit("step.retry", context.run_id, context.request.subject, message=reason, **details)
-            countdown = backoff_s(attempt)
+            countdown = retry_delay_s(error, attempt)
             show_alive(context.run_id, countdown)
             record.pass_turn(call, turn + 1)
             raise task.retry(
