@@ -38,7 +38,7 @@ from tasks.requests import (
 )
 from worker.celery_app import app
 from worker.inventory import get_inventory
-from worker.refusals import Refusal, RunRefused
+from worker.refusals import Refusal, RequestError, RunRefused
 from worker.settings import get_settings
 
 #: The stage after the last discovery phase: build the plan.
@@ -78,7 +78,10 @@ def failover(self: Task, *args: object, **kwargs: object) -> Any:
     """Fail a pool over (pool, target, dry_run): check the request, lock the pool (a dry run takes no lock),
     open the run record, and continue with discovery."""
     arguments = arguments_of("lync.failover", FAILOVER_ARGUMENTS, args, kwargs)
-    return launch(self, failover_request(get_inventory(), arguments))
+    request = failover_request(get_inventory(), arguments)
+    if request.parent is not None:
+        started_by_parent(request, self.request.id)
+    return launch(self, request)
 
 
 @app.task(name="lync.failover_site", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
@@ -127,6 +130,17 @@ def launch(task: Task, request: AnyRequest) -> Any:
     emit("run.started", run_id, request.subject, message=request.model_dump_json())
     discovery, _ = request.phases()
     return continue_run(task, context, discovery[0])
+
+
+def started_by_parent(request: Request, run_id: str) -> None:
+    """RequestError unless ``request.parent`` is the site run that recorded ``run_id`` as its pool's run:
+    ``parent`` and ``lost_site`` are a site run's to set, never an operator's."""
+    parent = get_run(str(request.parent))
+    if parent is None or parent.children.get(request.pool) != run_id:
+        raise RequestError(
+            f"parent {request.parent!r} is not the site run that started this run: lync.failover_site "
+            "sets parent and lost_site for its pools' runs; leave them out"
+        )
 
 
 def take_locks(context: Context) -> None:
