@@ -79,7 +79,10 @@ def failover(self: Task, *args: object, **kwargs: object) -> Any:
     """Fail a pool over (pool, target, dry_run): check the request, lock the pool (a dry run takes no lock),
     open the run record, and continue with discovery."""
     arguments = arguments_of("lync.failover", FAILOVER_ARGUMENTS, args, kwargs)
-    return launch(self, failover_request(get_inventory(), arguments))
+    request = failover_request(get_inventory(), arguments)
+    if request.parent is not None:
+        started_by_parent(request, self.request.id)
+    return launch(self, request)
 
 
 @app.task(name="lync.failover_site", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
@@ -130,18 +133,23 @@ def launch(task: Task, request: AnyRequest) -> Any:
     return continue_run(task, context, discovery[0])
 
 
+def started_by_parent(request: Request, run_id: str) -> None:
+    """RequestError unless ``request.parent`` is the site run that recorded ``run_id`` as its pool's run:
+    ``parent`` and ``lost_site`` are a site run's to set, never an operator's."""
+    parent = get_run(str(request.parent))
+    if parent is None or parent.children.get(request.pool) != run_id:
+        raise RequestError(
+            f"parent {request.parent!r} is not the site run that started this run: lync.failover_site "
+            "sets parent and lost_site for its pools' runs; leave them out"
+        )
+
+
 def take_locks(context: Context) -> None:
     """The locks of the run's pools (a site run's pool run takes its pool from the site run); RunRefused
     naming the run that holds one."""
     pools, request, ttl_s = locked_pools(context), context.request, get_settings().lock_ttl_s
     show_alive(context.run_id, 0)  # before it holds a lock, so no other trigger takes it for dead
     if isinstance(request, Request) and request.parent is not None and pools:
-        site = get_run(request.parent)
-        if site is None or site.children.get(request.pool) != context.run_id:
-            raise RequestError(
-                f"parent {request.parent} did not start this run for {request.pool}: parent and lost_site "
-                "are set by a site run for its pools' runs, never by hand. Leave them out"
-            )
         holder = handover(redis_client(), request.pool, request.parent, context.run_id, ttl_s)
     else:
         holder = acquire_all(redis_client(), pools, context.run_id, ttl_s) if pools else None
