@@ -90,6 +90,8 @@ class LabEngine:
         self._check_password: Callable[[str, str], bool] = lambda _user, _password: False
         #: Set when the lab stops: local runs (scheduled tasks) in progress end.
         self._stopping = threading.Event()
+        #: How many requests ``transport_fault`` dropped since the lab started.
+        self._dropped_requests = 0
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, clock: Clock | None = None) -> LabEngine:
@@ -311,6 +313,7 @@ class LabEngine:
                 "pool_states": {p.fqdn: p.pool_state for p in d.pools},
                 "down_servers": sorted(d.down),
                 "publishes": d.publishes,
+                "dropped_requests": self._dropped_requests,
                 "deployment": d.model_dump(mode="json"),
                 "faults": self._fault_settings(),
             }
@@ -356,7 +359,10 @@ class LabEngine:
         with self._lock:
             rates = self._state.faults.transport_fault_rate
             rate = rates.get(server.lower(), rates.get("*", 0.0))
-            return rate > 0 and self._random.random() < rate
+            dropped = rate > 0 and self._random.random() < rate
+            if dropped:
+                self._dropped_requests += 1
+            return dropped
 
     # --- helpers ---------------------------------------------------------------------------------------
 

@@ -13,11 +13,13 @@ from datetime import datetime
 import redis
 from pydantic import BaseModel, ConfigDict
 
+from plugins.kit.model import Context
+from plugins.kit.requests import Request
 from tasks.record import get_run, now, redis_client, run_key
 from tasks.run import Run
 from worker.refusals import RequestError
 
-#: How long an operator's word is kept (a run waits at a pause for at most this long).
+#: How long an operator's word is kept in Redis (a week: longer than any run).
 KEPT_S = 7 * 24 * 3600
 
 
@@ -65,15 +67,25 @@ def ask_cancel(run_id: str, by: str, client: redis.Redis | None = None) -> Run:
     return run
 
 
-def cancel_asked(run_id: str, client: redis.Redis | None = None) -> Word | None:
-    """The operator's word when the run was asked to stop."""
-    raw = (client or redis_client()).get(cancel_key(run_id))
-    return Word.model_validate_json(str(raw)) if raw else None
+def cancel_asked(run_id: str, parent: str | None = None, client: redis.Redis | None = None) -> Word | None:
+    """The operator's word when the run (or the site run it is part of, ``parent``) was asked to stop."""
+    client = client or redis_client()
+    for asked in (run_id, parent):
+        raw = client.get(cancel_key(asked)) if asked is not None else None
+        if raw:
+            return Word.model_validate_json(str(raw))
+    return None
 
 
-def stop_if_cancelled(run_id: str, before: str, client: redis.Redis | None = None) -> None:
+def cancel_of(context: Context) -> Word | None:
+    """The operator's word when the run, or the site run it is part of, was asked to stop."""
+    request = context.request
+    return cancel_asked(context.run_id, request.parent if isinstance(request, Request) else None)
+
+
+def stop_if_cancelled(context: Context, before: str) -> None:
     """A safe point (``before`` what): raise CancelAsked when the run was asked to stop."""
-    word = cancel_asked(run_id, client)
+    word = cancel_of(context)
     if word is not None:
         raise CancelAsked(word, before)
 

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from plugins.kit.model import StepCall
 from plugins.kit.shell import CmdletResult, ExecutableResult, ParameterValue, RemoteError, Shell
-from tasks.control import stop_if_cancelled
 from tasks.record import RunRecord, now
 from tasks.run import JournalEntry
 from worker.redaction import REDACTED, is_secret_name
@@ -27,6 +26,7 @@ class JournaledShell:
         call: StepCall,
         max_output: int,
         on_command: Callable[[str, str, str], None],
+        before_command: Callable[[str], None],
     ) -> None:
         self.inner = inner
         self.record = record
@@ -35,6 +35,8 @@ class JournaledShell:
         self.max_output = max_output
         #: Called with (server, command, outcome) after each command.
         self.on_command = on_command
+        #: A safe point before each command (what is about to be sent): raises to stop there.
+        self.before_command = before_command
 
     def run(
         self, server: str, cmdlet: str, parameters: Mapping[str, ParameterValue] | None = None
@@ -49,7 +51,7 @@ class JournaledShell:
         parameters: Mapping[str, ParameterValue],
         run: Callable[[str, str, Mapping[str, ParameterValue]], CmdletResult],
     ) -> CmdletResult:
-        stop_if_cancelled(self.record.run_id, f"sending {cmdlet} to {server}", self.record.client)
+        self.before_command(f"sending {cmdlet} to {server}")
         started = now()
         try:
             with self._in_flight(cmdlet, parameters):
@@ -73,7 +75,7 @@ class JournaledShell:
 
     def run_executable(self, server: str, executable: str, arguments: Sequence[str]) -> ExecutableResult:
         """Run the executable through the inner shell and journal it."""
-        stop_if_cancelled(self.record.run_id, f"starting {executable} on {server}", self.record.client)
+        self.before_command(f"starting {executable} on {server}")
         started = now()
         parameters: dict[str, ParameterValue] = {"arguments": list(arguments)}
         try:

@@ -11,6 +11,7 @@ its pools' locks (tasks/runbook.py).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,23 +22,25 @@ import redis
 from tasks.record import redis_client
 from worker.settings import get_settings
 
+log = logging.getLogger(__name__)
+
+#: Hold KEYS[1] for ARGV[1] unless another holds it (return that holder), and keep the run alive for at least
+#: ARGV[3] ms. Taking and renewing are the same: a lease lost with a Redis failover is taken again.
 _TAKE = """
 local holder = redis.call('get', KEYS[1])
 if holder and holder ~= ARGV[1] then return holder end
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('set', KEYS[2], '1', 'PX', ARGV[3])
+if redis.call('pttl', KEYS[2]) < tonumber(ARGV[3]) then redis.call('set', KEYS[2], '1', 'PX', ARGV[3]) end
 return ''
-"""
-_RENEW = """
-if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('pexpire', KEYS[1], ARGV[2])
-redis.call('set', KEYS[2], '1', 'PX', ARGV[3])
-return 1
 """
 _DROP = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+
+
+class LeaseLost(Exception):
+    """Another execution holds this step now (this one stalled past its lease): this one stops acting."""
 
 
 def lease_key(run_id: str, call_id: str) -> str:
@@ -71,6 +74,8 @@ class Lease:
     call_id: str
     token: str
     client: redis.Redis
+    #: Set when a renewal found another execution holding it.
+    lost: bool = False
 
     @property
     def key(self) -> str:
@@ -78,13 +83,21 @@ class Lease:
         return lease_key(self.run_id, self.call_id)
 
     def take(self) -> str | None:
-        """Hold the lease; None when held now, else the token of the live execution that holds it."""
+        """Hold (or renew) the lease; None when held now, else the token of the execution that holds it."""
         holder = str(self.client.eval(_TAKE, 2, self.key, alive_key(self.run_id), self.token, *_ttls()))
         return holder or None
 
-    def renew(self) -> bool:
-        """Extend it; False when it was lost (it expired and another execution took it)."""
-        return bool(self.client.eval(_RENEW, 2, self.key, alive_key(self.run_id), self.token, *_ttls()))
+    def renew(self) -> None:
+        """Extend it; note when it was lost; a Redis error is left for the next renewal."""
+        try:
+            self.lost = self.lost or self.take() is not None
+        except redis.RedisError as error:
+            log.warning("could not renew the lease of %s: %s", self.call_id, error)
+
+    def ensure_held(self, before: str) -> None:
+        """A safe point: raise LeaseLost when another execution took the step over."""
+        if self.lost:
+            raise LeaseLost(f"{self.call_id}: another execution holds it now; this one stops before {before}")
 
     def drop(self) -> None:
         """The execution ended."""

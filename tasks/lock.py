@@ -11,7 +11,7 @@ import redis
 
 from plugins.kit.model import Context
 from plugins.kit.requests import FailbackRequest, Request, SiteRequest
-from tasks.record import redis_client
+from tasks.record import get_run, redis_client
 from worker.refusals import RunFailed
 from worker.settings import get_settings
 
@@ -29,11 +29,12 @@ end
 for _, key in ipairs(KEYS) do redis.call('set', key, ARGV[1], 'EX', ARGV[2]) end
 return ''
 """
-#: Hand a key held by ARGV[1] (or already by ARGV[2]) to ARGV[2]; return "" on success, else the holder.
+#: Hand a key held by ARGV[1] (or by nobody, or already by ARGV[2]) to ARGV[2]; return "" on success, else
+#: the holder.
 _HANDOVER = """
 local holder = redis.call('get', KEYS[1])
 if holder == ARGV[2] then return '' end
-if holder ~= ARGV[1] then return holder or '(nobody)' end
+if holder and holder ~= ARGV[1] then return holder end
 redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return ''
 """
@@ -112,19 +113,28 @@ def locked_pools(context: Context) -> list[str]:
 
 def keep(context: Context) -> None:
     """Extend the run's locks to outlive the longest step and the silence after it: max(lock_ttl_s, step
-    timeout + run_alive_s); a run that lost a lock (it was taken for dead, and another run holds the pool
-    now) stops."""
+    timeout + run_alive_s). A lock that expired is taken again; a run that finds another run holding one (it
+    was taken for dead) stops. A site run's pools handed to their own runs are theirs."""
     settings = get_settings()
     ttl_s = max(settings.lock_ttl_s, settings.step_timeout_s + settings.run_alive_s)
+    client = redis_client()
     for pool in locked_pools(context):
-        if extend(redis_client(), pool, context.run_id, ttl_s) or isinstance(context.request, SiteRequest):
-            continue  # a site run has handed some of its pools over to their own runs
-        holder = redis_client().get(lock_key(pool))
-        raise LockLost(
-            f"run {context.run_id} no longer holds the lock of {pool}"
-            + (f": run {holder!s} holds it (this run was taken for dead)" if holder else "")
-            + ". It stops here and changes nothing more"
-        )
+        if extend(client, pool, context.run_id, ttl_s) or pool in _handed_over(context):
+            continue
+        holder = acquire(client, pool, context.run_id, ttl_s)
+        if holder is not None:
+            raise LockLost(
+                f"run {context.run_id} no longer holds the lock of {pool}: run {holder} holds it (this run "
+                "was taken for dead). It stops here and changes nothing more"
+            )
+
+
+def _handed_over(context: Context) -> set[str]:
+    """The pools a site run has handed to their own runs."""
+    if not isinstance(context.request, SiteRequest):
+        return set()
+    run = get_run(context.run_id)
+    return set(run.children) if run is not None else set()
 
 
 def release_all(context: Context) -> None:

@@ -7,7 +7,7 @@ from typing import cast
 
 import redis
 
-from plugins.kit.model import EdgeMove, Facts
+from plugins.kit.model import EdgeMove, Facts, Finding
 from plugins.kit.requests import AnyRequest, FailbackRequest, ReadinessRequest
 from tasks.liveness import live_sites
 from tasks.record import redis_client
@@ -60,5 +60,20 @@ def initial_facts(request: AnyRequest, inventory: Inventory) -> Facts:
     if isinstance(request, FailbackRequest):
         return Facts(edge_moves=edge_moves_from(request.pool))
     if isinstance(request, ReadinessRequest):
-        return Facts(live_sites=live_sites(inventory))
+        live = live_sites(inventory)
+        silent = [site for site in inventory.sites if site.name not in live]
+        return Facts(
+            live_sites=live,
+            findings=[
+                Finding(
+                    check=f"a worker in {site.name}",
+                    pool=None,
+                    ok=False,
+                    detail=f"no worker consumes {site.queue}: the site's pools were not checked, and a "
+                    "failover's steps there would wait",
+                    fix=f"start one on a host of {site.name}: celery -A worker worker -Q {site.queue}",
+                )
+                for site in silent
+            ],
+        )
     return Facts()

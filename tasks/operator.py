@@ -8,7 +8,7 @@ from typing import Any
 from celery import Task
 
 from tasks.context import load_context
-from tasks.control import answer, answer_at, ask_cancel, cancel_asked
+from tasks.control import answer, answer_at, ask_cancel, cancel_of
 from tasks.events import emit
 from tasks.lease import show_alive
 from tasks.lock import keep
@@ -31,7 +31,7 @@ def gate(self: Task, context: dict[str, Any] | list[dict[str, Any]], phase: str)
     run = load_context(context)
     keep(run)
     record = RunRecord(run.run_id)
-    word = cancel_asked(run.run_id)
+    word = cancel_of(run)
     if word is not None:
         cancel_run(
             run, word.by, f"run {run.run_id} cancelled by {word.by} while it waited before phase {phase}"

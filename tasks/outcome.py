@@ -18,7 +18,11 @@ from worker.refusals import RunCancelled, RunFailed
 def report_of(run_id: str) -> Report:
     """The run's report, from its record."""
     run = get_run(run_id)
-    assert run is not None, f"run {run_id} has no record"
+    if run is None:
+        raise RunFailed(
+            f"run {run_id} has no record in Redis any more (lost with a Redis failover, or expired): its "
+            "steps ran; see each server's own logs for what they did"
+        )
     return Report.of(run)
 
 

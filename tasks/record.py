@@ -180,6 +180,21 @@ class RunRecord:
             **({"cancelled_by": cancelled_by} if cancelled_by else {}),
         )
 
+    def take_turn(self, call: StepCall, turn: int) -> bool:
+        """Whether an execution of ``call`` at its ``turn`` may run (no later turn was handed out); the turn
+        is recorded as the call's. Called under the call's lease."""
+        entry = self.step(call.id) or StepEntry.of(call)
+        mine = (call.remedies, turn)
+        if entry.turn > mine:
+            return False
+        if entry.turn < mine:
+            self._write(entry, turn=mine)
+        return True
+
+    def pass_turn(self, call: StepCall, turn: int) -> None:
+        """The call's next execution is ``call`` at ``turn`` (a retry, or the call again after a remedy)."""
+        self._update(call, turn=(call.remedies, turn))
+
     def went_on(self, call: StepCall) -> bool:
         """Whether an execution of ``call`` ended it and went on with the run, or the run ended."""
         pipe = self.client.pipeline(transaction=False)

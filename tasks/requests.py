@@ -49,7 +49,7 @@ def failover_request(inventory: Inventory, arguments: Mapping[str, object]) -> R
         raise RequestError(
             f"target {target} is the pool being failed over: name its backup pool, or no target"
         )
-    site = None if request.lost_site is None else _site(inventory, request.lost_site)
+    site = None if request.lost_site is None else _site(inventory, request.lost_site, "lost_site")
     return request.model_copy(update={"pool": pool, "target": target, "lost_site": site})
 
 
@@ -79,13 +79,18 @@ def readiness_request(inventory: Inventory, arguments: Mapping[str, object]) -> 
 
 
 def _parse(kind: type[_Kind], task: str, arguments: Mapping[str, object]) -> _Kind:
-    """``kind`` from the arguments, strictly; RequestError naming every wrong argument and what it takes."""
+    """``kind`` from the arguments, strictly; RequestError naming every wrong argument and what it takes.
+
+    The request's ``workflow`` is the launcher's own: given as an argument, it is an unknown one.
+    """
+    fields = [name for name in kind.model_fields if name != "workflow"]
+    own = [name for name in fields if name in kind.__annotations__]  # its own first, then the shared
+    takes = ", ".join(own + [name for name in fields if name not in own])
+    if "workflow" in arguments:
+        raise RequestError(f"{task} has no argument 'workflow'. {task} takes: {takes}")
     try:
         return kind.model_validate({**arguments, "workflow": kind.model_fields["workflow"].default})
     except ValidationError as error:
-        fields = [name for name in kind.model_fields if name != "workflow"]
-        own = [name for name in fields if name in kind.__annotations__]  # its own first, then the shared
-        takes = ", ".join(own + [name for name in fields if name not in own])
         problems = "; ".join(_problem(task, detail) for detail in error.errors())
         raise RequestError(f"{problems}. {task} takes: {takes}") from None
 
@@ -94,7 +99,8 @@ def _problem(task: str, detail: ErrorDetails) -> str:
     name = ".".join(str(part) for part in detail["loc"])
     given = detail.get("input")
     if detail["type"] == "value_error":  # a rule of the request itself (e.g. pause_before's phases)
-        return str(detail.get("ctx", {}).get("error", detail["msg"]))
+        rule = str(detail.get("ctx", {}).get("error", detail["msg"]))
+        return f"{name}: {rule}" if name else rule
     if detail["type"] == "extra_forbidden":
         return f"{task} has no argument {name!r}"
     if detail["type"] == "missing":
@@ -110,12 +116,12 @@ def _problem(task: str, detail: ErrorDetails) -> str:
     return f"{name}: {detail['msg']} (got {given!r})"
 
 
-def _site(inventory: Inventory, site: object) -> str:
-    """The inventory's name of ``site`` (compared without case)."""
+def _site(inventory: Inventory, site: object, what: str = "site") -> str:
+    """The inventory's name of ``site`` (compared without case); RequestError naming the argument ``what``."""
     names = {entry.name.lower(): entry.name for entry in inventory.sites}
     if not isinstance(site, str) or site.lower() not in names:
         raise RequestError(
-            f"site {site!r} is not in the inventory; its sites are: {', '.join(names.values())}"
+            f"{what} {site!r} is not in the inventory; its sites are: {', '.join(names.values())}"
         )
     return names[site.lower()]
 

@@ -57,6 +57,8 @@ class StepEntry(_Record):
     #: An act of the step that started and has not ended (its worker may have died while it ran), and when.
     acting: str = ""
     acting_since: datetime | None = None
+    #: Which execution of the call may run: (its remedies, its own retries). Older copies stand down.
+    turn: tuple[int, int] = (0, 0)
 
     @classmethod
     def of(cls, call: StepCall) -> StepEntry:

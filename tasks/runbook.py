@@ -36,9 +36,10 @@ from tasks.requests import (
     readiness_request,
     site_request,
 )
+from tasks.run import StepEntry
 from worker.celery_app import app
 from worker.inventory import get_inventory
-from worker.refusals import Refusal, RunRefused
+from worker.refusals import Refusal, RequestError, RunRefused
 from worker.settings import get_settings
 
 #: The stage after the last discovery phase: build the plan.
@@ -78,7 +79,10 @@ def failover(self: Task, *args: object, **kwargs: object) -> Any:
     """Fail a pool over (pool, target, dry_run): check the request, lock the pool (a dry run takes no lock),
     open the run record, and continue with discovery."""
     arguments = arguments_of("lync.failover", FAILOVER_ARGUMENTS, args, kwargs)
-    return launch(self, failover_request(get_inventory(), arguments))
+    request = failover_request(get_inventory(), arguments)
+    if request.parent is not None:
+        started_by_parent(request, self.request.id)
+    return launch(self, request)
 
 
 @app.task(name="lync.failover_site", bind=True, throws=(Refusal,))  # type: ignore[untyped-decorator]
@@ -129,6 +133,17 @@ def launch(task: Task, request: AnyRequest) -> Any:
     return continue_run(task, context, discovery[0])
 
 
+def started_by_parent(request: Request, run_id: str) -> None:
+    """RequestError unless ``request.parent`` is the site run that recorded ``run_id`` as its pool's run:
+    ``parent`` and ``lost_site`` are a site run's to set, never an operator's."""
+    parent = get_run(str(request.parent))
+    if parent is None or parent.children.get(request.pool) != run_id:
+        raise RequestError(
+            f"parent {request.parent!r} is not the site run that started this run: lync.failover_site "
+            "sets parent and lost_site for its pools' runs; leave them out"
+        )
+
+
 def take_locks(context: Context) -> None:
     """The locks of the run's pools (a site run's pool run takes its pool from the site run); RunRefused
     naming the run that holds one."""
@@ -159,9 +174,17 @@ def abandon(dead: str, context: Context, pools: list[str]) -> None:
         f"{context.run_id} took over its locks of {', '.join(pools)}"
     )
     log.warning("%s (%s locks)", message, taken)
-    if record is not None and record.state == "running":
+    if record is None:
+        return
+    if record.state == "running":
         RunRecord(dead).finish("failed", error=message)
         emit("run.failed", dead, record.subject, message=message)
+    carried = {"id", "step", "phase", "server", "queue", "acting", "acting_since"}
+    for step in record.steps:
+        if step.acting:  # its act may still run on the server: this run's same step waits for its effect
+            lost = f"run {dead} sent {step.acting} and was lost before it ended"
+            entry = StepEntry.model_validate({**step.model_dump(include=carried), "summary": lost})
+            RunRecord(context.run_id).put_step(entry)
 
 
 def continue_run(task: Task, context: Context, phase: str) -> Any:

@@ -17,7 +17,7 @@ from plugins.kit.model import Context
 from plugins.kit.requests import POOL_ACTION_PHASES, SiteRequest
 from tasks.canvas import control_signature
 from tasks.context import load_context
-from tasks.control import cancel_asked
+from tasks.control import cancel_of
 from tasks.events import emit
 from tasks.lease import show_alive
 from tasks.lock import keep
@@ -38,6 +38,9 @@ def site_pools(self: Task, context: dict[str, Any] | list[dict[str, Any]]) -> An
     """Start every pool's own run, then wait for them."""
     site = load_context(context)
     keep(site)
+    word = cancel_of(site)
+    if word is not None:
+        cancel_run(site, word.by, f"site run {site.run_id} cancelled by {word.by} before its pools' runs")
     start_pool_runs(site)
     return self.replace(control_signature("lync.site_join", site))
 
@@ -53,7 +56,7 @@ def site_join(self: Task, context: dict[str, Any]) -> Any:
         redis_client().blpop([pool_ended_key(site.run_id)], timeout=JOIN_POLL_S)
         raise self.retry(countdown=0)
     RunRecord(site.run_id).set_outcomes(outcomes)
-    word = cancel_asked(site.run_id)
+    word = cancel_of(site)
     if word is not None:
         cancel_run(
             site, word.by, f"site run {site.run_id} cancelled by {word.by}; its pools' runs stopped too"
@@ -67,7 +70,7 @@ def site_join(self: Task, context: dict[str, Any]) -> Any:
     return finish_run(site, "planned" if site.request.dry_run else "succeeded")
 
 
-def start_pool_runs(site: Context) -> dict[str, str]:
+def start_pool_runs(site: Context) -> None:
     """Each pool's run, its id recorded before it is sent and sent at most once (a redelivered task finds
     the ids and the sent marks)."""
     record = RunRecord(site.run_id)
@@ -99,7 +102,6 @@ def start_pool_runs(site: Context) -> dict[str, str]:
         site.request.subject,
         message=f"{len(children)} pools, each in its own run",
     )
-    return children
 
 
 def pool_outcomes(site: Context) -> list[PoolOutcome]:

@@ -10,6 +10,8 @@ the run with a message naming the step, the server it ran on and the error.
 
 from __future__ import annotations
 
+import functools
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,14 +26,14 @@ from pydantic_core import ErrorDetails
 from plugins.decisions import default_decision
 from plugins.kit.errors import NotReadyError, PreconditionError
 from plugins.kit.model import Context, Decision, Facts, StepCall, StepResult, StepSpec
-from plugins.kit.shell import CmdletError, CommandInterrupted, Shell, TransportError
+from plugins.kit.shell import CmdletError, CommandInterrupted, ConnectionDropped, Shell, TransportError
 from plugins.manager import get_plugin_manager, step_registry
 from tasks.canvas import build_chain
 from tasks.context import dump_context, load_context, routed
-from tasks.control import CancelAsked, cancel_asked
+from tasks.control import CancelAsked, cancel_of, stop_if_cancelled
 from tasks.events import emit
 from tasks.journaled_shell import JournaledShell
-from tasks.lease import held, lease_for, show_alive
+from tasks.lease import Lease, LeaseLost, held, lease_for, show_alive
 from tasks.lock import keep
 from tasks.outcome import cancel_run, fail_run
 from tasks.record import RunRecord, now
@@ -39,10 +41,14 @@ from tasks.run import StepEntry
 from worker.celery_app import app
 from worker.executor import get_shell, step_deadline
 from worker.refusals import Refusal
-from worker.settings import get_settings
+from worker.settings import LONGEST_COUNTDOWN_S, get_settings
+
+log = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 0.5
-BACKOFF_MAX_S = 30.0
+BACKOFF_MAX_S = float(LONGEST_COUNTDOWN_S)
+#: The pause before a step retries after the link dropped requests that changed nothing: a drop is no failure.
+DROPPED_RETRY_S = 0.5
 #: A step waiting for the world (NotReadyError: replication, a failover under way) looks again after this
 #: share of its wait so far, within POLL_MIN_S and POLL_MAX_S: it sees the state at most about a tenth of the
 #: wait late, however long the wait (seconds in a drill, minutes in production).
@@ -57,15 +63,28 @@ def backoff_s(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def poll_s(waited_s: float) -> float:
-    """How soon a step that waits for a state looks again, having waited ``waited_s``."""
-    return min(POLL_MAX_S, max(POLL_MIN_S, waited_s * POLL_SHARE))
+def retry_delay_s(error: Exception, attempt: int, waited_s: float) -> float:
+    """How long a step waits before its next attempt, ``waited_s`` after its first: DROPPED_RETRY_S after
+    dropped reads; a tenth of the wait so far for a state it awaits (NotReadyError); else backoff."""
+    if isinstance(error, ConnectionDropped):
+        return DROPPED_RETRY_S
+    if isinstance(error, NotReadyError):
+        return min(POLL_MAX_S, max(POLL_MIN_S, waited_s * POLL_SHARE))
+    return backoff_s(attempt)
 
 
 def run_step(
-    task: Task, spec: StepSpec, context_data: dict[str, Any] | list[dict[str, Any]], call_data: dict[str, Any]
+    task: Task,
+    spec: StepSpec,
+    context_data: dict[str, Any] | list[dict[str, Any]],
+    call_data: dict[str, Any],
+    turn: int,
 ) -> dict[str, Any]:
-    """Run one step call under its lease (one execution at a time), and go on with the run only once."""
+    """Run one step call under its lease (one execution at a time), and go on with the run only once.
+
+    ``turn`` counts the call's own retries: a copy of an older turn (Redis handed its message out again while
+    it ran, and that execution went on to retry or remedy) stands down instead of running a second line.
+    """
     context = load_context(context_data)
     call = StepCall.model_validate(call_data)
     lease = lease_for(context.run_id, call.id, token=uuid())
@@ -74,23 +93,27 @@ def run_step(
         show_alive(context.run_id, countdown)
         raise task.retry(countdown=countdown, max_retries=None)
     record = RunRecord(context.run_id)
+    after, going_on = dump_context(context), False
     with held(lease):
-        if record.went_on(call):  # a late copy: the call ended and its run went on (or ended) without it
-            after, going_on = dump_context(context), False
-        else:
-            after = execute_step(task, spec, context, call, joined=isinstance(context_data, list))
-            going_on = record.go_on_once(call)
-    if not going_on:  # another execution of this call went on with the run
+        if not record.went_on(call) and record.take_turn(call, turn):
+            try:
+                after = execute_step(
+                    task, spec, context, call, lease, turn, joined=isinstance(context_data, list)
+                )
+                going_on = record.go_on_once(call)
+            except LeaseLost:
+                log.warning("%s: another execution took the step over; this one stands down", call.id)
+    if not going_on:  # another execution of this call goes (or went) on with the run
         task.request.chain = task.request.chord = None
     return after
 
 
 def execute_step(
-    task: Task, spec: StepSpec, context: Context, call: StepCall, *, joined: bool
+    task: Task, spec: StepSpec, context: Context, call: StepCall, lease: Lease, turn: int, *, joined: bool
 ) -> dict[str, Any]:
     """Run one step call: skip it when its effect is in place, else act; return the updated context."""
     keep(context)
-    word = cancel_asked(context.run_id)
+    word = cancel_of(context)
     if word is not None:
         end_cancelled(context, call, CancelAsked(word, f"step {call.step} on {call.server}"))
     record = RunRecord(context.run_id)
@@ -108,6 +131,7 @@ def execute_step(
         record,
         call,
         get_settings().journal_max_output,
+        before_command=functools.partial(safe_point, context, lease),
         on_command=lambda server, command, outcome: emit(
             "command",
             context.run_id,
@@ -140,8 +164,10 @@ def execute_step(
             )
         with step_deadline(get_settings().step_timeout_s):
             ran = check_and_act(spec, shell, context, call, moved, earlier)
+    except LeaseLost:
+        raise
     except Exception as error:
-        return _handle_error(task, context, ran_on, error, attempt, first_started)
+        return _handle_error(task, context, ran_on, error, attempt, first_started, turn)
     call, details["server"] = ran.call, ran.call.server
     context = ran.context
     if context.facts != found:
@@ -182,6 +208,14 @@ class EarlierAct:
             f"an earlier attempt's {self.line} started at {self.since:%H:%M:%S} and never ended: it may "
             f"still run on {server}; waiting for its effect until {self.until:%H:%M:%S} before acting again"
         )
+
+
+class EarlierActPending(NotReadyError):
+    """The step waits for the effect of an earlier act that may still run on its server."""
+
+    def __init__(self, earlier: EarlierAct, server: str) -> None:
+        super().__init__(earlier.waiting_reason(server))
+        self.until = earlier.until
 
 
 @dataclass(frozen=True)
@@ -253,7 +287,7 @@ def _check_then_act(
     if skip:
         return Ran(call, context, skip, None)
     if earlier is not None and earlier.may_still_run():
-        raise NotReadyError(earlier.waiting_reason(call.server))
+        raise EarlierActPending(earlier, call.server)
     try:
         result = spec.action(shell, context, call)
     except CmdletError as error:
@@ -296,7 +330,13 @@ def _fact_problem(problem: ErrorDetails) -> str:
 
 
 def _handle_error(
-    task: Task, context: Context, call: StepCall, error: Exception, attempt: int, first_started: datetime
+    task: Task,
+    context: Context,
+    call: StepCall,
+    error: Exception,
+    attempt: int,
+    first_started: datetime,
+    turn: int,
 ) -> dict[str, Any]:
     if isinstance(error, CancelAsked):
         end_cancelled(context, call, error)
@@ -308,23 +348,42 @@ def _handle_error(
     reason = decision.reason
     if decision.action == "retry":
         elapsed = (now() - first_started).total_seconds()
-        if elapsed < get_settings().retry_deadline_s:
-            waiting = isinstance(error, NotReadyError)
-            record.step_retrying(call, reason, waiting=waiting)
+        if elapsed < _retry_deadline_s(error, first_started):
+            record.step_retrying(call, reason, waiting=isinstance(error, NotReadyError))
             emit("step.retry", context.run_id, context.request.subject, message=reason, **details)
-            countdown = poll_s(elapsed) if waiting else backoff_s(attempt)
+            countdown = retry_delay_s(error, attempt, elapsed)
             show_alive(context.run_id, countdown)
-            raise task.retry(countdown=countdown, max_retries=None)
+            record.pass_turn(call, turn + 1)
+            raise task.retry(
+                countdown=countdown, max_retries=None, kwargs={**task.request.kwargs, "turn": turn + 1}
+            )
         reason = f"gave up after {attempt} attempts in {elapsed:.0f} s: {reason}"
     elif decision.action == "remediate":
         if call.remedies == 0 and decision.remedy:
             record.step_remedying(call, reason)
             emit("step.remedy", context.run_id, context.request.subject, message=reason, **details)
             again = call.model_copy(update={"remedies": call.remedies + 1})
+            record.pass_turn(again, 0)
             remedy = [routed(step) for step in decision.remedy]
             return task.replace(build_chain(record, context, [*remedy, again], None, task.request.id))  # type: ignore[no-any-return]
         reason = f"the remedy did not help: {reason}"
     fail_run(context, call, reason)
+
+
+def safe_point(context: Context, lease: Lease, before: str) -> None:
+    """Before each command a step sends: stop if another execution took the step over, or if an operator
+    cancelled the run."""
+    lease.ensure_held(before)
+    stop_if_cancelled(context, before)
+
+
+def _retry_deadline_s(error: Exception, first_started: datetime) -> float:
+    """How long after its first attempt a step may retry: the retry deadline, or for a wait on an earlier
+    act, until that act's own deadline has passed (then the step acts again)."""
+    deadline = float(get_settings().retry_deadline_s)
+    if isinstance(error, EarlierActPending):
+        deadline = max(deadline, (error.until - first_started).total_seconds() + BACKOFF_MAX_S)
+    return deadline
 
 
 def end_cancelled(context: Context, call: StepCall, asked: CancelAsked) -> NoReturn:
@@ -338,9 +397,9 @@ def _register(spec: StepSpec) -> None:
         name=f"lync.{spec.name}", bind=True, acks_late=True, max_retries=None, throws=(Refusal,)
     )
     def step_task(
-        self: Task, context: dict[str, Any] | list[dict[str, Any]], call: dict[str, Any]
+        self: Task, context: dict[str, Any] | list[dict[str, Any]], call: dict[str, Any], turn: int = 0
     ) -> dict[str, Any]:
-        return run_step(self, spec, context, call)
+        return run_step(self, spec, context, call, turn)
 
 
 for _spec in step_registry(get_plugin_manager()).values():

@@ -11,7 +11,7 @@ from celery.signals import worker_process_init, worker_process_shutdown, worker_
 from worker import executor, kombu_redis_fix, presence, stats_redaction
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
 from worker.inventory import InventoryError
-from worker.redis_connection import celery_transport_options, check_master_name
+from worker.redis_connection import FAILOVER_PATIENCE_S, celery_transport_options, check_master_name
 from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
@@ -45,6 +45,15 @@ def configure(celery_app: Celery, settings: Settings | None = None) -> None:
         result_accept_content=["json"],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A chain's next step or a retry published while Redis restarts or fails over waits for it (Celery's
+        # default gives up within a second, and the run would stop there).
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": FAILOVER_PATIENCE_S,
+            "interval_start": 0,
+            "interval_step": 1,
+            "interval_max": 1,
+        },
         worker_prefetch_multiplier=1,
         worker_pool="threads",
         worker_concurrency=WORKER_THREADS,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from http.client import RemoteDisconnected
+from functools import partial
 from typing import TypeVar
 
 import requests
@@ -24,7 +24,7 @@ from pypsrp.shell import CommandState, Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
 from requests_credssp.exceptions import AuthenticationException as CredSSPAuthenticationError
 from requests_credssp.exceptions import NTStatusException
-from urllib3.exceptions import NewConnectionError, ProtocolError
+from urllib3.exceptions import NewConnectionError
 
 from plugins.kit.shell import (
     AuthenticationError,
@@ -44,6 +44,7 @@ from worker import run_locally
 from worker.credentials import CredentialError, describe, resolve_credential
 from worker.inventory import Inventory, ServerEntry, get_inventory
 from worker.remote_values import error_category, record_message, to_remote_object
+from worker.resend import Resends, reads_only
 from worker.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -125,14 +126,22 @@ class PsrpShell:
     ) -> CmdletResult:
         """Run one cmdlet with named parameters (``True`` alone is a switch); RemoteError if it fails."""
         entry = self._server(server)
+        reads = reads_only(
+            cmdlet, parameters or {}
+        )  # sent again as a new pipeline if dropped; a change never
 
         def send() -> PowerShell:
+            resends = Resends(entry.fqdn, cmdlet, changes_nothing=reads)
             with self._session(entry, cmdlet) as session:
-                shell = PowerShell(session.pool).add_cmdlet(cmdlet)
-                for name, value in (parameters or {}).items():
-                    shell.add_parameter(name, value)
-                self._invoke(shell, entry, cmdlet, session)
-            return shell
+
+                def invoke() -> PowerShell:
+                    shell = PowerShell(session.pool).add_cmdlet(cmdlet)
+                    for name, value in (parameters or {}).items():
+                        shell.add_parameter(name, value)
+                    self._invoke(shell, entry, cmdlet, session, resends)
+                    return shell
+
+                return resends.send(invoke, session.wsman) if reads else invoke()
 
         return _result_of(_again_if_stale(send), entry.fqdn, cmdlet)
 
@@ -189,15 +198,21 @@ class PsrpShell:
         entry = self._server(server)
 
         def send() -> Process:
-            with self._session(entry, executable) as session, _opened(session, WinRS(session.wsman)) as cmd:
+            resends = Resends(entry.fqdn, executable, changes_nothing=False)
+            with (
+                self._session(entry, executable) as session,
+                _opened(session, WinRS(session.wsman), resends) as cmd,
+            ):
                 process = Process(cmd, executable, list(arguments))
                 deadline = self._deadline(entry, executable)
                 process.begin_invoke()
-                for poll_timeout in _polls(deadline, lambda: process.state == CommandState.DONE):
-                    process.poll_invoke(timeout=min(poll_timeout, self._operation_timeout_s))
-                if process.state != CommandState.DONE:
-                    process.signal(SignalCode.TERMINATE)
-                    raise _timed_out(entry, executable, deadline)
+                with _sent(entry, executable):
+                    for poll_timeout in _polls(deadline, lambda: process.state == CommandState.DONE):
+                        timeout = min(poll_timeout, self._operation_timeout_s)
+                        resends.send(partial(process.poll_invoke, timeout=timeout), session.wsman)
+                    if process.state != CommandState.DONE:
+                        resends.send(partial(process.signal, SignalCode.TERMINATE), session.wsman)
+                        raise _timed_out(entry, executable, deadline)
             return process
 
         process = _again_if_stale(send)
@@ -243,7 +258,7 @@ class PsrpShell:
         key: _Key = (os.getpid(), entry.fqdn, credential.username)
         session: _Session | None = None
         try:
-            session = self._checkout(key, entry, credential)
+            session = self._checkout(key, entry, credential, command)
             yield session
         except CmdletError:
             self._checkin(key, session)
@@ -272,7 +287,7 @@ class PsrpShell:
                 "does it hold this entry?) or the credential's password_env / password_file"
             ) from None
 
-    def _checkout(self, key: _Key, entry: ServerEntry, credential: Credential) -> _Session:
+    def _checkout(self, key: _Key, entry: ServerEntry, credential: Credential, command: str) -> _Session:
         """An idle open session of ``key``, else a new one."""
         with self._sessions_lock:
             idle = self._idle.get(key, [])
@@ -281,7 +296,7 @@ class PsrpShell:
                 if session.pool.state == RunspacePoolState.OPENED:
                     session.reused = True
                     return session
-        return self._open_session(entry, credential)
+        return self._open_session(entry, credential, command)
 
     def _checkin(self, key: _Key, session: _Session | None) -> None:
         """The command is done with ``session``: the next one may use it."""
@@ -289,29 +304,33 @@ class PsrpShell:
             with self._sessions_lock:
                 self._idle.setdefault(key, []).append(session)
 
-    def _open_session(self, entry: ServerEntry, credential: Credential) -> _Session:
+    def _open_session(self, entry: ServerEntry, credential: Credential, command: str) -> _Session:
         log.info("opening a runspace pool on %s (%s) as %s", entry.fqdn, entry.endpoint, credential.username)
+        resends = Resends(entry.fqdn, command, changes_nothing=True)
+        return resends.send(lambda: self._new_session(entry, credential, resends))
+
+    def _new_session(self, entry: ServerEntry, credential: Credential, resends: Resends) -> _Session:
+        """A new connection with an open runspace pool and the Lync module; closed again if that fails."""
         wsman = wsman_for(entry, credential, self._operation_timeout_s)
-        pool = RunspacePool(wsman)
-        session = _Session(wsman, pool)
+        session = _Session(wsman, RunspacePool(wsman))
         try:
-            pool.open()
+            session.pool.open()
             with self._sessions_lock:
                 self.pools_opened += 1
-            self._import_lync_module(entry, session)
+            self._import_lync_module(entry, session, resends)
         except BaseException:
             _close_quietly(session, entry.fqdn)
             raise
         return session
 
-    def _import_lync_module(self, entry: ServerEntry, session: _Session) -> None:
+    def _import_lync_module(self, entry: ServerEntry, session: _Session, resends: Resends) -> None:
         """``Import-Module`` the management shell of the server's version (the inventory's pool version);
         without one, SkypeForBusiness, else Lync, as field scripts do."""
         version = lync_version(self._pool_version(entry))
         modules = (version.module,) if version is not None else MODULES_TO_TRY
         for module in modules:
             load = PowerShell(session.pool).add_cmdlet("Import-Module").add_parameter("Name", module)
-            self._invoke(load, entry, "Import-Module", session)
+            self._invoke(load, entry, "Import-Module", session, resends)
             if not load.had_errors:
                 return
         raise _cmdlet_error(load, entry.fqdn, "Import-Module")
@@ -320,15 +339,19 @@ class PsrpShell:
         inventory = self._inventory or get_inventory()
         return inventory.pool(entry.pool).version
 
-    def _invoke(self, shell: PowerShell, entry: ServerEntry, command: str, session: _Session) -> None:
-        """Run the pipeline to its end, or stop it at the deadline and raise CommandTimeout."""
+    def _invoke(
+        self, shell: PowerShell, entry: ServerEntry, command: str, session: _Session, resends: Resends
+    ) -> None:
+        """Run the pipeline to its end (dropped Receives sent again), or stop it and raise CommandTimeout."""
         deadline = self._deadline(entry, command)
         _start(session, shell.begin_invoke)
-        for poll_timeout in _polls(deadline, lambda: shell.state != PSInvocationState.RUNNING):
-            shell.poll_invoke(timeout=min(poll_timeout, self._operation_timeout_s))
-        if shell.state == PSInvocationState.RUNNING:
-            shell.stop()
-            raise _timed_out(entry, command, deadline)
+        with _sent(entry, command):
+            for poll_timeout in _polls(deadline, lambda: shell.state != PSInvocationState.RUNNING):
+                timeout = min(poll_timeout, self._operation_timeout_s)
+                resends.send(partial(shell.poll_invoke, timeout=timeout), session.wsman)
+            if shell.state == PSInvocationState.RUNNING:
+                resends.send(partial(_stop, session.pool, shell), session.wsman)
+                raise _timed_out(entry, command, deadline)
         if shell.state == PSInvocationState.STOPPED:
             raise CommandInterrupted(
                 entry.fqdn, command, "the server stopped the pipeline before it finished"
@@ -504,38 +527,59 @@ def _start(session: _Session, begin: Callable[[], object]) -> None:
 
 
 @contextmanager
-def _opened(session: _Session, cmd_shell: WinRS) -> Iterator[WinRS]:
-    """The WinRS cmd shell, opened on ``session`` (stale check as for a pipeline) and closed after use."""
-    _start(session, cmd_shell.open)
+def _opened(session: _Session, cmd_shell: WinRS, resends: Resends) -> Iterator[WinRS]:
+    """The cmd shell, opened on ``session`` (stale check as for a pipeline; a dropped open makes a new shell)
+    and closed after use."""
+    _start(session, partial(resends.send, cmd_shell.open, session.wsman))
     try:
         yield cmd_shell
     finally:
-        cmd_shell.close()
+        resends.send(cmd_shell.close, session.wsman)
+
+
+@contextmanager
+def _sent(entry: ServerEntry, command: str) -> Iterator[None]:
+    """Once a command went out, a failed connect is CommandInterrupted: it may run there, so not elsewhere."""
+    try:
+        yield
+    except Exception as error:
+        if never_sent(error):
+            raise CommandInterrupted(
+                entry.fqdn,
+                command,
+                f"{entry.endpoint} became unreachable after it was sent: {_first_line(error)}",
+            ) from error
+        raise
+
+
+def _stop(pool: RunspacePool, shell: PowerShell) -> None:
+    """Ctrl-C to the pipeline, as ``PowerShell.stop()`` sends it once; this one may be sent again."""
+    pool.shell.signal(SignalCode.PS_CTRL_C, str(shell.id).upper())
 
 
 def _is_stale(error: BaseException) -> bool:
     """Whether the first request on a reused session failed because the server dropped what it knew: the
-    connection was refused, or closed or reset with no answer (a restart, WinRM's idle timeout), the logon
-    is asked again (HTTP 401), or the shell is unknown. The command cannot have run on that session."""
+    connection was refused, the logon is asked again (HTTP 401), or the shell is unknown. The command cannot
+    have run on that session. A connection reset or closed with no answer is no proof: the link may have
+    dropped it after the server took it (a read is sent again, worker.resend; a change is not)."""
     if never_sent(error) or isinstance(error, PsrpAuthenticationError | CredSSPAuthenticationError):
         return True
     if isinstance(error, WinRMTransportError):
         return bool(error.code == HTTP_UNAUTHORIZED)
     if isinstance(error, WSManFaultError):
         return bool(error.code == WSMAN_SHELL_NOT_FOUND)
-    if isinstance(error, requests.exceptions.ConnectionError) and error.args:
-        reason = error.args[0]
-        dropped = RemoteDisconnected | ConnectionResetError | BrokenPipeError
-        return isinstance(reason, ProtocolError) and any(isinstance(arg, dropped) for arg in reason.args)
     return False
 
 
 def _close_quietly(session: _Session | None, server: str) -> None:
+    """Delete the session's shell if the server created it (sent again if dropped); close the connection."""
     if session is None:
         return
     try:
-        if session.pool.state == RunspacePoolState.OPENED:
-            session.pool.close()
+        if session.pool.shell.opened:
+            Resends(server, "closing the session", changes_nothing=True).send(
+                session.pool.close, session.wsman
+            )
     except Exception as error:  # the server may be gone: it reaps idle shells itself
         log.debug("closing the runspace pool on %s failed: %s", server, _first_line(error))
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,16 +23,21 @@ BEAT_S = PRESENCE_S / 3
 
 
 def presence_key(queue: str) -> str:
-    """The workers consuming ``queue``, each scored by when it last said so."""
+    """The names of the workers that said they consume ``queue``."""
     return f"lync:queue:{queue}:workers"
+
+
+def worker_key(queue: str, hostname: str) -> str:
+    """Present while ``hostname`` consumes ``queue`` (it expires: Redis's clock decides, not a worker's)."""
+    return f"lync:queue:{queue}:worker:{hostname}"
 
 
 def announce(client: redis.Redis, hostname: str, queues: Iterable[str]) -> None:
     """``hostname`` consumes ``queues`` now."""
     pipe = client.pipeline()
     for queue in queues:
-        pipe.zadd(presence_key(queue), {hostname: time.time()})
-        pipe.zremrangebyscore(presence_key(queue), "-inf", time.time() - PRESENCE_S)
+        pipe.sadd(presence_key(queue), hostname)
+        pipe.set(worker_key(queue, hostname), "1", ex=int(PRESENCE_S))
     pipe.execute()
 
 
@@ -41,14 +45,19 @@ def withdraw(client: redis.Redis, hostname: str, queues: Iterable[str]) -> None:
     """``hostname`` stops (a warm shutdown)."""
     pipe = client.pipeline()
     for queue in queues:
-        pipe.zrem(presence_key(queue), hostname)
+        pipe.srem(presence_key(queue), hostname)
+        pipe.delete(worker_key(queue, hostname))
     pipe.execute()
 
 
 def live_workers(client: redis.Redis, queue: str) -> list[str]:
-    """The workers that consumed ``queue`` within ``PRESENCE_S``."""
-    found = client.zrangebyscore(presence_key(queue), time.time() - PRESENCE_S, "+inf")
-    return [str(name) for name in found]
+    """The workers that said within ``PRESENCE_S`` that they consume ``queue``."""
+    names = sorted(str(name) for name in client.smembers(presence_key(queue)))
+    alive = [name for name in names if client.exists(worker_key(queue, name))]
+    gone = set(names) - set(alive)
+    if gone:
+        client.srem(presence_key(queue), *gone)
+    return alive
 
 
 class Presence:
@@ -83,7 +92,10 @@ _running: list[Presence] = []
 
 
 def _started(sender: Any, **_: object) -> None:
-    """A worker is ready: announce its queues from now on."""
+    """A worker is ready: announce its queues from now on (once: a consumer restarted after a broker
+    reconnection is ready again)."""
+    if any(presence.hostname == sender.hostname for presence in _running):
+        return
     queues = sorted(queue.name for queue in sender.task_consumer.queues)
     presence = Presence(sender.hostname, queues)
     presence.thread.start()

@@ -11,6 +11,9 @@ from pathlib import Path
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_SENTINEL_MASTER = "mymaster"
 DAY_S = 24 * 3600
+#: The longest a retry waits before it runs again (the backoff's ceiling): a worker holds the message that
+#: long, so Redis must not hand it out again sooner.
+LONGEST_COUNTDOWN_S = 30
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Settings:
     #: How often celery beat starts a readiness check of every pool (``lync.readiness``).
     readiness_interval_s: int = 6 * 3600
     #: A running step's lease: without renewal for this long, its worker is taken for gone and the step is
-    #: sent again (tasks/lease.py, tasks/reconcile.py).
+    #: sent again (tasks/lease.py).
     lease_s: int = 15
     #: A run with no sign of life (a step running or waiting to retry) for this long is taken for dead: a new
     #: run may take its pools' locks.
@@ -45,6 +48,20 @@ class Settings:
     #: longest retry countdown (30 s). A long step outlives it: the copy that arrives stands by on the step's
     #: lease while the step runs (tasks/lease.py).
     visibility_timeout_s: int = 45
+
+    def __post_init__(self) -> None:
+        if self.visibility_timeout_s <= max(LONGEST_COUNTDOWN_S, self.lease_s / 2):
+            raise ValueError(
+                f"LYNC_FAILOVER_VISIBILITY_TIMEOUT={self.visibility_timeout_s} must be above "
+                f"{max(LONGEST_COUNTDOWN_S, self.lease_s // 2)} s, the longest a worker holds a waiting "
+                "message, or Redis hands out copies of retries that are still waiting"
+            )
+        if self.run_alive_s <= self.visibility_timeout_s + self.lease_s:
+            raise ValueError(
+                f"LYNC_FAILOVER_RUN_ALIVE={self.run_alive_s} must be above the visibility timeout plus the "
+                f"lease ({self.visibility_timeout_s + self.lease_s} s), or a run whose worker died is taken "
+                "for dead before its step comes back"
+            )
 
 
 @cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: The failover's phases (seed steps 1-7): discovery, then the plan.
 DISCOVERY_PHASES = ("locate", "discover", "inspect")
@@ -48,7 +48,7 @@ class _Changing(_Request):
         unknown = [phase for phase in self.pause_before if phase not in pausable]
         if unknown:
             raise ValueError(
-                f"{', '.join(map(repr, unknown))} is not a phase this run can pause before; "
+                f"pause_before: {', '.join(map(repr, unknown))} is not a phase this run can pause before; "
                 f"its phases are: {', '.join(pausable)}"
             )
         return self
@@ -123,7 +123,14 @@ class ReadinessRequest(_Request):
     workflow: Literal["readiness"] = "readiness"
     site: str | None = None
     #: Its steps only read: it runs them (there is no dry run of a check).
-    dry_run: Literal[False] = False
+    dry_run: bool = False
+
+    @field_validator("dry_run")
+    @classmethod
+    def _no_dry_run(cls, dry_run: bool) -> bool:
+        if dry_run:
+            raise ValueError("a readiness check changes nothing and has no dry run: leave dry_run out")
+        return dry_run
 
     @property
     def subject(self) -> str:

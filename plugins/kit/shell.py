@@ -79,6 +79,11 @@ class CommandInterrupted(TransportError):
     server, where the step's check runs first; never resend it to another server."""
 
 
+class ConnectionDropped(CommandInterrupted):
+    """The link kept dropping the connection (reset or closed with no answer) while nothing that changes the
+    server was in flight (a session opening, a read): nothing took effect, so the step may retry soon."""
+
+
 class CommandTimeout(CommandInterrupted):
     """The command did not finish before its deadline (the step's, ``LYNC_FAILOVER_STEP_TIMEOUT``); it was
     stopped on the server, possibly after taking effect."""

@@ -130,8 +130,9 @@ class Runner:
         """The run's journal of remote commands."""
         return read_journal(run_id, client=self.redis)
 
-    def commands(self, since: int = 0) -> list[str]:
-        """What the lab received after journal sequence ``since``, as ``server cmdlet params`` lines.
+    def commands(self, since: int = 0, *, failed_too: bool = False) -> list[str]:
+        """What the lab received and completed (or also failed, with ``failed_too``) after journal sequence
+        ``since``, as ``server cmdlet params`` lines.
 
         ``Import-Module`` (the executor's session set-up, once per worker process and server) is left out,
         and so are the polls of a run-locally task's state (``Get-ScheduledTaskInfo``), whose number depends
@@ -140,7 +141,7 @@ class Runner:
         return [
             _line(entry)
             for entry in self.lab.engine.journal(since)
-            if entry["cmdlet"] not in UNCOUNTED and entry["outcome"] == "ok"
+            if entry["cmdlet"] not in UNCOUNTED and (failed_too or entry["outcome"] == "ok")
         ]
 
     def events(self) -> list[dict[str, Any]]:

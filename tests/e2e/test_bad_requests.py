@@ -27,6 +27,8 @@ def test_a_request_is_checked_strictly_and_a_refusal_is_a_message_not_a_tracebac
     refused = {repr(value): runner.call(pool=FAILED_POOL, dry_run=value) for value in NOT_BOOLEANS}
     unknown = runner.call(pool=FAILED_POOL, dryrun=True)
     no_phase = runner.call(pool=FAILED_POOL, pause_before=["pool", "nope"])
+    hijack = runner.call(pool=FAILED_POOL, parent="another-run", lost_site="Datacenter1")
+    no_parent = runner.call(pool=FAILED_POOL, dry_run=True, parent="x; Remove-Item C:\\ -Recurse")
 
     for given, run_id in refused.items():
         error = runner.wait(run_id)
@@ -40,6 +42,11 @@ def test_a_request_is_checked_strictly_and_a_refusal_is_a_message_not_a_tracebac
     assert "'nope' is not a phase this run can pause before; its phases are: cms, edge, pool, verify" in str(
         error
     )
+    error = runner.wait(hijack)  # a site run's pool lock is not for the taking by naming it
+    assert type(error).__name__ == "RequestError" and "leave them out" in str(error), error
+    error = runner.wait(no_parent)
+    assert type(error).__name__ == "RequestError", error
+    assert "parent 'x; Remove-Item C:\\\\ -Recurse' is not the site run that started this run" in str(error)
     assert runner.lab.engine.journal() == [], "a refused request reached a server"
     assert runner.redis.get(lock_key(FAILED_POOL)) is None
     # Positional arguments still work (celery call -a '["pool1.contoso.com"]', as docs/operator.md shows).

@@ -25,7 +25,9 @@ def test_a_run_opens_one_runspace_pool_per_server_it_touches(start_runner: Calla
 
     assert isinstance(report, Report) and report.state == "succeeded", report
     touched = {entry.server for entry in runner.journal(run_id)}
-    opened = [entry["server"] for entry in runner.lab.engine.journal() if entry["cmdlet"] == "Import-Module"]
+    opened = [
+        str(entry["server"]) for entry in runner.lab.engine.journal() if entry["cmdlet"] == "Import-Module"
+    ]
     assert len(report.steps) > len(touched)
     assert sorted(opened) == sorted(touched)
 

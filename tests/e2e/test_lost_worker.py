@@ -1,6 +1,8 @@
-"""A worker lost while its step's act runs on the server (its host: the whole process group; or the process
-running the step): the step runs again on a fresh worker of the same site, finds the act still running, waits
-for its effect instead of sending it twice, and the run completes."""
+"""A worker lost while its step's act runs on the server. The process running the step: the step comes back
+at once, waits on its lease, then for the effect of the act still running, and never sends it twice. The
+whole host: the step comes back on a fresh worker of the site after the visibility timeout and finds the act
+done. Every worker: the run is taken for dead, the next trigger takes its pool over, and its act in flight is
+not sent again."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Callable
 
 from celery import Celery
 
+from tasks.lease import is_alive
 from tasks.liveness import run_health
 from tasks.run import StepEntry
 from tests.e2e.harness import Runner
@@ -19,8 +22,9 @@ from worker.presence import live_workers
 
 STEP = "pool.fail_over"
 ACT = "Invoke-CsPoolFailover"
-#: Long enough that the act still runs on the server when the step comes back.
-ACT_S = 20.0
+#: Long enough that the act still runs on the server when a killed process's step comes back (after the
+#: 15 s lease).
+ACT_S = 30.0
 #: A lost worker's step comes back after the visibility timeout and a sweep (under a minute), then waits for
 #: the act; the run's remaining steps follow.
 RUN_DEADLINE_S = 150.0
@@ -88,6 +92,8 @@ def test_a_killed_step_process_is_redelivered_at_once_and_waits_for_its_own_act(
     assert runner.lab.engine.verify()["ok"], runner.lab.engine.verify()
     assert [entry["outcome"] for entry in acts_received(runner)] == ["ok"], acts_received(runner)
     assert_found_done(report.steps)
+    waited = [e for e in runner.events() if e["kind"] == "step.retry" and e["step"] == STEP]
+    assert any("never ended" in e["message"] for e in waited), waited
     alive = {name: child.process.poll() is None for name, child in runner.workers.children.items()}
     assert all(alive.values()), alive
 
@@ -122,3 +128,40 @@ def test_a_worker_announces_its_queues_while_it_runs_and_withdraws_when_stopped(
     runner.workers.children[queue].stop()
 
     assert hostname not in live_workers(runner.redis, queue)
+
+
+#: Short liveness settings, so that a run is taken for dead within a test's patience (they keep the rules
+#: worker/settings.py checks).
+QUICK_LIVENESS = {
+    "LYNC_FAILOVER_VISIBILITY_TIMEOUT": "31",
+    "LYNC_FAILOVER_LEASE": "4",
+    "LYNC_FAILOVER_RUN_ALIVE": "36",
+}
+
+
+def test_a_run_whose_workers_all_died_is_taken_over_without_sending_its_act_again(
+    start_runner: Callable[..., Runner], celery_workers: StartWorkers
+) -> None:
+    runner = start_runner("cms-2013-primary", faults={"latency": {ACT: ACT_S}}, env=QUICK_LIVENESS)
+    dead = runner.call(pool=FAILED_POOL)
+    runner.until(lambda: sent_to_the_lab(runner), f"{ACT} to reach the lab", deadline_s=90)
+    for child in runner.workers.children.values():
+        os.killpg(child.process.pid, signal.SIGKILL)
+        child.process.wait()
+    runner.until(lambda: not is_alive(dead, runner.redis), "the run to fall silent", deadline_s=60)
+
+    env = {**runner.lab.password_env, **QUICK_LIVENESS}
+    control, *sites = reversed(runner.lab.queues)
+    celery_workers(runner.lab.inventory_path, [control], env)  # the launcher's worker first: it takes over
+    taken = runner.call(pool=FAILED_POOL)
+    runner.until(lambda: runner.run(dead).state == "failed", "the silent run to be taken for dead")
+    celery_workers(runner.lab.inventory_path, sites, env)  # its step comes back too, and stops: lock lost
+    report = runner.wait(taken, deadline_s=RUN_DEADLINE_S)
+
+    assert not isinstance(report, Exception) and report.state == "succeeded", report
+    old = runner.run(dead)
+    assert old.state == "failed" and f"run {dead} was taken for dead" in old.error, old.error
+    assert runner.lab.engine.verify()["ok"], runner.lab.engine.verify()
+    assert [entry["outcome"] for entry in acts_received(runner)] == ["ok"], acts_received(runner)
+    (entry,) = [step for step in report.steps if step.step == STEP]
+    assert entry.state == "skipped" and "already failed over" in entry.summary, entry

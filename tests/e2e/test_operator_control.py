@@ -29,7 +29,7 @@ def waits_before(runner: Runner, run_id: str, phase: str) -> bool:
 def test_a_cancel_lets_the_command_under_way_complete_and_starts_nothing_after_it(
     start_runner: Callable[..., Runner],
 ) -> None:
-    runner = start_runner(SCENARIO, faults={"latency": {POOL_FAILOVER: 4.0}})
+    runner = start_runner(SCENARIO, faults={"latency": {POOL_FAILOVER: 10.0}})  # the cancel lands meanwhile
     run_id = runner.call(pool=FAILED_POOL)
     runner.until(lambda: POOL_FAILOVER in runner.lab.cmdlets(), f"{POOL_FAILOVER} to reach the lab", 90)
 

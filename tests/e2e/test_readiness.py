@@ -38,6 +38,22 @@ def test_on_a_quiet_day_every_pool_is_ready_and_nothing_changes(start_runner: Ca
     shown = lync_failover("check", env=runner.env, timeout=180)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "NOT ready" not in shown.stdout and "ready" in shown.stdout
+    listed = " ".join(lync_failover("runs", env=runner.env).stdout.split())
+    assert "Last readiness check:" in listed and "ready (lync-failover report" in listed, listed
+
+
+def test_a_site_with_no_worker_is_named(start_runner: Callable[..., Runner]) -> None:
+    runner = start_runner(SCENARIO)
+    silent = runner.lab.queues[0]
+    runner.workers.children[silent].stop()  # no worker consumes Datacenter1's queue now
+
+    report = check(runner)
+
+    failed = [finding for finding in report.final_facts.findings if not finding.ok]
+    assert [finding.check for finding in failed] == ["a worker in Datacenter1"], failed
+    assert f"celery -A worker worker -Q {silent}" in failed[0].fix
+    listed = " ".join(lync_failover("runs", env=runner.env).stdout.split())
+    assert "NOT ready: (every pool)" in listed, listed
 
 
 def test_a_backup_service_out_of_sync_and_a_silent_server_are_named_with_what_to_fix(

@@ -38,6 +38,7 @@ def test_dry_run_changes_nothing_and_plans_what_the_run_executes(start_runner: C
         "cms.wait_for_replicas",
         "pool.fail_over",
         "pool.verify_users_serviced",
+        "users.verify_serviced",
         "site.notify_helpdesk",
     ]
     run_id = runner.call(pool=FAILED_POOL)

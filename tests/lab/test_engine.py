@@ -942,6 +942,7 @@ def test_transport_faults_follow_the_rate_and_repeat_with_the_scenario_seed() ->
     assert draws == [second.engine.transport_fault(FE_POOL2) for _ in range(40)]
     assert True in draws and False in draws
     assert all(first.engine.transport_fault("fe02.pool2.contoso.com") for _ in range(10))
+    assert first.engine.state()["dropped_requests"] == draws.count(True) + 10
 
 
 # --- what the lead's failback and readiness read; interruptions ------------------------------------------

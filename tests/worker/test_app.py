@@ -140,6 +140,18 @@ def _celery(command: list[str], environment: dict[str, str]) -> subprocess.Compl
     )
 
 
+def test_liveness_settings_that_would_duplicate_or_abandon_runs_are_refused(
+    fresh_settings: pytest.MonkeyPatch,
+) -> None:
+    fresh_settings.setenv("LYNC_FAILOVER_VISIBILITY_TIMEOUT", "20")
+    with pytest.raises(ValueError, match="LYNC_FAILOVER_VISIBILITY_TIMEOUT=20 must be above 30 s"):
+        get_settings()
+    fresh_settings.setenv("LYNC_FAILOVER_VISIBILITY_TIMEOUT", "110")
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="LYNC_FAILOVER_RUN_ALIVE=120 must be above"):
+        get_settings()
+
+
 def test_a_bad_step_timeout_is_named(fresh_settings: pytest.MonkeyPatch) -> None:
     fresh_settings.setenv("LYNC_FAILOVER_STEP_TIMEOUT", "soon")
 

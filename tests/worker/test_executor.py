@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from lab.wsman import WinRMEndpoint, make_lab_tls
-from plugins.kit.shell import AuthenticationError, CmdletError, CommandTimeout, Credential, TransportError
+from plugins.kit.shell import (
+    AuthenticationError,
+    CmdletError,
+    CommandInterrupted,
+    CommandTimeout,
+    ConnectionDropped,
+    Credential,
+    TransportError,
+)
 from tests.worker.engine_double import EngineDouble
 from tests.worker.inventory_data import inventory_data, write_inventory
 from worker.executor import PsrpShell, step_deadline
@@ -250,3 +258,106 @@ def test_tls_is_verified_against_the_inventory_ca_bundle(tmp_path: Path, engine:
         verified.close_all()
     finally:
         listener.close()
+
+
+class Drops:
+    """An endpoint's transport fault that drops chosen requests: counted from ``arm()``, those with a body."""
+
+    def __init__(self) -> None:
+        self.chosen: Collection[int] = ()
+        self.seen = 0
+        self.dropped: list[int] = []
+
+    def arm(self, chosen: Collection[int]) -> None:
+        """Drop the requests numbered ``chosen`` (1 is the next one sent), from now on."""
+        self.chosen, self.seen, self.dropped = chosen, 0, []
+
+    def __call__(self, _server: str) -> bool:
+        self.seen += 1
+        if self.seen in self.chosen:
+            self.dropped.append(self.seen)
+            return True
+        return False
+
+
+@pytest.fixture
+def drops() -> Drops:
+    return Drops()
+
+
+@pytest.fixture
+def lossy(tmp_path: Path, engine: EngineDouble, drops: Drops) -> Iterator[PsrpShell]:
+    """A PsrpShell to an endpoint that drops the requests ``drops`` chooses (NTLM, message encryption)."""
+    listener = WinRMEndpoint(SERVER, engine, users=USERS, auth="ntlm", transport_fault=drops)
+    listener.start()
+    psrp = PsrpShell(_inventory(tmp_path, listener), credentials=_credentials(), command_timeout_s=30)
+    yield psrp
+    psrp.close_all()
+    listener.close()
+
+
+def test_a_dropped_receive_is_sent_again_even_for_a_change(
+    lossy: PsrpShell, drops: Drops, engine: EngineDouble
+) -> None:
+    lossy.run(SERVER, "Get-CsPool")
+    drops.arm({2})  # the Command, then its first Receive
+
+    result = lossy.run(SERVER, "Invoke-CsPoolFailover", {"PoolFqdn": "pool1.contoso.com"})
+
+    assert drops.dropped == [2]
+    assert result.warnings == ["Failover can take a while."]
+    assert engine.names() == ["Import-Module", "Get-CsPool", "Invoke-CsPoolFailover"]
+    assert lossy.pools_opened == 1
+
+
+def test_a_dropped_read_is_sent_again_as_a_new_pipeline_in_the_same_session(
+    lossy: PsrpShell, drops: Drops, engine: EngineDouble
+) -> None:
+    lossy.run(SERVER, "Get-CsPool")
+    drops.arm({1, 3})  # its Command; then the resent Command's first Receive
+
+    result = lossy.run(SERVER, "Get-CsPool", {"Identity": "pool2.contoso.com"})
+
+    assert drops.dropped == [1, 3]
+    assert [pool.text for pool in result.objects] == ["pool2.contoso.com"]
+    assert engine.names() == ["Import-Module", "Get-CsPool", "Get-CsPool"]
+    assert lossy.pools_opened == 1
+
+
+def test_a_dropped_command_of_a_change_is_not_sent_again(
+    lossy: PsrpShell, drops: Drops, engine: EngineDouble
+) -> None:
+    lossy.run(SERVER, "Get-CsPool")
+    drops.arm({1})
+
+    with pytest.raises(CommandInterrupted) as raised:
+        lossy.run(SERVER, "Invoke-CsPoolFailover", {"PoolFqdn": "pool1.contoso.com"})
+
+    assert not isinstance(raised.value, ConnectionDropped), "a change that may have run is no mere drop"
+    assert drops.dropped == [1]
+    assert "Invoke-CsPoolFailover" not in engine.names(), "the change was sent again"
+
+
+def test_a_dropped_session_opening_opens_a_new_one(
+    lossy: PsrpShell, drops: Drops, engine: EngineDouble
+) -> None:
+    drops.arm({1})  # the Create of the runspace pool
+
+    assert lossy.run(SERVER, "Get-CsPool").objects
+
+    assert drops.dropped == [1]
+    assert engine.names() == ["Import-Module", "Get-CsPool"]
+    assert lossy.pools_opened == 1
+
+
+def test_a_read_the_link_keeps_dropping_ends_as_connection_dropped(
+    lossy: PsrpShell, drops: Drops, engine: EngineDouble
+) -> None:
+    lossy.run(SERVER, "Get-CsPool")
+    drops.arm(range(1, 100))
+
+    with pytest.raises(ConnectionDropped, match="dropped it 6 times"):
+        lossy.run(SERVER, "Get-CsPool")
+
+    assert drops.dropped[:6] == [1, 2, 3, 4, 5, 6]
+    assert engine.names() == ["Import-Module", "Get-CsPool"]

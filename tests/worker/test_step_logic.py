@@ -13,12 +13,13 @@ from plugins.kit.shell import (
     CmdletResult,
     CommandInterrupted,
     CommandTimeout,
+    ConnectionDropped,
     ExecutableResult,
     ParameterValue,
     Shell,
     TransportError,
 )
-from tasks.steps import check_and_act
+from tasks.steps import BACKOFF_MAX_S, DROPPED_RETRY_S, check_and_act, retry_delay_s
 
 SERVERS = ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "fe03.pool2.contoso.com"]
 
@@ -136,8 +137,9 @@ def test_a_server_that_cannot_be_reached_moves_the_step() -> None:
     [
         CommandTimeout(SERVERS[0], "Invoke-CsPoolFailover", "timed out after 3 s"),
         CommandInterrupted(SERVERS[0], "Invoke-CsPoolFailover", "answered HTTP 500"),
+        ConnectionDropped(SERVERS[0], "Invoke-CsPoolFailover", "the link dropped it 6 times"),
     ],
-    ids=["timeout", "interrupted"],
+    ids=["timeout", "interrupted", "dropped"],
 )
 def test_a_command_that_reached_its_server_is_never_resent_elsewhere(error: Exception) -> None:
     shell = FailingShell({SERVERS[0]: error})
@@ -148,3 +150,13 @@ def test_a_command_that_reached_its_server_is_never_resent_elsewhere(error: Exce
         )
 
     assert shell.sent == [(SERVERS[0], "Invoke-CsPoolFailover")]
+
+
+def test_a_step_retries_soon_after_dropped_reads_and_backs_off_after_failures() -> None:
+    dropped = ConnectionDropped(SERVERS[0], "Get-CsPool", "the link dropped it 6 times")
+    interrupted = CommandInterrupted(
+        SERVERS[0], "Invoke-CsPoolFailover", "the connection broke after sending"
+    )
+
+    assert {retry_delay_s(dropped, attempt, 0) for attempt in (1, 5, 20)} == {DROPPED_RETRY_S}
+    assert retry_delay_s(interrupted, 20, 0) >= BACKOFF_MAX_S / 2

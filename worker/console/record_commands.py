@@ -9,10 +9,12 @@ from typing import Annotated
 
 import typer
 
+from tasks.memory import last_readiness
 from tasks.record import get_run, list_runs
 from worker.console import preflight
 from worker.console.app import RunId, WatchTimeout, app, console, errors, fail
 from worker.console.audit import load_audit
+from worker.console.readiness import verdicts
 from worker.console.report_html import render_html
 from worker.console.report_text import render_json, render_markdown, render_text
 from worker.console.terminal import runs_table
@@ -77,6 +79,17 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to list."
         console.print(f"No runs recorded in Redis at {redacted_url(url)}.")
         return
     console.print(runs_table(recent))
+    checked = last_readiness()
+    run = get_run(checked) if checked is not None else None
+    if run is not None:
+        ready = verdicts(run.facts.findings)
+        not_ready = [name for name, ok, _ in ready if not ok]
+        when = f"{run.ended:%Y-%m-%d %H:%M} UTC" if run.ended else "(running)"
+        console.print(
+            f"Last readiness check: {checked}, {when}: "
+            + (f"NOT ready: {', '.join(not_ready)}" if not_ready else f"all {len(ready)} ready")
+            + f" (lync-failover report {checked})"
+        )
 
 
 def known_run(run_id: str) -> None:

@@ -122,12 +122,12 @@ def celery_command(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker", *arguments]
 
 
-def worker_command(queue: str, pool: str | None = None) -> list[str]:
+def worker_command(queue: str, pool: str | None = None, loglevel: str = "INFO") -> list[str]:
     """One worker serving ``queue``, named after it, sending events for Flower; its execution pool is the
     app's (threads, worker.celery_app.WORKER_THREADS) unless ``pool`` names another (``prefork``)."""
     return celery_command(
         *("worker", "-Q", queue, "--hostname", f"{queue}@%h", *(("-P", pool) if pool else ())),
-        *("-E", "--loglevel", "INFO", "--without-gossip", "--without-mingle"),
+        *("-E", "--loglevel", loglevel, "--without-gossip", "--without-mingle"),
     )
 
 
@@ -185,6 +185,8 @@ def start_workers(
     log_dir: Path,
     env: Mapping[str, str] | None = None,
     pool: str | None = None,
+    *,
+    loglevel: str = "INFO",
 ) -> WorkerSet:
     """Start one worker per queue (execution ``pool``: the app's unless given) against ``redis_url`` and the
     inventory; return once all answer a ping."""
@@ -193,7 +195,10 @@ def start_workers(
     try:
         for queue in queues:
             workers.children[queue] = spawn(
-                f"worker {queue}", worker_command(queue, pool), log_dir / f"worker-{queue}.log", environment
+                f"worker {queue}",
+                worker_command(queue, pool, loglevel),
+                log_dir / f"worker-{queue}.log",
+                environment,
             )
         workers.wait_until_ready()
     except BaseException:
@@ -267,22 +272,30 @@ def start_lab(scenario: str, directory: Path) -> LabProcess:
     return lab
 
 
-def start_beat(redis_url: str, inventory_path: Path, directory: Path) -> ChildProcess:
+def start_beat(
+    redis_url: str, inventory_path: Path, directory: Path, *, loglevel: str = "INFO"
+) -> ChildProcess:
     """Start celery beat (the readiness schedule) with its schedule file in ``directory``."""
     environment = {"REDIS_URL": redis_url, "LYNC_FAILOVER_INVENTORY": str(inventory_path)}
-    command = celery_command("beat", "--schedule", str(directory / "beat-schedule"), "--loglevel", "INFO")
+    command = celery_command("beat", "--schedule", str(directory / "beat-schedule"), "--loglevel", loglevel)
     return spawn("beat", command, directory / "beat.log", environment)
 
 
 def start_flower(
-    redis_url: str, directory: Path, basic_auth: str, env: Mapping[str, str] | None = None
+    redis_url: str,
+    directory: Path,
+    basic_auth: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    loglevel: str = "info",
 ) -> tuple[ChildProcess, str]:
     """Start Flower on a free loopback port with ``basic_auth`` (``user:password``); return it and its URL."""
     port = free_port()
     config = Path(worker.__file__).with_name("flowerconfig.py")
+    options = (f"--conf={config}", "--address=127.0.0.1", f"--port={port}", f"--logging={loglevel}")
     child = spawn(
         "flower",
-        celery_command("flower", f"--conf={config}", "--address=127.0.0.1", f"--port={port}"),
+        celery_command("flower", *options),
         directory / "flower.log",
         {"REDIS_URL": redis_url, "FLOWER_BASIC_AUTH": basic_auth, **(env or {})},
     )
