@@ -122,11 +122,24 @@ def celery_command(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker", *arguments]
 
 
+#: Pool processes of a prefork worker (a step holds one while its cmdlet runs).
+PREFORK_PROCESSES = 4
+
+
+def pool_options(pool: str | None) -> tuple[str, ...]:
+    """``celery worker`` options for an execution pool other than the app's (threads). Celery reads
+    ``-P prefork`` as its default and lets the configured pool win, so prefork is asked for by its other
+    name, ``processes``, with PREFORK_PROCESSES processes (not the app's thread count)."""
+    if pool in ("prefork", "processes"):
+        return ("-P", "processes", "-c", str(PREFORK_PROCESSES))
+    return ("-P", pool) if pool else ()
+
+
 def worker_command(queue: str, pool: str | None = None, loglevel: str = "INFO") -> list[str]:
     """One worker serving ``queue``, named after it, sending events for Flower; its execution pool is the
     app's (threads, worker.celery_app.WORKER_THREADS) unless ``pool`` names another (``prefork``)."""
     return celery_command(
-        *("worker", "-Q", queue, "--hostname", f"{queue}@%h", *(("-P", pool) if pool else ())),
+        *("worker", "-Q", queue, "--hostname", f"{queue}@%h", *pool_options(pool)),
         *("-E", "--loglevel", loglevel, "--without-gossip", "--without-mingle"),
     )
 
