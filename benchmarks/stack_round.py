@@ -45,8 +45,11 @@ class RunnerRound:
 
     @property
     def pools_opened(self) -> int:
-        """Runspace pools the workers opened: the executor imports the Lync module once per pool."""
-        return sum(1 for entry in self.lab_journal if entry["cmdlet"] == "Import-Module")
+        """Runspace pools the workers opened: the executor imports the Lync module once per pool (a scheduled
+        task's own import, run locally on the server, opens none)."""
+        return sum(
+            1 for entry in self.lab_journal if entry["cmdlet"] == "Import-Module" and not entry.get("local")
+        )
 
     @property
     def journal(self) -> list[JournalEntry]:

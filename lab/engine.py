@@ -47,6 +47,8 @@ class JournalEntry(Model):
     note: str | None = None
     started: datetime
     ended: datetime | None = None
+    #: Run by a scheduled task on the server (run locally), not over a remote session.
+    local: bool = False
 
 
 class StateFileError(ValueError):
@@ -462,6 +464,7 @@ class LabEngine:
                 cmdlet=name,
                 parameters=parameters,
                 started=self._clock(),
+                local=context.local,
             )
             self._state.journal.append(entry)
             return entry
