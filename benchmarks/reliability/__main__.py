@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for name in chosen:
             progress(f"== {name}")
-            rows += PROBES[name](server, root, options.quick)
+            rows += probe(name, options)(server, root, options.quick)
     finally:
         server.stop()
     minutes = (time.monotonic() - started) / 60
@@ -65,6 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     shutil.rmtree(root, ignore_errors=True)
     return 0
+
+
+def probe(name: str, options: argparse.Namespace) -> Probe:
+    """The probe ``name``; ``--scenario`` narrows the lost probe to those scenarios."""
+    if name == "lost" and options.scenario:
+        return lambda redis, root, quick: lost_rows(redis.url, root, quick, options.scenario)
+    return PROBES[name]
 
 
 def machine() -> str:
@@ -94,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.reliability", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a subset in about two minutes (CI runs it)")
     parser.add_argument("--only", help=f"comma-separated probes to run: {', '.join(PROBES)}")
+    parser.add_argument(
+        "--scenario", action="append", help="the lost probe on this scenario only (repeatable; default: all)"
+    )
     parser.add_argument("--page", type=Path, help="also write the table into this page (docs/reliability.md)")
     return parser
 

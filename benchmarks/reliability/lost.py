@@ -1,8 +1,8 @@
 """Lost process, lost worker: while a mutating step's act runs on its server, SIGKILL the process running the
 step (the worker lives on), or the whole worker's process group (a fresh worker then serves its queue).
 
-A trial per scenario and mutating step (the first act of each step the scenario's dry run plans), on a fresh
-stack each. The run must reach the scenario's declared end state with each act applied once.
+A trial per scenario and mutating step (the first act of each step a clean run of the scenario sends), on a
+fresh stack each. The run must reach the scenario's declared end state with each act applied once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from benchmarks.reliability.rig import (
     Runs,
     planned_acts,
     rig,
+    took_effect,
     until,
     what_if,
 )
@@ -34,7 +35,7 @@ from worker.rehearsal.stack import StackError
 #: How long the act runs on the server: the kill lands while it does.
 ACT_LATENCY_S = 6.0
 ACT_DEADLINE_S = 120.0
-DRY_RUN_DEADLINE_S = 120.0
+CLEAN_RUN_DEADLINE_S = 300.0
 #: A lost worker's step comes back after the visibility timeout (45 s) and a sweep.
 RERUN_GOAL_S = 60.0
 QUICK_SCENARIO = "cms-2013-primary"
@@ -69,10 +70,10 @@ class Trial:
         return f"lost {self.mode}: {where}: {verdict}{rerun}"
 
 
-def lost_rows(redis_url: str, root: Path, quick: bool) -> list[Row]:
-    """Both probes over every scenario (``quick``: one scenario, one step): four rows."""
+def lost_rows(redis_url: str, root: Path, quick: bool, scenarios: Sequence[str] = ()) -> list[Row]:
+    """Both probes over every scenario, or ``scenarios`` (``quick``: one scenario, one step): four rows."""
     trials: list[Trial] = []
-    for scenario in [QUICK_SCENARIO] if quick else changing_scenarios():
+    for scenario in [QUICK_SCENARIO] if quick else list(scenarios) or changing_scenarios():
         for trial in scenario_trials(redis_url, root, scenario, quick):
             progress(trial.describe())
             trials.append(trial)
@@ -87,8 +88,7 @@ def changing_scenarios() -> list[str]:
 
 
 def scenario_trials(redis_url: str, root: Path, scenario: str, quick: bool) -> Iterator[Trial]:
-    """Each mode on each mutating step of the scenario, a fresh stack each; the first stack's dry run finds
-    the steps."""
+    """Each mode on each act a clean run of the scenario sends, a fresh stack each (the clean run's too)."""
     pending: list[tuple[str, Act]] | None = None
     while pending is None or pending:
         # Prefork workers: a lost process is one of a worker's pool processes, which the worker outlives (a
@@ -96,27 +96,30 @@ def scenario_trials(redis_url: str, root: Path, scenario: str, quick: bool) -> I
         with rig(redis_url, scenario, root, pool="prefork") as stack:
             if pending is None:
                 try:
-                    steps = mutating_steps(stack)
+                    steps = sent_acts(stack)
                 except ProbeError as error:
                     yield from (
                         Trial(mode, scenario, None, None, None, str(error)) for mode in (PROCESS, WORKER)
                     )
                     return
                 pending = [(mode, act) for mode in (PROCESS, WORKER) for act in steps[: 1 if quick else None]]
-                if not pending:
-                    return
+                continue
             mode, act = pending.pop(0)
             yield lose(stack, scenario, mode, act)
 
 
-def mutating_steps(stack: Rig) -> list[Act]:
-    """The first act of each mutating step the scenario's dry run plans (its pools' runs' included)."""
-    runs = stack.wait(stack.start(stack.request(dry_run=True)), DRY_RUN_DEADLINE_S)
-    if runs[0].state != "planned":
-        raise ProbeError(f"the dry run ended {runs[0].state}: {runs[0].error}")
+def sent_acts(stack: Rig) -> list[Act]:
+    """The first act of each mutating step that a clean run of the scenario sends (its pools' runs'
+    included). A planned act whose step finds it already done is never sent: there is nothing to kill."""
+    since = stack.journal_mark()
+    runs = stack.wait(stack.start(stack.request()), CLEAN_RUN_DEADLINE_S)
+    if runs[0].state != "succeeded":
+        raise ProbeError(f"the clean run ended {runs[0].state}: {runs[0].error}")
+    sent = [entry for entry in stack.journal(since) if took_effect(entry)]
     first: dict[str, Act] = {}
     for act in planned_acts(runs):
-        first.setdefault(act.step, act)
+        if any(entry["cmdlet"] == act.cmdlet and entry["server"] == act.server for entry in sent):
+            first.setdefault(act.step, act)
     return list(first.values())
 
 
