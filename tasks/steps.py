@@ -286,7 +286,7 @@ def _check_then_act(
     skip = spec.check(shell, context, call) if spec.check else None
     if skip:
         return Ran(call, context, skip, None)
-    if earlier is not None and earlier.may_still_run():
+    if earlier is not None and earlier.may_still_run() and not spec.repeatable:
         raise EarlierActPending(earlier, call.server)
     try:
         result = spec.action(shell, context, call)

@@ -312,8 +312,10 @@ def took_effect(entry: Mapping[str, Any]) -> bool:
 
 
 def applied_twice(acts: Sequence[Act], journal: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Each act cmdlet the lab applied more often than the plan has it, saying how often."""
-    planned = Counter(act.cmdlet for act in acts)
+    """Each act cmdlet the lab applied more often than the plan has it, saying how often (a repeatable
+    step's act may be sent again by design: not counted)."""
+    registry = step_registry(get_plugin_manager())
+    planned = Counter(act.cmdlet for act in acts if not registry[act.step].repeatable)
     done = Counter(entry["cmdlet"] for entry in journal if took_effect(entry))
     return [
         f"{cmdlet} applied {done[cmdlet]} times, planned {count}"

@@ -45,9 +45,13 @@ def lync_failover_steps() -> list[StepSpec]:
             check=next_hop_in_place,
             diagnose=store_not_ready,
         ),
+        # [I] repeatable: Enable-CsTopology's page says nothing of a second publish while one runs; it
+        # publishes the topology the CMS holds, so a second publishes the same one. Without it a step whose
+        # worker died mid-publish would wait out the step timeout: a publish leaves nothing a check can read.
         StepSpec(
             name="edge.publish_topology",
             mutating=True,
+            repeatable=True,
             action=publish_topology,
             check=not_moved_here,
             diagnose=store_not_ready,

@@ -330,6 +330,10 @@ class StepSpec(BaseModel):
     #: Whether its calls that stand next to each other in a plan run at once (one per server), the run
     #: going on when all are done; their facts are joined (lists and maps united).
     parallel: bool = False
+    #: Whether its act may be sent again while an earlier execution's act may still run on the server: a
+    #: second one changes nothing the first did not (a publish of the same topology). Such a step does not
+    #: wait for the effect of an act in flight (it may have none to check) before acting again.
+    repeatable: bool = False
     action: StepAction
     check: StepCheck | None = None
     diagnose: StepDiagnosis | None = None

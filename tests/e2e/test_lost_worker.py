@@ -22,6 +22,9 @@ from worker.presence import live_workers
 
 STEP = "pool.fail_over"
 ACT = "Invoke-CsPoolFailover"
+#: A step whose act leaves nothing a check can read, and may be sent again (StepSpec.repeatable).
+PUBLISH_STEP = "edge.publish_topology"
+PUBLISH = "Enable-CsTopology"
 #: Long enough that the act still runs on the server when a killed process's step comes back (after the
 #: 15 s lease).
 ACT_S = 30.0
@@ -30,19 +33,19 @@ ACT_S = 30.0
 RUN_DEADLINE_S = 150.0
 
 
-def sent_to_the_lab(runner: Runner) -> bool:
+def sent_to_the_lab(runner: Runner, act: str = ACT) -> bool:
     """Whether the lab received the act (it runs there now)."""
-    return any(entry["cmdlet"] == ACT for entry in runner.lab.engine.journal())
+    return any(entry["cmdlet"] == act for entry in runner.lab.engine.journal())
 
 
-def acts_received(runner: Runner) -> list[dict[str, object]]:
+def acts_received(runner: Runner, act: str = ACT) -> list[dict[str, object]]:
     """Every act the lab received, with its outcome."""
-    return [entry for entry in runner.lab.engine.journal() if entry["cmdlet"] == ACT]
+    return [entry for entry in runner.lab.engine.journal() if entry["cmdlet"] == act]
 
 
-def step_queue(runner: Runner, run_id: str) -> str:
+def step_queue(runner: Runner, run_id: str, step: str = STEP) -> str:
     """The queue of the site whose worker runs the step."""
-    (entry,) = [step for step in runner.steps(run_id) if step.step == STEP]
+    (entry,) = [entry for entry in runner.steps(run_id) if entry.step == step]
     return entry.queue
 
 
@@ -105,7 +108,26 @@ def assert_found_done(steps: list[StepEntry]) -> None:
     assert "already failed over" in entry.summary, entry
 
 
-def step_process(runner: Runner, queue: str) -> int:
+def test_a_killed_publish_is_sent_again_after_the_lease_not_after_the_step_timeout(
+    start_runner: Callable[..., Runner],
+) -> None:
+    """A publish leaves nothing to check: waiting for its effect would wait out the 30-minute step timeout."""
+    runner = start_runner("edge-same-site", faults={"latency": {PUBLISH: ACT_S}}, worker_pool="prefork")
+    run_id = runner.call(pool=FAILED_POOL)
+    runner.until(lambda: sent_to_the_lab(runner, PUBLISH), f"{PUBLISH} to reach the lab", deadline_s=90)
+    queue = step_queue(runner, run_id, PUBLISH_STEP)
+
+    os.kill(step_process(runner, queue, PUBLISH_STEP), signal.SIGKILL)
+    report = runner.wait(run_id, deadline_s=RUN_DEADLINE_S)
+
+    assert not isinstance(report, Exception) and report.state == "succeeded", report
+    assert runner.lab.engine.verify()["ok"], runner.lab.engine.verify()
+    # The killed publish ran to its end on the server; the step sent it again rather than wait.
+    assert [entry["outcome"] for entry in acts_received(runner, PUBLISH)] == ["ok", "ok"]
+    assert [entry["outcome"] for entry in acts_received(runner, "Set-CsEdgeServer")] == ["ok"]
+
+
+def step_process(runner: Runner, queue: str, step: str = STEP) -> int:
     """The pid of the worker process running the step (as ``celery inspect active`` reports it)."""
     client = Celery(broker=runner.workers.redis_url)
     try:
@@ -113,7 +135,7 @@ def step_process(runner: Runner, queue: str) -> int:
         active = client.control.inspect(destination=[hostname], timeout=2).active() or {}
     finally:
         client.close()
-    (task,) = [task for task in active.get(hostname, []) if task["name"] == f"lync.{STEP}"]
+    (task,) = [task for task in active.get(hostname, []) if task["name"] == f"lync.{step}"]
     return int(task["worker_pid"])
 
 
