@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import statistics
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,7 +97,7 @@ def scenario_trials(redis_url: str, root: Path, scenario: str, quick: bool) -> I
         with rig(redis_url, scenario, root, pool="prefork") as stack:
             if pending is None:
                 try:
-                    steps = sent_acts(stack)
+                    steps, baseline = sent_acts(stack)
                 except ProbeError as error:
                     yield from (
                         Trial(mode, scenario, None, None, None, str(error)) for mode in (PROCESS, WORKER)
@@ -105,12 +106,13 @@ def scenario_trials(redis_url: str, root: Path, scenario: str, quick: bool) -> I
                 pending = [(mode, act) for mode in (PROCESS, WORKER) for act in steps[: 1 if quick else None]]
                 continue
             mode, act = pending.pop(0)
-            yield lose(stack, scenario, mode, act)
+            yield lose(stack, scenario, mode, act, baseline)
 
 
-def sent_acts(stack: Rig) -> list[Act]:
+def sent_acts(stack: Rig) -> tuple[list[Act], Counter[str]]:
     """The first act of each mutating step that a clean run of the scenario sends (its pools' runs'
-    included). A planned act whose step finds it already done is never sent: there is nothing to kill."""
+    included), and how often the lab applied each command. A planned act whose step finds it already done
+    is never sent: there is nothing to kill."""
     since = stack.journal_mark()
     runs = stack.wait(stack.start(stack.request()), CLEAN_RUN_DEADLINE_S)
     if runs[0].state != "succeeded":
@@ -120,10 +122,10 @@ def sent_acts(stack: Rig) -> list[Act]:
     for act in planned_acts(runs):
         if any(entry["cmdlet"] == act.cmdlet and entry["server"] == act.server for entry in sent):
             first.setdefault(act.step, act)
-    return list(first.values())
+    return list(first.values()), Counter(entry["cmdlet"] for entry in sent)
 
 
-def lose(stack: Rig, scenario: str, mode: str, act: Act) -> Trial:
+def lose(stack: Rig, scenario: str, mode: str, act: Act, baseline: Counter[str]) -> Trial:
     """Run the scenario with ``act`` slowed down, kill (``mode``) while it runs, and judge the run."""
     try:
         stack.lab.post("/faults", {"latency": {act.cmdlet: ACT_LATENCY_S}})
@@ -133,7 +135,7 @@ def lose(stack: Rig, scenario: str, mode: str, act: Act) -> Trial:
         entry = step_entry(stack.runs(run_id), act.call_id)
         rerun = Rerun(act.call_id, entry.attempts if entry else 0, datetime.now(UTC))
         KILLS[mode](stack, act)
-        outcome = stack.outcome(run_id, since, watch=rerun.see)
+        outcome = stack.outcome(run_id, since, watch=rerun.see, baseline=baseline)
     except (ProbeError, StackError) as error:
         return Trial(mode, scenario, act, None, None, str(error))
     return Trial(mode, scenario, act, outcome, rerun.after_s)

@@ -183,8 +183,10 @@ class Rig:
         since: int,
         deadline_s: float = RUN_DEADLINE_S,
         watch: Callable[[Runs], None] | None = None,
+        baseline: Counter[str] | None = None,
     ) -> Outcome:
-        """Wait for the run, then judge it: its state, the lab's verdict, the acts the lab applied twice."""
+        """Wait for the run, then judge it: its state, the lab's verdict, the acts the lab applied twice
+        (more often than planned, or than ``baseline``, a clean run's count)."""
         runs = self.wait(run_id, deadline_s, watch)
         verdict = self.verify()
         return Outcome(
@@ -192,7 +194,7 @@ class Rig:
             error=runs[0].error,
             end_state=bool(verdict["ok"]),
             differences=[str(difference) for difference in verdict["differences"]],
-            twice=applied_twice(planned_acts(runs), self.journal(since)),
+            twice=applied_twice(planned_acts(runs), self.journal(since), baseline),
         )
 
     def add_workers(self, queues: Sequence[str], env: Mapping[str, str] | None = None) -> WorkerSet:
@@ -311,14 +313,19 @@ def took_effect(entry: Mapping[str, Any]) -> bool:
     return entry["outcome"] == "ok" and not what_if(entry)
 
 
-def applied_twice(acts: Sequence[Act], journal: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Each act cmdlet the lab applied more often than the plan has it, saying how often (a repeatable
-    step's act may be sent again by design: not counted)."""
+def applied_twice(
+    acts: Sequence[Act], journal: Sequence[Mapping[str, Any]], baseline: Counter[str] | None = None
+) -> list[str]:
+    """Each act cmdlet the lab applied more often than the plan has it or, given a ``baseline``, than a clean
+    run of the scenario applied it (a remedy's acts are in no plan); a repeatable step's act, which may be
+    sent again by design, is not counted."""
     registry = step_registry(get_plugin_manager())
-    planned = Counter(act.cmdlet for act in acts if not registry[act.step].repeatable)
+    cmdlets = {act.cmdlet for act in acts if not registry[act.step].repeatable}
+    expected = baseline if baseline is not None else Counter(act.cmdlet for act in acts)
+    against = "a clean run" if baseline is not None else "planned"
     done = Counter(entry["cmdlet"] for entry in journal if took_effect(entry))
     return [
-        f"{cmdlet} applied {done[cmdlet]} times, planned {count}"
-        for cmdlet, count in sorted(planned.items())
-        if done[cmdlet] > count
+        f"{cmdlet} applied {done[cmdlet]} times, {against} {expected[cmdlet]}"
+        for cmdlet in sorted(cmdlets)
+        if done[cmdlet] > expected[cmdlet]
     ]
