@@ -65,10 +65,12 @@ def backoff_s(attempt: int) -> float:
 
 def retry_delay_s(error: Exception, attempt: int, waited_s: float) -> float:
     """How long a step waits before its next attempt, ``waited_s`` after its first: DROPPED_RETRY_S after
-    dropped reads; a tenth of the wait so far for a state it awaits (NotReadyError); else backoff."""
+    dropped reads; a tenth of the wait so far for a state it awaits by reading (NotReadyError); else backoff,
+    also for an act the server refused until a state is reached: each attempt sends the act again, and one
+    sent just as the state arrives may be refused with nothing left to read that explains it."""
     if isinstance(error, ConnectionDropped):
         return DROPPED_RETRY_S
-    if isinstance(error, NotReadyError):
+    if isinstance(error, NotReadyError) and not isinstance(error.__cause__, CmdletError):
         return min(POLL_MAX_S, max(POLL_MIN_S, waited_s * POLL_SHARE))
     return backoff_s(attempt)
 

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from plugins.kit.errors import PreconditionError
+from plugins.kit.errors import NotReadyError, PreconditionError
 from plugins.kit.model import Context, Facts, PoolInfo, StepCall, StepResult, StepSpec, Topology, step_call
 from plugins.kit.requests import Request
 from plugins.kit.shell import (
+    CmdletError,
     CmdletResult,
     CommandInterrupted,
     CommandTimeout,
@@ -160,3 +161,14 @@ def test_a_step_retries_soon_after_dropped_reads_and_backs_off_after_failures() 
 
     assert {retry_delay_s(dropped, attempt, 0) for attempt in (1, 5, 20)} == {DROPPED_RETRY_S}
     assert retry_delay_s(interrupted, 20, 0) >= BACKOFF_MAX_S / 2
+
+
+def test_a_step_polls_a_state_it_reads_and_backs_off_an_act_refused_until_then() -> None:
+    replicas = NotReadyError("the CMS replicas are not yet up to date: fe01.pool2.contoso.com")
+    refusal = CmdletError(SERVERS[0], "Invoke-CsPoolFailover", "refused")
+    refused = NotReadyError("the CMS replicas of the backup pool are not yet up to date")
+    refused.__cause__ = refusal
+
+    assert retry_delay_s(replicas, 8, 4.0) == pytest.approx(0.4)
+    assert retry_delay_s(replicas, 8, 600.0) == 10.0
+    assert retry_delay_s(refused, 8, 4.0) >= BACKOFF_MAX_S / 2
