@@ -29,6 +29,8 @@ from worker.settings import DEFAULT_SENTINEL_MASTER, read_settings
 
 STOP_DEADLINE_S = 15.0
 START_DEADLINE_S = 60.0
+#: The pause before pinging again when Redis refused the ping (it is starting).
+PING_PAUSE_S = 0.2
 
 
 class StackError(RuntimeError):
@@ -178,7 +180,12 @@ class WorkerSet:
                     raise StackError(
                         f"no ping answer from {sorted(missing)} in {deadline_s:.0f} s:\n{self.logs()}"
                     )
-                for reply in client.control.ping(destination=sorted(missing), timeout=0.5):
+                try:
+                    replies = client.control.ping(destination=sorted(missing), timeout=0.5)
+                except redis.ConnectionError:  # Redis restarting (a rehearsal of its loss): ask again
+                    time.sleep(PING_PAUSE_S)
+                    continue
+                for reply in replies:
                     missing -= set(reply)
         finally:
             client.close()
