@@ -99,7 +99,7 @@ def write_page(page: Path, table: str, minutes: float, *, quick: bool) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.reliability", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a subset in about two minutes (CI runs it)")
+    parser.add_argument("--quick", action="store_true", help="a subset in about three minutes")
     parser.add_argument("--only", help=f"comma-separated probes to run: {', '.join(PROBES)}")
     parser.add_argument(
         "--scenario", action="append", help="the lost probe on this scenario only (repeatable; default: all)"
