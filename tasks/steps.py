@@ -2,8 +2,8 @@
 
 When the step's server is unreachable (cannot connect), the step moves to the next Front End of the same pool
 (same site, same queue); a command that reached its server and did not complete retries there. Transient
-errors retry with exponential backoff and jitter; a step waiting for a state (NotReadyError) polls every
-tenth of its wait so far; both until ``settings.retry_deadline_s`` after the step's first attempt. One
+errors retry with exponential backoff and jitter; a step waiting for a state it reads (NotReadyError) polls
+every tenth of its wait so far; both until ``settings.retry_deadline_s`` after the step's first attempt. One
 attempt may take ``settings.step_timeout_s`` in all. A remedy runs at most once per step; a failure ends
 the run with a message naming the step, the server it ran on and the error.
 """
