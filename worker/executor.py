@@ -288,15 +288,23 @@ class PsrpShell:
             ) from None
 
     def _checkout(self, key: _Key, entry: ServerEntry, credential: Credential, command: str) -> _Session:
-        """An idle open session of ``key``, else a new one."""
+        """An idle open session of ``key``, else a new one (idle ones no longer open are closed)."""
+        found: _Session | None = None
+        closed: list[_Session] = []
         with self._sessions_lock:
             idle = self._idle.get(key, [])
-            while idle:
+            while idle and found is None:
                 session = idle.pop()
                 if session.pool.state == RunspacePoolState.OPENED:
-                    session.reused = True
-                    return session
-        return self._open_session(entry, credential, command)
+                    found = session
+                else:
+                    closed.append(session)
+        for session in closed:
+            _close_quietly(session, entry.fqdn)
+        if found is None:
+            return self._open_session(entry, credential, command)
+        found.reused = True
+        return found
 
     def _checkin(self, key: _Key, session: _Session | None) -> None:
         """The command is done with ``session``: the next one may use it."""
