@@ -8,14 +8,20 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 
-from worker import executor, kombu_redis_fix, presence, stats_redaction
+from worker import executor, kombu_redis_fix, presence, quiet_refusals, stats_redaction
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
 from worker.inventory import InventoryError
 from worker.redis_connection import FAILOVER_PATIENCE_S, celery_transport_options, check_master_name
 from worker.routing import control_queue, route_task
 from worker.settings import Settings, get_settings
 
-app = Celery("lync_failover", include=["tasks.runbook", "tasks.site", "tasks.steps", "tasks.operator"])
+app = Celery(
+    "lync_failover",
+    include=["tasks.runbook", "tasks.site", "tasks.steps", "tasks.operator"],
+    task_cls=quiet_refusals.QuietTask,
+)
+# A refusal's result and event carry its message, not the runner's traceback (the backends by URL scheme).
+app.loader.override_backends = quiet_refusals.BACKENDS
 
 #: Steps a worker runs at once. A step mostly waits on its server (Invoke-CsPoolFailover for 15 minutes), so
 #: a worker runs its steps in threads of one process: as many as the pools failing over into its site at

@@ -174,11 +174,15 @@ class Flower:
 
     def get(self, path: str) -> Any:
         """GET an API path with basic auth and decode the JSON."""
+        return json.loads(self.page(path))
+
+    def page(self, path: str) -> str:
+        """GET a path with basic auth, as text (a page as an operator's browser gets it)."""
         request = urllib.request.Request(self.url + path)
         token = base64.b64encode(FLOWER_AUTH.encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
         with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+            return str(response.read().decode("utf-8"))
 
     def wait_for(self, path: str, ready: Callable[[Any], bool]) -> Any:
         """GET ``path`` until ``ready`` accepts the answer: Flower learns from events, a little later."""

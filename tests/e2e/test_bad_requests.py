@@ -57,6 +57,10 @@ def test_a_request_is_checked_strictly_and_a_refusal_is_a_message_not_a_tracebac
     assert shown.returncode == 1, shown
     assert "lync.failover has no argument 'dryrun'" in shown.stderr
     assert "Traceback" not in shown.stdout + shown.stderr, shown.stderr
+    from worker.celery_app import app
+
+    stored = app.AsyncResult(unknown)  # what a script or `celery result --traceback` reads
+    assert (stored.state, stored.traceback) == ("FAILURE", None), stored.traceback
     logs = runner.workers.logs()
     assert "RequestError" in logs and "raised unexpected" not in logs and "Traceback" not in logs
 

@@ -54,3 +54,18 @@ def test_flower_shows_each_step_of_a_failover_readably_and_without_secrets(
     assert by_name["lync.cms2013.fail_over_cms"]["worker"].startswith("lync.site.datacenter2@")
     shown = json.dumps(tasks) + json.dumps(flower.get(f"/api/task/info/{fail_over['uuid']}"))
     assert runner.lab.server.password not in shown
+
+
+def test_flower_shows_a_refused_request_as_its_message_without_a_traceback(
+    start_runner: Callable[..., Runner], flower: Flower
+) -> None:
+    runner = start_runner("cms-2013-primary")
+    refused = runner.call(pool="pool1.contoso.com", dryrun=True)
+    assert type(runner.wait(refused)).__name__ == "RequestError"
+
+    tasks = flower.wait_for("/api/tasks", lambda answer: answer.get(refused, {}).get("state") == "FAILURE")
+    task = tasks[refused]
+    assert "lync.failover has no argument 'dryrun'" in task["exception"], task
+    assert task["traceback"] is None, task["traceback"]
+    page = flower.page(f"/task/{refused}")
+    assert "has no argument" in page and "Traceback" not in page
