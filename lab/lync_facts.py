@@ -85,6 +85,10 @@ BACKUP_RELATION = "Microsoft.Rtc.Management.Hadr.BackupService.BackupRelation"  
 STORE_STATUS = "Microsoft.Rtc.Management.Xds.CentralManagementStoreStatusResult"  # [C]
 REPLICA_STATE = "Microsoft.Rtc.Management.Xds.ReplicaState"  # [C]
 MIRROR_STATE = "Microsoft.Rtc.Management.Deployment.DatabaseMirrorState"  # [C]
+#: Test-CsDatabase's output [C: its page]. Its properties (SqlServerFqdn, SqlInstanceName, DatabaseName,
+#: ExpectedVersion, InstalledVersion, Succeed) are as administrators read it after an update
+#: (``Test-CsDatabase ... | Format-Table DatabaseName, *Version``); the page lists none. [I]
+TASK_OUTPUT = "Microsoft.Rtc.SyntheticTransactions.TaskOutput"
 REGISTRAR_SETTINGS = "Microsoft.Rtc.Management.WritableConfig.Settings.Registrar.RegistrarSettings"  # [C]
 AD_USER = "Microsoft.Rtc.Management.ADConnect.Schema.ADUser"  # [C]
 NT_SERVICE = "Microsoft.Rtc.Management.Deployment.Core.NTService"  # [C]
@@ -335,6 +339,12 @@ SQL_SERVER_DOWN = (
     'Cannot connect to SQL Server "{sql}". Verify that the server is running and reachable.'  # [I]
 )
 SQL_INSTANCE_NOT_FOUND = 'SQL Server instance "{sql}\\{instance}" was not found.'  # [I]
+TEST_ONLY_CMS = (
+    "Specify -CentralManagementDatabase: the lab tests only the Central Management database."  # [I]
+)
+#: The schema version Test-CsDatabase expects of each Central Management database (the values [I]; with
+#: -SqlServerFqdn it connects to that instance itself and needs no Central Management store [I]).
+CMS_DATABASE_VERSIONS = {"xds": "10.13.2", "lis": "3.1.1"}
 INSTALL_ONLY_CMS = (
     "Specify -CentralManagementDatabase: the lab installs only the Central Management database."  # [I]
 )

@@ -215,8 +215,8 @@ class EarlierAct:
 class EarlierActPending(NotReadyError):
     """The step waits for the effect of an earlier act that may still run on its server."""
 
-    def __init__(self, earlier: EarlierAct, server: str) -> None:
-        super().__init__(earlier.waiting_reason(server))
+    def __init__(self, earlier: EarlierAct, server: str, seen: str = "") -> None:
+        super().__init__(earlier.waiting_reason(server) + (f" ({seen})" if seen else ""))
         self.until = earlier.until
 
 
@@ -288,8 +288,14 @@ def _check_then_act(
     skip = spec.check(shell, context, call) if spec.check else None
     if skip:
         return Ran(call, context, skip, None)
+    ended = ""
     if earlier is not None and earlier.may_still_run() and not spec.repeatable:
-        raise EarlierActPending(earlier, call.server)
+        seen = spec.earlier_act(shell, context, call) if spec.earlier_act else None
+        if seen is None or seen.state == "running":
+            raise EarlierActPending(earlier, call.server, seen.reason if seen else "")
+        if seen.state == "done":
+            return Ran(call, context, None, StepResult(summary=seen.reason))
+        ended = f" (an earlier attempt's act had ended without its effect: {seen.reason})"
     try:
         result = spec.action(shell, context, call)
     except CmdletError as error:
@@ -305,6 +311,8 @@ def _check_then_act(
             "only Facts fields (plugins.kit.model.Facts); a plugin keeps facts of its own in a PluginFacts "
             "subclass (StepResult.own_facts). Its action has run: fix the plugin, then run again"
         ) from None
+    if ended:
+        result = result.model_copy(update={"summary": result.summary + ended})
     return Ran(call, with_result_facts(context, call, result), None, result)
 
 

@@ -1,4 +1,4 @@
-"""Back-end database cmdlets: ``Get-CsDatabaseMirrorState`` and ``Install-CsDatabase``."""
+"""Back-end database cmdlets: Get-CsDatabaseMirrorState, Install-CsDatabase and Test-CsDatabase."""
 
 from __future__ import annotations
 
@@ -51,22 +51,7 @@ def install_database(inv: Invocation) -> None:
     """Install a clean Central Management database on a SQL server (seed step 6)."""
     if inv.parameter_set != "ByCMS":
         raise inv.error(lync_facts.INSTALL_ONLY_CMS, "DatabaseTypeNotSupported", category="InvalidArgument")
-    sql_fqdn = inv.fqdn("SqlServerFqdn") or ""
-    found = inv.deployment.sql_server(sql_fqdn)
-    if found is None:
-        raise inv.error(
-            lync_facts.SQL_SERVER_NOT_FOUND.format(sql=sql_fqdn),
-            "SqlServerNotFound",
-            category="ObjectNotFound",
-        )
-    pool, sql = found
-    instance = inv.text("SqlInstanceName")
-    if instance is not None and instance.lower() != sql.instance.lower():
-        raise inv.error(
-            lync_facts.SQL_INSTANCE_NOT_FOUND.format(sql=sql.fqdn, instance=instance),
-            "SqlInstanceNotFound",
-            category="ObjectNotFound",
-        )
+    pool, sql = _named_sql_server(inv, inv.fqdn("SqlServerFqdn") or "")
     if not inv.deployment.is_up(sql.fqdn):
         raise inv.error(
             lync_facts.SQL_SERVER_DOWN.format(sql=sql.fqdn),
@@ -86,6 +71,53 @@ def install_database(inv: Invocation) -> None:
         inv.verbose(line.format(sql=sql.fqdn, instance=sql.instance))
 
 
+def test_database(inv: Invocation) -> None:
+    """``Test-CsDatabase -CentralManagementDatabase``: each Central Management database on the SQL Server
+    instance (``-SqlServerFqdn``; else the store's own, read from the store), the version expected and the
+    one installed ("" and Succeed false where there is none, or the server cannot be reached)."""
+    if inv.parameter_set != "ByCMS":
+        raise inv.error(lync_facts.TEST_ONLY_CMS, "DatabaseTypeNotSupported", category="InvalidArgument")
+    d = inv.deployment
+    given = inv.fqdn("SqlServerFqdn")
+    if given is None:
+        inv.require_cms()
+    _, sql = _named_sql_server(inv, given or inv.known_pool(d.cms.pool).backend.principal_server().fqdn)
+    installed = sql.cms_database and d.is_up(sql.fqdn)
+    for name in lync_facts.DATABASES["cms"]:
+        expected = lync_facts.CMS_DATABASE_VERSIONS[name]
+        inv.output.write_output(
+            ps_object(
+                lync_facts.TASK_OUTPUT,
+                SqlServerFqdn=sql.fqdn,
+                SqlInstanceName=sql.instance,
+                DatabaseName=name,
+                ExpectedVersion=expected,
+                InstalledVersion=expected if installed else "",
+                Succeed=installed,
+            )
+        )
+
+
+def _named_sql_server(inv: Invocation, sql_fqdn: str) -> tuple[FrontEndPool, SqlServer]:
+    """The pool and SQL server ``-SqlServerFqdn`` names, its instance checked against ``-SqlInstanceName``."""
+    found = inv.deployment.sql_server(sql_fqdn)
+    if found is None:
+        raise inv.error(
+            lync_facts.SQL_SERVER_NOT_FOUND.format(sql=sql_fqdn),
+            "SqlServerNotFound",
+            category="ObjectNotFound",
+        )
+    pool, sql = found
+    instance = inv.text("SqlInstanceName")
+    if instance is not None and instance.lower() != sql.instance.lower():
+        raise inv.error(
+            lync_facts.SQL_INSTANCE_NOT_FOUND.format(sql=sql.fqdn, instance=instance),
+            "SqlInstanceNotFound",
+            category="ObjectNotFound",
+        )
+    return pool, sql
+
+
 def _database_types(pool: FrontEndPool) -> list[str]:
     """The -DatabaseType values (lower case) whose databases the pool's back end holds."""
     cms = ["centralmgmt", "cms"] if pool.backend.primary.cms_database else []
@@ -101,4 +133,5 @@ def _state(d: Deployment, pool: FrontEndPool, sql: SqlServer | None) -> str:
 CMDLETS = (
     Cmdlet("Get-CsDatabaseMirrorState", get_database_mirror_state),
     Cmdlet("Install-CsDatabase", install_database),
+    Cmdlet("Test-CsDatabase", test_database),
 )

@@ -6,6 +6,10 @@ on a server where ``Get-CsWindowsService -Name RTCMASTER`` shows the CMS service
 Agent). A re-run after a run that stopped past the move finds the CMS answering on Backup_Pool, so it needs
 no CMS failover; it plans Bootstrapper on every Front End there again, and only those without the service
 run it.
+
+Install-CsDatabase leaves nothing the CMS service shows, so an install sent by a worker that then died is
+seen with ``Test-CsDatabase -CentralManagementDatabase`` (Lync Server 2013 and later) on the same instance:
+both CMS databases at the version expected, it completed; else it may still run, and the step waits.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from plugins.kit.errors import PreconditionError
 from plugins.kit.hookspecs import hookimpl
 from plugins.kit.model import (
     Context,
+    EarlierActSeen,
     Facts,
     PlannedCommand,
     StepCall,
@@ -33,8 +38,8 @@ from plugins.kit.model import (
     step_call,
 )
 from plugins.kit.remote import is_true, text
-from plugins.kit.shell import Shell
-from plugins.kit.versions import LYNC_2013, lync_version
+from plugins.kit.shell import CmdletError, Shell
+from plugins.kit.versions import LYNC_2010, LYNC_2013, lync_version
 
 #: The exports ``Move-CsManagementServer`` reads (made earlier by Export-CsConfiguration/-LisConfiguration).
 CONFIGURATION_FILE = "c:\\CsConfigurationFile.zip"
@@ -54,6 +59,7 @@ def lync_failover_steps() -> list[StepSpec]:
             mutating=True,
             action=install_database,
             check=cms_already_on_backup_pool,
+            earlier_act=earlier_install,
         ),
         StepSpec(
             name="cms2010.move_cms",
@@ -104,13 +110,12 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
         )
     # The Front End whose export files were checked moves the CMS (another one if the first was down).
     chosen = next(iter(facts.export_files), front_ends[0])
-    install = command(
-        "Install-CsDatabase",
-        "act",
-        CentralManagementDatabase=True,
-        Clean=True,
-        SqlServerFqdn=backend.primary_server,
-        SqlInstanceName=backend.primary_instance,
+    sql = {"SqlServerFqdn": backend.primary_server, "SqlInstanceName": backend.primary_instance}
+    install = command("Install-CsDatabase", "act", CentralManagementDatabase=True, Clean=True, **sql)
+    # Test-CsDatabase came with Lync Server 2013: a Backup_Pool of 2010 cannot tell an install's end.
+    tested = lync_version(context.topology.pool(pool).version) != LYNC_2010
+    installed = (
+        [command("Test-CsDatabase", "recheck", CentralManagementDatabase=True, **sql)] if tested else []
     )
     # "must be run locally; it cannot be called from a remote management session" (its reference page).
     move = local_command(
@@ -124,7 +129,7 @@ def lync_failover_plan(phase: str, context: Context) -> list[StepCall]:
             "cms2010.install_database",
             phase,
             chosen,
-            commands=[cms_service_command("check"), install],
+            commands=[cms_service_command("check"), install, *installed],
             description=f"install a clean CMS database on {backend.primary_server}",
         ),
         step_call(
@@ -190,6 +195,31 @@ def install_database(shell: Shell, context: Context, call: StepCall) -> StepResu
     (install,) = call.commands_for("act")
     send_acts(shell, call)
     return StepResult(summary=f"CMS database installed on {install.parameters['SqlServerFqdn']}")
+
+
+def earlier_install(shell: Shell, context: Context, call: StepCall) -> EarlierActSeen:
+    """An install a lost worker sent completed when Test-CsDatabase shows every CMS database at the version
+    it expects; otherwise it may still run (or failed: nothing tells), so the step waits."""
+    tests = call.commands_for("recheck")
+    if not tests:
+        return EarlierActSeen(state="running", reason="Test-CsDatabase is not on this Lync version")
+    try:
+        databases = send(shell, call, tests[0]).objects
+    except CmdletError as error:  # a read that fails tells nothing: the install may still run
+        return EarlierActSeen(state="running", reason=f"Test-CsDatabase failed: {error.message}")
+    missing = [
+        text(database, "DatabaseName") or "?"
+        for database in databases
+        if not text(database, "InstalledVersion")
+        or text(database, "InstalledVersion") != text(database, "ExpectedVersion")
+    ]
+    where = f"{tests[0].parameters['SqlServerFqdn']}\\{tests[0].parameters['SqlInstanceName']}"
+    if databases and not missing:
+        return EarlierActSeen(
+            state="done", reason=f"CMS database installed on {where} (an earlier attempt's install completed)"
+        )
+    not_yet = ", ".join(missing) or "no CMS database"
+    return EarlierActSeen(state="running", reason=f"Test-CsDatabase on {where}: {not_yet} not installed yet")
 
 
 def move_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:

@@ -5,6 +5,10 @@ diagnosis re-reads what the failover depends on, never the error's words: the re
 (FailingOver: an earlier failover stopped midway, so reset it to Active and run it again), the Central
 Management store and the backup pool's replicas (not ready: retry, as the seed says "fix ... and run this
 cmdlet again"), and the Edge pools' next hops (one still on the failed pool: the edge plugin's remedy).
+
+A failover sent by a worker that then died is seen from PoolState too: FailingOver while it runs; neither
+FailingOver nor FailedOver once it was refused (it refuses before it starts) or never arrived, so the step
+sends it again at once instead of waiting out the step timeout.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from plugins.kit.hookspecs import hookimpl
 from plugins.kit.model import (
     Context,
     Decision,
+    EarlierActSeen,
     PlannedCommand,
     StepCall,
     StepResult,
@@ -51,6 +56,7 @@ def lync_failover_steps() -> list[StepSpec]:
             action=fail_over_pool,
             check=pool_failed_over,
             diagnose=diagnose_failover,
+            earlier_act=earlier_failover,
         ),
         StepSpec(name=RESET_STEP, mutating=True, action=reset_pool_state, check=not_failing_over),
         StepSpec(name="pool.verify_users_serviced", mutating=False, action=verify_users_serviced),
@@ -120,6 +126,16 @@ def pool_failed_over(shell: Shell, context: Context, call: StepCall) -> str | No
     """Skip when the failed pool's registrar already reports PoolState FailedOver."""
     state = pool_state(shell, call, "check")
     return f"{context.failed_pool} is already failed over" if state == FAILED_OVER else None
+
+
+def earlier_failover(shell: Shell, context: Context, call: StepCall) -> EarlierActSeen:
+    """A failover a lost worker sent runs while PoolState is FailingOver; any other state but FailedOver (the
+    check's) means it is not running: refused (its checks come before FailingOver), or it never arrived."""
+    state = pool_state(shell, call, "check") or "(none)"
+    pool = context.failed_pool
+    if state == FAILING_OVER:
+        return EarlierActSeen(state="running", reason=f"{pool} reports PoolState {state}")
+    return EarlierActSeen(state="ended", reason=f"{pool} reports PoolState {state}, not {FAILING_OVER}")
 
 
 def fail_over_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:

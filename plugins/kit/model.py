@@ -316,6 +316,21 @@ StepCheck = Callable[[Shell, Context, StepCall], str | None]
 StepDiagnosis = Callable[[Shell, Context, StepCall, Exception], Exception | None]
 
 
+class EarlierActSeen(_Data):
+    """What the world shows of an act of the step that an earlier execution sent and never saw end (its
+    worker died): ``done`` (its effect is in place, though the step's check cannot see it), ``running``, or
+    ``ended`` (neither: it never arrived, or was refused or stopped; the step may act again)."""
+
+    state: Literal["done", "running", "ended"]
+    #: What was read, in a line (the step's summary when done; the journal's reason otherwise).
+    reason: str
+
+
+#: Reads what became of an earlier execution's act (see :class:`EarlierActSeen`); the step's check ran
+#: first and found its effect not in place.
+EarlierActReader = Callable[[Shell, Context, StepCall], EarlierActSeen]
+
+
 class StepSpec(BaseModel):
     """A step a plugin provides; the runner makes it the Celery task ``lync.<name>``."""
 
@@ -337,6 +352,10 @@ class StepSpec(BaseModel):
     action: StepAction
     check: StepCheck | None = None
     diagnose: StepDiagnosis | None = None
+    #: For a step redelivered while an earlier execution's act may still run: reads from a state the act sets
+    #: (PoolState FailingOver while a failover runs) or leaves (a database installed) what became of it.
+    #: Without it, the step waits for its check to see the effect until the act's deadline (step timeout).
+    earlier_act: EarlierActReader | None = None
 
 
 class Decision(_Data):

@@ -14,7 +14,7 @@ from celery import Celery
 
 from tasks.lease import is_alive
 from tasks.liveness import run_health
-from tasks.run import StepEntry
+from tasks.run import Report, StepEntry
 from tests.e2e.harness import Runner
 from tests.e2e.paths import FAILED_POOL
 from tests.fixtures_celery import StartWorkers
@@ -112,19 +112,51 @@ def test_a_killed_publish_is_sent_again_after_the_lease_not_after_the_step_timeo
     start_runner: Callable[..., Runner],
 ) -> None:
     """A publish leaves nothing to check: waiting for its effect would wait out the 30-minute step timeout."""
-    runner = start_runner("edge-same-site", faults={"latency": {PUBLISH: ACT_S}}, worker_pool="prefork")
-    run_id = runner.call(pool=FAILED_POOL)
-    runner.until(lambda: sent_to_the_lab(runner, PUBLISH), f"{PUBLISH} to reach the lab", deadline_s=90)
-    queue = step_queue(runner, run_id, PUBLISH_STEP)
+    runner, _ = killed_mid_act(start_runner, "edge-same-site", PUBLISH_STEP, PUBLISH)
 
-    os.kill(step_process(runner, queue, PUBLISH_STEP), signal.SIGKILL)
-    report = runner.wait(run_id, deadline_s=RUN_DEADLINE_S)
-
-    assert not isinstance(report, Exception) and report.state == "succeeded", report
-    assert runner.lab.engine.verify()["ok"], runner.lab.engine.verify()
     # The killed publish ran to its end on the server; the step sent it again rather than wait.
     assert [entry["outcome"] for entry in acts_received(runner, PUBLISH)] == ["ok", "ok"]
     assert [entry["outcome"] for entry in acts_received(runner, "Set-CsEdgeServer")] == ["ok"]
+
+
+INSTALL_STEP = "cms2010.install_database"
+INSTALL = "Install-CsDatabase"
+
+
+def test_a_killed_install_is_seen_completed_by_test_csdatabase_not_waited_out_nor_sent_again(
+    start_runner: Callable[..., Runner],
+) -> None:
+    """Install-CsDatabase leaves nothing the CMS service shows: its step reads the new database instead."""
+    runner, report = killed_mid_act(start_runner, "cms-2010", INSTALL_STEP, INSTALL)
+
+    assert [entry["outcome"] for entry in acts_received(runner, INSTALL)] == ["ok"], acts_received(runner)
+    (entry,) = [step for step in report.steps if step.step == INSTALL_STEP]
+    assert entry.attempts >= 2 and entry.state == "succeeded", entry
+    assert "an earlier attempt's install completed" in entry.summary, entry
+    waited = [
+        e["message"] for e in runner.events() if e["kind"] == "step.retry" and e["step"] == INSTALL_STEP
+    ]
+    assert any(
+        "Test-CsDatabase on sql03.contoso.com\\rtc: xds, lis not installed yet" in m for m in waited
+    ), waited
+
+
+def killed_mid_act(
+    start_runner: Callable[..., Runner], scenario: str, step: str, act: str
+) -> tuple[Runner, Report]:
+    """Run ``scenario`` with ``act`` slowed down, SIGKILL the (prefork) process running ``step`` once the lab
+    has it, and wait for the run: it must succeed, the lab in its declared end state."""
+    runner = start_runner(scenario, faults={"latency": {act: ACT_S}}, worker_pool="prefork")
+    run_id = runner.call(pool=FAILED_POOL)
+    runner.until(lambda: sent_to_the_lab(runner, act), f"{act} to reach the lab", deadline_s=90)
+    queue = step_queue(runner, run_id, step)
+
+    os.kill(step_process(runner, queue, step), signal.SIGKILL)
+    report = runner.wait(run_id, deadline_s=RUN_DEADLINE_S)
+
+    assert isinstance(report, Report) and report.state == "succeeded", report
+    assert runner.lab.engine.verify()["ok"], runner.lab.engine.verify()
+    return runner, report
 
 
 def step_process(runner: Runner, queue: str, step: str = STEP) -> int:

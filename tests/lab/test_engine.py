@@ -307,16 +307,26 @@ def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
         'The Central Management store database is not installed on SQL Server "sql03.contoso.com". '
         "Run Install-CsDatabase -CentralManagementDatabase first."
     )
+    sql = {"SqlServerFqdn": "sql03.contoso.com", "SqlInstanceName": "rtc"}
+    assert installed_versions(
+        lab.run(FE_POOL2, "Test-CsDatabase", CentralManagementDatabase=True, **sql)
+    ) == {
+        "xds": ("10.13.2", "", False),
+        "lis": ("3.1.1", "", False),
+    }
     install = lab.run(
-        FE_POOL2,
-        "Install-CsDatabase",
-        CentralManagementDatabase=True,
-        Clean=True,
-        SqlServerFqdn="sql03.contoso.com",
-        SqlInstanceName="rtc",
-        Verbose=True,
+        FE_POOL2, "Install-CsDatabase", CentralManagementDatabase=True, Clean=True, Verbose=True, **sql
     )
     assert install.verbose
+    # What a step whose worker died during the install reads (the CMS is still unavailable).
+    assert installed_versions(
+        lab.run(FE_POOL2, "Test-CsDatabase", CentralManagementDatabase=True, **sql)
+    ) == {
+        "xds": ("10.13.2", "10.13.2", True),
+        "lis": ("3.1.1", "3.1.1", True),
+    }
+    without_sql = lab.fails(FE_POOL2, "Test-CsDatabase", CentralManagementDatabase=True)
+    assert "The Central Management store is not available" in without_sql.message
     with pytest.raises(PowerShellError) as caught:
         lab.run_on_console(
             FE_POOL2,
@@ -356,6 +366,19 @@ def test_lync_2010_path_install_move_bootstrap_then_fail_over() -> None:
         "Bootstrapper.exe",
         "Invoke-CsPoolFailover",
     ]
+
+
+def installed_versions(capture: Capture) -> dict[str, tuple[str, str, bool]]:
+    """Test-CsDatabase's rows: database -> (ExpectedVersion, InstalledVersion, Succeed)."""
+    rows = [value.properties for value in capture.values()]
+    return {
+        str(row["DatabaseName"]): (
+            str(row["ExpectedVersion"]),
+            str(row["InstalledVersion"]),
+            bool(row["Succeed"]),
+        )
+        for row in rows
+    }
 
 
 def bootstrap_interrupted(lab: Lab, server: str, interrupt: Callable[[], None]) -> ExecResult:

@@ -217,6 +217,9 @@ def test_cms_on_2010_pool_installs_moves_and_bootstraps_the_other_front_ends(
             "check: Get-CsService -CentralManagement",
             "act: Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn sql03.contoso.com "
             "-SqlInstanceName rtc",
+            # What tells the install's end when the worker that sent it died (Backup_Pool is Lync 2013).
+            "recheck: Test-CsDatabase -CentralManagementDatabase -SqlServerFqdn sql03.contoso.com "
+            "-SqlInstanceName rtc",
         ],
         [
             "check: Get-CsService -CentralManagement",

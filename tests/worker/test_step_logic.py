@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import pytest
 
 from plugins.kit.errors import NotReadyError, PreconditionError
-from plugins.kit.model import Context, Facts, PoolInfo, StepCall, StepResult, StepSpec, Topology, step_call
+from plugins.kit.model import (
+    Context,
+    EarlierActSeen,
+    Facts,
+    PoolInfo,
+    StepCall,
+    StepResult,
+    StepSpec,
+    Topology,
+    step_call,
+)
 from plugins.kit.requests import Request
 from plugins.kit.shell import (
     CmdletError,
@@ -20,7 +32,14 @@ from plugins.kit.shell import (
     Shell,
     TransportError,
 )
-from tasks.steps import BACKOFF_MAX_S, DROPPED_RETRY_S, check_and_act, retry_delay_s
+from tasks.steps import (
+    BACKOFF_MAX_S,
+    DROPPED_RETRY_S,
+    EarlierAct,
+    EarlierActPending,
+    check_and_act,
+    retry_delay_s,
+)
 
 SERVERS = ["fe01.pool2.contoso.com", "fe02.pool2.contoso.com", "fe03.pool2.contoso.com"]
 
@@ -172,3 +191,53 @@ def test_a_step_polls_a_state_it_reads_and_backs_off_an_act_refused_until_then()
     assert retry_delay_s(replicas, 8, 4.0) == pytest.approx(0.4)
     assert retry_delay_s(replicas, 8, 600.0) == 10.0
     assert retry_delay_s(refused, 8, 4.0) >= BACKOFF_MAX_S / 2
+
+
+def _earlier_act() -> EarlierAct:
+    """An act an earlier execution sent a minute ago and never saw end (its worker died)."""
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    return EarlierAct(
+        "Invoke-CsPoolFailover -PoolFqdn pool1.contoso.com", since, since + timedelta(minutes=30)
+    )
+
+
+def _seeing(state: Literal["done", "running", "ended"]) -> StepSpec:
+    def seen(shell: Shell, context: Context, call: StepCall) -> EarlierActSeen:
+        shell.run(call.server, "Get-CsRegistrarConfiguration")
+        return EarlierActSeen(state=state, reason=f"PoolState says {state}")
+
+    return FAIL_OVER.model_copy(update={"earlier_act": seen})
+
+
+def test_an_earlier_act_seen_ended_is_sent_again_at_once() -> None:
+    shell = RecordingShell()
+    call = step_call(FAIL_OVER.name, "pool", SERVERS[0])
+
+    ran = check_and_act(_seeing("ended"), shell, _context(), call, _never_moved, _earlier_act())
+
+    assert shell.sent == [(SERVERS[0], "Get-CsRegistrarConfiguration"), (SERVERS[0], "Invoke-CsPoolFailover")]
+    assert (
+        ran.result is not None and "had ended without its effect: PoolState says ended" in ran.result.summary
+    )
+
+
+def test_an_earlier_act_seen_done_is_not_sent_again() -> None:
+    shell = RecordingShell()
+    call = step_call(FAIL_OVER.name, "pool", SERVERS[0])
+
+    ran = check_and_act(_seeing("done"), shell, _context(), call, _never_moved, _earlier_act())
+
+    assert shell.sent == [(SERVERS[0], "Get-CsRegistrarConfiguration")]
+    assert ran.result is not None and ran.result.summary == "PoolState says done"
+
+
+@pytest.mark.parametrize("spec", [_seeing("running"), FAIL_OVER], ids=["seen running", "no reader"])
+def test_an_earlier_act_that_may_still_run_is_waited_for(spec: StepSpec) -> None:
+    shell = RecordingShell()
+    call = step_call(FAIL_OVER.name, "pool", SERVERS[0])
+
+    with pytest.raises(EarlierActPending) as raised:
+        check_and_act(spec, shell, _context(), call, _never_moved, _earlier_act())
+
+    assert (SERVERS[0], "Invoke-CsPoolFailover") not in shell.sent
+    assert "never ended" in str(raised.value)
