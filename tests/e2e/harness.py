@@ -126,6 +126,12 @@ class Runner:
         assert record is not None, f"no run record for {run_id}"
         return record
 
+    def waits_before(self, run_id: str, phase: str) -> bool:
+        """Whether the run waits for approval before ``phase`` (once its record exists)."""
+        record = get_run(run_id, self.redis)
+        gate = record.waiting_gate if record is not None else None
+        return gate is not None and gate.phase == phase
+
     def journal(self, run_id: str) -> list[JournalEntry]:
         """The run's journal of remote commands."""
         return read_journal(run_id, client=self.redis)

@@ -20,12 +20,6 @@ POOL_FAILOVER = "Invoke-CsPoolFailover"
 CMS_FAILOVER = "Invoke-CsManagementServerFailover"
 
 
-def waits_before(runner: Runner, run_id: str, phase: str) -> bool:
-    """Whether the run waits for approval before ``phase``."""
-    gate = runner.run(run_id).waiting_gate
-    return gate is not None and gate.phase == phase
-
-
 def test_a_cancel_lets_the_command_under_way_complete_and_starts_nothing_after_it(
     start_runner: Callable[..., Runner],
 ) -> None:
@@ -56,7 +50,7 @@ def test_a_pause_before_the_pool_failover_outlives_a_worker_restart_until_approv
 ) -> None:
     runner = start_runner(SCENARIO)
     run_id = runner.call(pool=FAILED_POOL, pause_before=["pool"])
-    runner.until(lambda: waits_before(runner, run_id, "pool"), "the run to pause before pool", 90)
+    runner.until(lambda: runner.waits_before(run_id, "pool"), "the run to pause before pool", 90)
     assert CMS_FAILOVER in runner.lab.cmdlets() and POOL_FAILOVER not in runner.lab.cmdlets()
     assert any(
         "waiting for approval before phase pool" in note
@@ -79,7 +73,7 @@ def test_a_pause_before_the_pool_failover_outlives_a_worker_restart_until_approv
 def test_a_run_rejected_at_its_pause_changes_nothing_more(start_runner: Callable[..., Runner]) -> None:
     runner = start_runner(SCENARIO)
     run_id = runner.call(pool=FAILED_POOL, pause_before=["cms"])
-    runner.until(lambda: waits_before(runner, run_id, "cms"), "the run to pause before cms", 90)
+    runner.until(lambda: runner.waits_before(run_id, "cms"), "the run to pause before cms", 90)
 
     rejected = runner.call_task("lync.reject", run_id, reason="a drill only")  # the Celery way
     stopped = runner.wait(run_id, deadline_s=60)

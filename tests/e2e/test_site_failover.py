@@ -3,12 +3,12 @@ fails over in its own run, at the same time, each with its own lock, record and 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from tasks.lock import lock_key
 from tasks.record import get_run
 from tasks.run import Report
+from tests.console.cli_helpers import lync_failover
 from tests.e2e.harness import Runner
 
 SCENARIO = "site-datacenter1"
@@ -71,21 +71,18 @@ def test_a_site_run_fails_every_pool_over_in_parallel_and_the_cms_and_edges_once
 def test_while_a_site_run_holds_its_pools_a_pool_run_or_another_site_run_is_refused_naming_it(
     start_runner: Callable[..., Runner],
 ) -> None:
-    runner = start_runner(SCENARIO, faults={"latency": {"Get-CsDatabaseMirrorState": 3.0}})
-    site_run = runner.call_task("lync.failover_site", site=SITE)
-    _wait(lambda: runner.redis.get(lock_key("pool2.contoso.com")) == site_run)
+    runner = start_runner(SCENARIO)
+    # Held at a pause before its CMS phase, the site run keeps its locks and has handed none to a pool run.
+    site_run = runner.call_task("lync.failover_site", site=SITE, pause_before=["cms"])
+    runner.until(lambda: runner.waits_before(site_run, "cms"), "the site run to pause before cms", 90)
+    assert runner.redis.get(lock_key("pool2.contoso.com")) == site_run
 
     refused_pool = runner.wait(runner.call(pool="pool2.contoso.com"))
     refused_site = runner.wait(runner.call_task("lync.failover_site", site=SITE.lower()))
 
     for refused in (refused_pool, refused_site):
         assert type(refused).__name__ == "RunRefused" and site_run in str(refused), refused
+    approved = lync_failover("approve", site_run, env=runner.env)
+    assert approved.returncode == 0, approved.stderr
     report = runner.wait(site_run)
     assert isinstance(report, Report) and report.state == "succeeded", report
-
-
-def _wait(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 20
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
