@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -18,13 +19,22 @@ SENTINEL_PASSWORD = "sentinel-test-pass"
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """The URL of a Redis the tests may flush: ``REDIS_URL`` from the environment, else an embedded server."""
+    """The URL of a Redis the tests may flush: ``REDIS_URL`` from the environment, else an embedded server.
+    Each pytest-xdist worker (``./dev test`` runs several) gets a database of its own on a configured one."""
     configured = os.environ.get("REDIS_URL")
     if configured:
-        yield configured
+        yield own_database(configured, os.environ.get("PYTEST_XDIST_WORKER", ""))
         return
     with EmbeddedRedis() as url:
         yield url
+
+
+def own_database(url: str, worker: str) -> str:
+    """``url`` with the database of xdist worker ``gwN`` (N + 1; database 0 for no worker)."""
+    if not worker.startswith("gw") or not url.startswith(("redis://", "rediss://")):
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{int(worker[2:]) + 1}"))
 
 
 @pytest.fixture
