@@ -203,9 +203,26 @@ class RunRecord:
         went, state = pipe.execute()
         return bool(went) or state not in (None, "running")
 
-    def go_on_once(self, call: StepCall) -> bool:
-        """Whether this execution of an ended step call is the one that goes on with the run."""
-        return bool(self.client.set(self._went_on_key(call), "1", nx=True, ex=self.ttl))
+    def go_on_once(self, call: StepCall, after: Mapping[str, Any]) -> bool:
+        """Whether this execution of an ended step call is the one that goes on with the run (with ``after``,
+        kept until its continuation is sent, so that a copy can send it should this execution die first)."""
+        return bool(self.client.set(self._went_on_key(call), json.dumps(after), nx=True, ex=self.ttl))
+
+    def continuation_sent(self, call_id: str) -> None:
+        """The execution that went on from call ``call_id`` sent the next step (Celery does on its return)."""
+        self.client.set(f"{self.key}:went_on:{call_id}:sent", "1", ex=self.ttl)
+
+    def lost_continuation(self, call: StepCall) -> dict[str, Any] | None:
+        """The context an execution went on from ``call`` with, when the run still runs and that execution
+        never confirmed sending the next step (it died between): a copy sends it on; else None."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self._went_on_key(call))
+        pipe.exists(f"{self._went_on_key(call)}:sent")
+        pipe.hget(self.key, "state")
+        went, sent, state = pipe.execute()
+        if went is None or sent or state != "running":
+            return None
+        return cast(dict[str, Any], json.loads(went))
 
     def _went_on_key(self, call: StepCall) -> str:
         return f"{self.key}:went_on:{call.id}"

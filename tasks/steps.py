@@ -40,6 +40,7 @@ from tasks.record import RunRecord, now
 from tasks.run import StepEntry
 from worker.celery_app import app
 from worker.executor import get_shell, step_deadline
+from worker.quiet_refusals import QuietTask
 from worker.refusals import Refusal
 from worker.settings import LONGEST_COUNTDOWN_S, get_settings
 
@@ -102,12 +103,30 @@ def run_step(
                 after = execute_step(
                     task, spec, context, call, lease, turn, joined=isinstance(context_data, list)
                 )
-                going_on = record.go_on_once(call)
+                going_on = record.go_on_once(call, after)
             except LeaseLost:
                 log.warning("%s: another execution took the step over; this one stands down", call.id)
-    if not going_on:  # another execution of this call goes (or went) on with the run
+        elif not task.request.chord and (lost := record.lost_continuation(call)) is not None:
+            # The execution that went on died before Celery sent the next step: send it, with its context (a
+            # duplicate, should it have been sent after all, stands down at the next step like a redelivery).
+            log.warning("%s: the execution that went on was lost before the next step was sent", call.id)
+            after, going_on = lost, True
+    if going_on:
+        task.request.went_on_from = call.id  # the next step is sent on return; StepTask.on_success says so
+    else:  # another execution of this call goes (or went) on with the run
         task.request.chain = task.request.chord = None
     return after
+
+
+class StepTask(QuietTask):
+    """A step's task: once Celery has sent the run's next step (it does on a successful return), the
+    record says so, so that no copy of the step sends it again."""
+
+    def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
+        """Record that the continuation of the step call this execution went on from was sent."""
+        call_id = getattr(self.request, "went_on_from", None)
+        if call_id is not None and isinstance(retval, dict):
+            RunRecord(str(retval["run_id"])).continuation_sent(str(call_id))
 
 
 def execute_step(
@@ -404,7 +423,12 @@ def end_cancelled(context: Context, call: StepCall, asked: CancelAsked) -> NoRet
 
 def _register(spec: StepSpec) -> None:
     @app.task(  # type: ignore[untyped-decorator]
-        name=f"lync.{spec.name}", bind=True, acks_late=True, max_retries=None, throws=(Refusal,)
+        name=f"lync.{spec.name}",
+        base=StepTask,
+        bind=True,
+        acks_late=True,
+        max_retries=None,
+        throws=(Refusal,),
     )
     def step_task(
         self: Task, context: dict[str, Any] | list[dict[str, Any]], call: dict[str, Any], turn: int = 0

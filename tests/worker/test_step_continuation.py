@@ -1,0 +1,89 @@
+"""The run goes on after a step even when the execution that went on from it dies before Celery sends the
+next step (the reliability suite's lost worker found a site run stalled so): a copy of the step sends it, with
+the context that execution went on with; once Celery has sent it, a copy stands down.
+
+The window (between the step's return and Celery's publish) cannot be hit on purpose, so the record is left
+as that execution leaves it, in a real Redis, and the real step task's run_step takes the copy's place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from plugins.kit.model import Context, Facts, Topology, step_call
+from plugins.kit.requests import Request
+from plugins.manager import get_plugin_manager, step_registry
+from tasks.context import dump_context
+from tasks.record import RunRecord
+from tasks.steps import run_step
+from tests.worker.inventory_data import inventory_data, write_inventory
+from worker.celery_app import app
+from worker.inventory import inventory_at
+from worker.settings import get_settings
+
+CALL = step_call("pool.fail_over", "pool", "fe01.pool2.contoso.com")
+CONTEXT = Context(
+    run_id="run-continuation", request=Request(pool="pool1.contoso.com"), topology=Topology(pools=[])
+)
+#: The rest of the run as Celery carries it in the step's message (next step last).
+CHAIN = [{"task": "lync.finish", "args": [], "kwargs": {}, "options": {}}]
+
+
+@pytest.fixture
+def record(
+    redis_url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[RunRecord]:
+    """A running run's record; this process's settings on the test's Redis and a small inventory."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("LYNC_FAILOVER_INVENTORY", str(write_inventory(tmp_path, inventory_data())))
+    get_settings.cache_clear()
+    inventory_at.cache_clear()
+    run = RunRecord(CONTEXT.run_id, redis_client)
+    run.create(CONTEXT.request)
+    yield run
+    get_settings.cache_clear()
+    inventory_at.cache_clear()
+
+
+def copy_of_the_step() -> tuple[dict[str, Any], Any]:
+    """What a redelivered copy of the step returns, and the chain it leaves for Celery to send."""
+    task = app.tasks[f"lync.{CALL.step}"]
+    spec = step_registry(get_plugin_manager())[CALL.step]
+    task.push_request(id="copy", chain=list(CHAIN), chord=None)
+    try:
+        returned = run_step(task, spec, dump_context(CONTEXT), CALL.model_dump(mode="json"), 0)
+        return returned, task.request.chain
+    finally:
+        task.pop_request()
+
+
+def test_a_copy_sends_on_the_next_step_the_execution_that_went_on_never_sent(record: RunRecord) -> None:
+    went_on_with = dump_context(CONTEXT.with_facts(Facts(backup_pool="pool2.contoso.com")))
+    assert record.go_on_once(
+        CALL, went_on_with
+    )  # ... and that execution died before Celery sent the next step
+
+    returned, chain = copy_of_the_step()
+
+    assert returned == went_on_with, "the copy must go on with the context the dead execution went on with"
+    assert chain == CHAIN, "the copy cleared the chain: nothing sends the next step, the run stalls"
+
+
+def test_once_celery_sent_the_next_step_a_copy_stands_down(record: RunRecord) -> None:
+    went_on_with = dump_context(CONTEXT)
+    assert record.go_on_once(CALL, went_on_with)
+    task = app.tasks[f"lync.{CALL.step}"]
+    task.push_request(id="original", went_on_from=CALL.id)
+    try:
+        task.on_success(went_on_with, "original", (), {})  # Celery calls it once it has sent the next step
+    finally:
+        task.pop_request()
+
+    _, chain = copy_of_the_step()
+
+    assert chain is None
