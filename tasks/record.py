@@ -210,14 +210,14 @@ class RunRecord:
 
     def continuation_sent(self, call_id: str) -> None:
         """The execution that went on from call ``call_id`` sent the next step (Celery does on its return)."""
-        self.client.set(f"{self.key}:went_on:{call_id}:sent", "1", ex=self.ttl)
+        self.client.set(self._sent_key(call_id), "1", ex=self.ttl)
 
     def lost_continuation(self, call: StepCall) -> dict[str, Any] | None:
         """The context an execution went on from ``call`` with, when the run still runs and that execution
         never confirmed sending the next step (it died between): a copy sends it on; else None."""
         pipe = self.client.pipeline(transaction=False)
         pipe.get(self._went_on_key(call))
-        pipe.exists(f"{self._went_on_key(call)}:sent")
+        pipe.exists(self._sent_key(call.id))
         pipe.hget(self.key, "state")
         went, sent, state = pipe.execute()
         if went is None or sent or state != "running":
@@ -226,6 +226,9 @@ class RunRecord:
 
     def _went_on_key(self, call: StepCall) -> str:
         return f"{self.key}:went_on:{call.id}"
+
+    def _sent_key(self, call_id: str) -> str:
+        return f"{self.key}:went_on:{call_id}:sent"
 
     def put_step(self, entry: StepEntry) -> None:
         """Write a step's entry as it is."""

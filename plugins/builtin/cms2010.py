@@ -38,7 +38,7 @@ from plugins.kit.model import (
     step_call,
 )
 from plugins.kit.remote import is_true, text
-from plugins.kit.shell import CmdletError, Shell
+from plugins.kit.shell import CmdletError, RemoteObject, Shell
 from plugins.kit.versions import LYNC_2010, LYNC_2013, lync_version
 
 #: The exports ``Move-CsManagementServer`` reads (made earlier by Export-CsConfiguration/-LisConfiguration).
@@ -207,12 +207,7 @@ def earlier_install(shell: Shell, context: Context, call: StepCall) -> EarlierAc
         databases = send(shell, call, tests[0]).objects
     except CmdletError as error:  # a read that fails tells nothing: the install may still run
         return EarlierActSeen(state="running", reason=f"Test-CsDatabase failed: {error.message}")
-    missing = [
-        text(database, "DatabaseName") or "?"
-        for database in databases
-        if not text(database, "InstalledVersion")
-        or text(database, "InstalledVersion") != text(database, "ExpectedVersion")
-    ]
+    missing = [text(database, "DatabaseName") or "?" for database in databases if not _current(database)]
     where = f"{tests[0].parameters['SqlServerFqdn']}\\{tests[0].parameters['SqlInstanceName']}"
     if databases and not missing:
         return EarlierActSeen(
@@ -220,6 +215,12 @@ def earlier_install(shell: Shell, context: Context, call: StepCall) -> EarlierAc
         )
     not_yet = ", ".join(missing) or "no CMS database"
     return EarlierActSeen(state="running", reason=f"Test-CsDatabase on {where}: {not_yet} not installed yet")
+
+
+def _current(database: RemoteObject) -> bool:
+    """Whether a Test-CsDatabase row shows its database installed at the version expected."""
+    installed = text(database, "InstalledVersion")
+    return bool(installed) and installed == text(database, "ExpectedVersion")
 
 
 def move_cms(shell: Shell, context: Context, call: StepCall) -> StepResult:
