@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 
-from worker import executor, kombu_redis_fix, presence, quiet_refusals, stats_redaction
+from worker import executor, kombu_redis_fix, lost_messages, presence, quiet_refusals, stats_redaction
 from worker import refusals as refusals  # loaded with the app: a celery client rebuilds runs' refusals
 from worker.inventory import InventoryError
 from worker.redis_connection import FAILOVER_PATIENCE_S, celery_transport_options, check_master_name
@@ -98,6 +98,7 @@ kombu_redis_fix.install()
 stats_redaction.install()
 configure_or_exit(app)
 presence.install()
+lost_messages.install()
 
 
 def _close_runspace_pools(**_: Any) -> None:

@@ -8,8 +8,6 @@ as that execution leaves it, in a real Redis, and the real step task's run_step 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +19,7 @@ from plugins.manager import get_plugin_manager, step_registry
 from tasks.context import dump_context
 from tasks.record import RunRecord
 from tasks.steps import run_step
-from tests.worker.inventory_data import inventory_data, write_inventory
 from worker.celery_app import app
-from worker.inventory import inventory_at
-from worker.settings import get_settings
 
 CALL = step_call("pool.fail_over", "pool", "fe01.pool2.contoso.com")
 CONTEXT = Context(
@@ -35,19 +30,11 @@ CHAIN = [{"task": "lync.finish", "args": [], "kwargs": {}, "options": {}}]
 
 
 @pytest.fixture
-def record(
-    redis_url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[RunRecord]:
+def record(on_test_redis: None, redis_client: redis.Redis) -> RunRecord:
     """A running run's record; this process's settings on the test's Redis and a small inventory."""
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("LYNC_FAILOVER_INVENTORY", str(write_inventory(tmp_path, inventory_data())))
-    get_settings.cache_clear()
-    inventory_at.cache_clear()
     run = RunRecord(CONTEXT.run_id, redis_client)
     run.create(CONTEXT.request)
-    yield run
-    get_settings.cache_clear()
-    inventory_at.cache_clear()
+    return run
 
 
 def copy_of_the_step() -> tuple[dict[str, Any], Any]:
