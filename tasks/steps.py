@@ -107,9 +107,10 @@ def run_step(
             except LeaseLost:
                 log.warning("%s: another execution took the step over; this one stands down", call.id)
         elif (lost := record.lost_continuation(call)) is not None:
-            # The execution that went on died before Celery sent the next step (or, for a member of a parallel
-            # step, counted it into the chord): send it, with its context. A duplicate, should it have been sent
-            # after all, stands down at the next step like a redelivery; Celery counts a chord member once.
+            # The execution that went on died before Celery sent the next step (or, for a member of a
+            # parallel step, counted it into the chord): send it, with its context. A duplicate, should it
+            # have been sent after all, stands down at the next step like a redelivery; Celery counts a chord
+            # member once.
             log.warning("%s: the execution that went on was lost before the next step was sent", call.id)
             after, going_on = lost, True
     if going_on:

@@ -5,126 +5,135 @@ kombu's Redis transport takes a message off its queue (BRPOP) and records it as 
 loses the message, and no visibility timeout brings it back. A run whose next step was that message waits
 forever.
 
-So every task message the runner sends is kept, by task id, until a worker starts that task (or revokes or
-rejects it). Every worker looks every ``SWEEP_S`` at the kept messages due for a look: one that is neither in
-its queue nor among the unacknowledged messages of any worker, at two looks ``CONFIRM_S`` apart, was lost,
-and is sent again as it was (at most ``RESENDS`` times). Should it not have been lost after all, the task runs
-twice, which every task of the runner already tolerates (acks are late: kombu redelivers any message of a
-dead worker, and a step's second copy stands down, tasks/lease.py).
+So every task message the runner sends is kept, by task id, with a token of that sending (a header), until a
+worker starts the task it carries (or revokes or rejects it). Every worker looks every ``SWEEP_S`` at the kept
+messages due for a look: one that is neither in its queue nor among the unacknowledged messages of any worker,
+at two looks ``CONFIRM_S`` apart, was lost, and is sent again as it was (at most ``RESENDS`` times). Should it
+not have been lost after all, the task runs twice, which every task of the runner already tolerates (acks are
+late: kombu redelivers any message of a dead worker, and a step's second copy stands down, tasks/lease.py).
+
+One more place holds a message: a worker out of prefetch credit keeps a BRPOP reply unread until a task of
+its ends (kombu pauses that socket). Such a worker says so with its presence (worker/presence.py), and a
+message of a queue it consumes is not taken for lost while it does.
 
 The runner sends every task to a queue by name (kombu's anonymous exchange, the routing key the queue's name)
 and without a priority, so a task's queue is one Redis list named as its routing key; a message sent otherwise
-is not kept.
+is not kept. A kept message whose sending failed is never sent again (it is due for a look only once sent).
+The looks read whole queue lists: cheap for a runbook's tens of messages, not meant for a backlog of
+thousands.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import redis
-from celery import Celery, signals
+from celery import Celery, signals, uuid
+from kombu.utils import json as kombu_json
 
+from worker.presence import PRESENCE_PREFIX
 from worker.redis_connection import connect
 from worker.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+#: kombu's JSON (what a message carries: dates, UUIDs and decimals too), typed.
+dumps = cast(Callable[[Any], str], kombu_json.dumps)
+loads = cast(Callable[[str | bytes], Any], kombu_json.loads)
+
 #: A kept message is first looked for this long after it was sent (a message is in its queue or with a worker
-#: within milliseconds; this spares the sweep every message that starts at once).
+#: within milliseconds; this spares the sweep every message that starts at once). Above the presence beat,
+#: so that a worker holding an unread reply has said so by then.
 FIRST_LOOK_S = 10
 #: Missing at two looks this far apart, a message is lost (the second look rules out the moment between a
 #: live worker's BRPOP and its HSET).
 CONFIRM_S = 3
 #: How often every worker looks.
 SWEEP_S = 5
-#: How often one message is sent again before it is given up (a purged queue's messages end so).
+#: How often one message is sent again before it is given up.
 RESENDS = 3
 #: The kept messages due for a look, by when (milliseconds, Redis's clock).
 DUE_KEY = "lync:sent"
+#: The header that tells one sending of a task's message from another (a retry, a replacement reuse the id).
+SENDING_HEADER = "lync_sending"
+#: The most kept messages one sweep looks at.
+BATCH = 200
 
-#: Keep ARGV[1] (a message) for task KEYS[1]'s id ARGV[2], for ARGV[3] seconds, first looked at in ARGV[4] ms.
-_KEEP = """
+#: Due for a look in ARGV[2] ms: the kept message KEYS[1] of task ARGV[1], if it is this sending's (ARGV[3]).
+_DUE = """
+if redis.call('hget', KEYS[1], 'sending') ~= ARGV[3] then return 0 end
 local t = redis.call('time')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('hset', KEYS[1], 'message', ARGV[1], 'missing', '0')
-redis.call('expire', KEYS[1], ARGV[3])
-redis.call('zadd', KEYS[2], now + tonumber(ARGV[4]), ARGV[2])
+redis.call('zadd', KEYS[2], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[2]), ARGV[1])
+return 1
 """
-
-#: The messages lost now: the kept messages due (KEYS[1] the due set, KEYS[2] kombu's unacknowledged hash,
-#: ARGV: key prefix, batch, first look ms, confirm ms, resends, Celery's result key prefix). Each is started
-#: (its result says so, should its worker have failed to forget it), in its queue, with a worker, missing
-#: once (look again in a moment) or missing twice (returned, and its look put off). A retry's message is
-#: not started while its result says RETRY. Atomic: two workers never both send one message again. Queue
-#: lists and results are read by name: a single Redis, not a cluster.
+#: Forget the kept message KEYS[1] of task ARGV[1] if it is the sending ARGV[2] (any sending when empty).
+_FORGET = """
+if ARGV[2] ~= '' and redis.call('hget', KEYS[1], 'sending') ~= ARGV[2] then return 0 end
+redis.call('del', KEYS[1])
+redis.call('zrem', KEYS[2], ARGV[1])
+return 1
+"""
+#: The messages lost now, among the kept messages due (KEYS[1] the due set, KEYS[2] kombu's unacknowledged
+#: hash; ARGV: kept key prefix, batch, first look ms, confirm ms, resends, presence key prefix, the sending
+#: header). Each is in its queue, with a worker, possibly in an unread reply (a live worker of its queue says
+#: it holds one), missing once (look again in a moment) or missing twice (returned, and its next look put
+#: off). A message is known by its sending's token, found as text (no JSON decoding to fail on). Atomic: two
+#: workers never both send one message again. Queue lists and presence keys are read by name: a single
+#: Redis (or a Sentinel set's primary), not a cluster.
 _LOST = """
 local t = redis.call('time')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local due = redis.call('zrangebyscore', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 if #due == 0 then return {} end
+local pattern = '"' .. ARGV[7] .. '":%s*"([%x%-]+)"'
 local held = {}
 for _, raw in ipairs(redis.call('hvals', KEYS[2])) do
-  local ok, entry = pcall(cjson.decode, raw)
-  if ok and type(entry) == 'table' and type(entry[1]) == 'table' and type(entry[1].headers) == 'table' then
-    held[tostring(entry[1].headers.id)] = true
-  end
+  local sending = string.match(raw, pattern)
+  if sending then held[sending] = true end
 end
-local queued = {}
-local function in_queue(queue, id)
+local queued, unread = {}, {}
+local function waits(queue, sending)
   if queued[queue] == nil then
     queued[queue] = {}
     for _, raw in ipairs(redis.call('lrange', queue, 0, -1)) do
-      local ok, message = pcall(cjson.decode, raw)
-      if ok and type(message) == 'table' and type(message.headers) == 'table' then
-        queued[queue][tostring(message.headers.id)] = true
-      end
+      local found = string.match(raw, pattern)
+      if found then queued[queue][found] = true end
+    end
+    unread[queue] = false
+    for _, host in ipairs(redis.call('smembers', ARGV[6] .. queue .. ':workers')) do
+      if redis.call('exists', ARGV[6] .. queue .. ':unread:' .. host) == 1 then unread[queue] = true end
     end
   end
-  return queued[queue][id] == true
-end
-local function started(id)
-  local meta = redis.call('get', ARGV[6] .. id)
-  if not meta then return false end
-  local ok, result = pcall(cjson.decode, meta)
-  return ok and type(result) == 'table' and (result.status == 'STARTED' or result.status == 'SUCCESS'
-    or result.status == 'FAILURE')
+  return queued[queue][sending] == true or unread[queue]
 end
 local lost = {}
 for _, id in ipairs(due) do
   local key = ARGV[1] .. id
-  local raw = redis.call('hget', key, 'message')
-  if raw and started(id) then
-    redis.call('del', key)
-    raw = nil
-  end
-  if not raw then
+  local kept = redis.call('hmget', key, 'message', 'queue', 'sending', 'missing')
+  if not kept[1] then
     redis.call('zrem', KEYS[1], id)
-  elseif held[id] or in_queue(cjson.decode(raw).routing_key, id) then
+  elseif held[kept[3]] or waits(kept[2], kept[3]) then
     redis.call('hset', key, 'missing', '0')
     redis.call('zadd', KEYS[1], now + tonumber(ARGV[3]), id)
-  elseif redis.call('hget', key, 'missing') ~= '1' then
+  elseif kept[4] ~= '1' then
     redis.call('hset', key, 'missing', '1')
     redis.call('zadd', KEYS[1], now + tonumber(ARGV[4]), id)
   elseif redis.call('hincrby', key, 'resent', 1) > tonumber(ARGV[5]) then
     redis.call('del', key)
     redis.call('zrem', KEYS[1], id)
-    table.insert(lost, cjson.encode({gave_up = raw}))
+    table.insert(lost, {'gave up', kept[1]})
   else
     redis.call('hset', key, 'missing', '0')
     redis.call('zadd', KEYS[1], now + tonumber(ARGV[3]), id)
-    table.insert(lost, raw)
+    table.insert(lost, {'lost', kept[1]})
   end
 end
 return lost
 """
-#: Where Celery's Redis result backend keeps a task's state (the runner's results are in the broker's Redis).
-RESULT_PREFIX = "celery-task-meta-"
-#: The most kept messages one sweep looks at.
-BATCH = 200
 
 
 def kept_key(task_id: str) -> str:
@@ -141,7 +150,8 @@ def _client() -> redis.Redis:
 def keep(
     body: Any, exchange: str, routing_key: str, headers: dict[str, Any], properties: dict[str, Any]
 ) -> None:
-    """Keep a message about to be sent until its task starts."""
+    """Keep a message about to be sent (marking its sending in ``headers``) until its task starts."""
+    task_id, sending = str(headers["id"]), uuid()
     message = {
         "body": body,
         "exchange": exchange,
@@ -149,30 +159,37 @@ def keep(
         "headers": headers,
         "properties": properties,
     }
-    task_id = str(headers["id"])
     try:
-        _client().eval(
-            _KEEP,
-            2,
+        headers[SENDING_HEADER] = sending
+        pipe = _client().pipeline(transaction=False)
+        pipe.hset(
             kept_key(task_id),
-            DUE_KEY,
-            json.dumps(message),
-            task_id,
-            get_settings().record_ttl_s,
-            FIRST_LOOK_S * 1000,
+            mapping={"message": dumps(message), "queue": routing_key, "sending": sending, "missing": "0"},
         )
-    except redis.RedisError as error:  # Redis restarting or failing over: the publish itself waits for it
+        pipe.expire(kept_key(task_id), get_settings().record_ttl_s)
+        pipe.execute()
+    except Exception as error:  # Redis failing over (the publish waits for it), an argument JSON cannot carry
         log.warning("could not keep task %s's message (it is not sent again if lost): %s", task_id, error)
 
 
-def forget(task_id: str) -> None:
-    """A worker started (or revoked, or rejected) the task: its message is no longer kept."""
-    pipe = _client().pipeline(transaction=False)
-    pipe.delete(kept_key(task_id))
-    pipe.zrem(DUE_KEY, task_id)
+def sent(headers: dict[str, Any]) -> None:
+    """The kept message of this sending went out: due for its first look."""
+    task_id = str(headers["id"])
     try:
-        pipe.execute()
-    except redis.RedisError as error:  # a sweep finds the task started in its result
+        _client().eval(
+            _DUE, 2, kept_key(task_id), DUE_KEY, task_id, FIRST_LOOK_S * 1000, headers.get(SENDING_HEADER, "")
+        )
+    except redis.RedisError as error:
+        log.warning(
+            "could not mark task %s's kept message sent (it is not sent again if lost): %s", task_id, error
+        )
+
+
+def forget(task_id: str, sending: str = "") -> None:
+    """A worker started (or revoked, or rejected) the task this sending carried (``""``: any sending)."""
+    try:
+        _client().eval(_FORGET, 2, kept_key(task_id), DUE_KEY, task_id, sending)
+    except redis.RedisError as error:  # kept, found acknowledged and sent again: a copy tolerated, as ever
         log.warning("could not forget task %s's kept message: %s", task_id, error)
 
 
@@ -188,19 +205,18 @@ def lost(client: redis.Redis, unacked_key: str) -> list[dict[str, Any]]:
         FIRST_LOOK_S * 1000,
         CONFIRM_S * 1000,
         RESENDS,
-        RESULT_PREFIX,
+        PRESENCE_PREFIX,
+        SENDING_HEADER,
     )
-    messages = [json.loads(raw) for raw in found]
-    for message in messages:
-        if "gave_up" in message:
-            given_up = json.loads(message["gave_up"])
-            log.error(
-                "task %s (%s) lost %d times: not sent again",
-                given_up["headers"]["id"],
-                given_up["headers"]["task"],
-                RESENDS,
-            )
-    return [message for message in messages if "gave_up" not in message]
+    messages = []
+    for verdict, raw in found:
+        message = loads(raw)
+        if verdict == "lost":
+            messages.append(message)
+        else:
+            headers = message["headers"]
+            log.error("task %s (%s) lost %d times: not sent again", headers["id"], headers["task"], RESENDS)
+    return messages
 
 
 def resend_lost(app: Celery, client: redis.Redis) -> int:
@@ -221,6 +237,8 @@ def resend_lost(app: Celery, client: redis.Redis) -> int:
                     routing_key=message["routing_key"],
                     headers=headers,
                     serializer=app.conf.task_serializer,
+                    retry=True,
+                    retry_policy=app.conf.task_publish_retry_policy,
                     **message["properties"],
                 )
     return len(messages)
@@ -251,20 +269,26 @@ class Sweeper:
 _sweepers: list[Sweeper] = []
 
 
-def _sent(body: Any, exchange: str, routing_key: str, headers: dict[str, Any], **kwargs: Any) -> None:
-    if exchange == "" and routing_key:  # sent to a queue by name, as the runner sends every task
-        keep(body, exchange, routing_key, headers, kwargs["properties"])
+def _keep_kept(body: Any, exchange: str, routing_key: str, headers: dict[str, Any], **kwargs: Any) -> None:
+    properties = kwargs["properties"]
+    if exchange == "" and routing_key and not properties.get("priority"):  # a queue by name, no priority
+        keep(body, exchange, routing_key, headers, properties)
 
 
-def _started(task_id: str, **_: Any) -> None:
-    forget(task_id)
+def _sent(headers: dict[str, Any], **_: Any) -> None:
+    if SENDING_HEADER in headers:
+        sent(headers)
 
 
-def _dropped(request: Any = None, message: Any = None, id: str | None = None, **_: Any) -> None:
-    """Revoked (a request), rejected (a message) or unknown (an id): the task never starts."""
-    task_id = getattr(request, "id", None) or id or (message.headers.get("id") if message else None)
-    if task_id:
-        forget(str(task_id))
+def _started(task_id: str, task: Any, **_: Any) -> None:
+    forget(task_id, str(task.request.get(SENDING_HEADER) or ""))
+
+
+def _dropped(request: Any = None, message: Any = None, **_: Any) -> None:
+    """Revoked (a request) or rejected or unknown (a message): the task never starts."""
+    headers = request.request_dict if request is not None else getattr(message, "headers", None) or {}
+    if headers.get("id"):
+        forget(str(headers["id"]), str(headers.get(SENDING_HEADER) or ""))
 
 
 def _worker_ready(sender: Any, **_: Any) -> None:
@@ -281,7 +305,8 @@ def _worker_stopping(**_: Any) -> None:
 
 def install() -> None:
     """Keep every task message this process sends until it starts; in a worker, send lost ones again."""
-    signals.before_task_publish.connect(_sent, weak=False)
+    signals.before_task_publish.connect(_keep_kept, weak=False)
+    signals.after_task_publish.connect(_sent, weak=False)
     signals.task_prerun.connect(_started, weak=False)
     signals.task_revoked.connect(_dropped, weak=False)
     signals.task_rejected.connect(_dropped, weak=False)
