@@ -49,9 +49,10 @@ loads = cast(Callable[[str | bytes], Any], kombu_json.loads)
 #: within milliseconds; this spares the sweep every message that starts at once). Above the presence beat,
 #: so that a worker holding an unread reply has said so by then.
 FIRST_LOOK_S = 10
-#: Missing at two looks this far apart, a message is lost (the second look rules out the moment between a
-#: live worker's BRPOP and its HSET).
-CONFIRM_S = 3
+#: Missing at two looks this far apart, a message is lost. The second look rules out the moment between a
+#: live worker's BRPOP and its HSET, and comes after a presence beat: a worker that holds the message in an
+#: unread reply has said so by then.
+CONFIRM_S = 8
 #: How often every worker looks.
 SWEEP_S = 5
 #: How often one message is sent again before it is given up.
@@ -162,6 +163,7 @@ def keep(
     try:
         headers[SENDING_HEADER] = sending
         pipe = _client().pipeline(transaction=False)
+        pipe.delete(kept_key(task_id))  # an earlier sending's counts are not this one's
         pipe.hset(
             kept_key(task_id),
             mapping={"message": dumps(message), "queue": routing_key, "sending": sending, "missing": "0"},
@@ -285,10 +287,10 @@ def _started(task_id: str, task: Any, **_: Any) -> None:
 
 
 def _dropped(request: Any = None, message: Any = None, **_: Any) -> None:
-    """Revoked (a request) or rejected or unknown (a message): the task never starts."""
-    headers = request.request_dict if request is not None else getattr(message, "headers", None) or {}
-    if headers.get("id"):
-        forget(str(headers["id"]), str(headers.get(SENDING_HEADER) or ""))
+    """Revoked (the request's context) or rejected or unknown (a message): the task never starts."""
+    found = request if request is not None else getattr(message, "headers", None) or {}
+    if found.get("id"):
+        forget(str(found.get("id")), str(found.get(SENDING_HEADER) or ""))
 
 
 def _worker_ready(sender: Any, **_: Any) -> None:

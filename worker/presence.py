@@ -120,7 +120,7 @@ def _started(sender: Any, **_: object) -> None:
 def holds_unread_reply(consumer: Any) -> bool:
     """Whether the worker's connection has a BRPOP reply it does not read now (kombu's Redis transport pauses
     the socket of a BRPOP while the worker is out of prefetch credit: the reply may hold a message)."""
-    poller = getattr(getattr(consumer.connection, "transport", None), "cycle", None)
+    poller = getattr(getattr(consumer.connection, "_transport", None), "cycle", None)  # no new transport
     return bool(getattr(poller, "_paused_brpop", None))
 
 

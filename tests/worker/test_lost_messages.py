@@ -13,6 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 import redis
+from celery import signals
+from celery.app.task import Context
 from kombu.connection import Connection
 from kombu.entity import Queue
 from kombu.message import Message
@@ -138,6 +140,17 @@ def test_a_started_task_is_no_longer_kept(sent: str, redis_client: redis.Redis) 
 
     assert [look(redis_client) for _ in range(2)] == [[], []]
     assert not redis_client.exists(kept_key(sent)) and redis_client.zcard(DUE_KEY) == 0
+
+
+def test_a_task_revoked_or_expired_before_it_started_is_no_longer_kept(
+    sent: str, redis_client: redis.Redis
+) -> None:
+    headers = json.loads(taken_off_the_queue(redis_client))["headers"]
+    signals.task_revoked.send(  # as a worker sends it: the request's context
+        sender=None, request=Context(headers), terminated=False, signum=None, expired=True
+    )
+
+    assert not redis_client.exists(kept_key(sent)) and look(redis_client) == []
 
 
 def test_an_earlier_sending_of_the_same_task_starting_does_not_forget_a_later_one(
