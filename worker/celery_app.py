@@ -98,7 +98,7 @@ kombu_redis_fix.install()
 stats_redaction.install()
 configure_or_exit(app)
 presence.install()
-lost_messages.install()
+lost_messages.install(app)
 
 
 def _close_runspace_pools(**_: Any) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from typing import Any, cast
 
 import redis
@@ -142,14 +142,24 @@ def kept_key(task_id: str) -> str:
     return f"lync:sent:{task_id}"
 
 
+def broker_client(app: Celery) -> redis.Redis:
+    """A client of ``app``'s broker, where its messages and their kept copies are (a process may configure
+    its app otherwise than its environment says, as the rehearsal and the tests do)."""
+    return _client_of(app.conf.broker_url, app.conf.broker_transport_options.get("master_name"))
+
+
 @cache
-def _client() -> redis.Redis:
-    """This process's Redis client for kept messages."""
-    return connect(get_settings().redis_url)
+def _client_of(url: str, master_name: str | None) -> redis.Redis:
+    return connect(url, master_name)
 
 
 def keep(
-    body: Any, exchange: str, routing_key: str, headers: dict[str, Any], properties: dict[str, Any]
+    client: redis.Redis,
+    body: Any,
+    exchange: str,
+    routing_key: str,
+    headers: dict[str, Any],
+    properties: dict[str, Any],
 ) -> None:
     """Keep a message about to be sent (marking its sending in ``headers``) until its task starts."""
     task_id, sending = str(headers["id"]), uuid()
@@ -162,7 +172,7 @@ def keep(
     }
     try:
         headers[SENDING_HEADER] = sending
-        pipe = _client().pipeline(transaction=False)
+        pipe = client.pipeline(transaction=False)
         pipe.delete(kept_key(task_id))  # an earlier sending's counts are not this one's
         pipe.hset(
             kept_key(task_id),
@@ -174,11 +184,11 @@ def keep(
         log.warning("could not keep task %s's message (it is not sent again if lost): %s", task_id, error)
 
 
-def sent(headers: dict[str, Any]) -> None:
+def sent(client: redis.Redis, headers: dict[str, Any]) -> None:
     """The kept message of this sending went out: due for its first look."""
     task_id = str(headers["id"])
     try:
-        _client().eval(
+        client.eval(
             _DUE, 2, kept_key(task_id), DUE_KEY, task_id, FIRST_LOOK_S * 1000, headers.get(SENDING_HEADER, "")
         )
     except redis.RedisError as error:
@@ -187,10 +197,10 @@ def sent(headers: dict[str, Any]) -> None:
         )
 
 
-def forget(task_id: str, sending: str = "") -> None:
+def forget(client: redis.Redis, task_id: str, sending: str = "") -> None:
     """A worker started (or revoked, or rejected) the task this sending carried (``""``: any sending)."""
     try:
-        _client().eval(_FORGET, 2, kept_key(task_id), DUE_KEY, task_id, sending)
+        client.eval(_FORGET, 2, kept_key(task_id), DUE_KEY, task_id, sending)
     except redis.RedisError as error:  # kept, found acknowledged and sent again: a copy tolerated, as ever
         log.warning("could not forget task %s's kept message: %s", task_id, error)
 
@@ -251,14 +261,13 @@ class Sweeper:
 
     def __init__(self, app: Celery) -> None:
         self.app = app
-        self.client = connect(get_settings().redis_url)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._sweep, name="lync lost messages", daemon=True)
 
     def _sweep(self) -> None:
         while not self.stopped.wait(SWEEP_S):
             try:
-                resend_lost(self.app, self.client)
+                resend_lost(self.app, broker_client(self.app))
             except Exception as error:  # Redis restarting or failing over: look again next time
                 log.warning("could not look for lost task messages: %s", error)
 
@@ -271,26 +280,28 @@ class Sweeper:
 _sweepers: list[Sweeper] = []
 
 
-def _keep_kept(body: Any, exchange: str, routing_key: str, headers: dict[str, Any], **kwargs: Any) -> None:
+def _keep_kept(
+    app: Celery, body: Any, exchange: str, routing_key: str, headers: dict[str, Any], **kwargs: Any
+) -> None:
     properties = kwargs["properties"]
     if exchange == "" and routing_key and not properties.get("priority"):  # a queue by name, no priority
-        keep(body, exchange, routing_key, headers, properties)
+        keep(broker_client(app), body, exchange, routing_key, headers, properties)
 
 
-def _sent(headers: dict[str, Any], **_: Any) -> None:
+def _sent(app: Celery, headers: dict[str, Any], **_: Any) -> None:
     if SENDING_HEADER in headers:
-        sent(headers)
+        sent(broker_client(app), headers)
 
 
-def _started(task_id: str, task: Any, **_: Any) -> None:
-    forget(task_id, str(task.request.get(SENDING_HEADER) or ""))
+def _started(app: Celery, task_id: str, task: Any, **_: Any) -> None:
+    forget(broker_client(app), task_id, str(task.request.get(SENDING_HEADER) or ""))
 
 
-def _dropped(request: Any = None, message: Any = None, **_: Any) -> None:
+def _dropped(app: Celery, request: Any = None, message: Any = None, **_: Any) -> None:
     """Revoked (the request's context) or rejected or unknown (a message): the task never starts."""
     found = request if request is not None else getattr(message, "headers", None) or {}
     if found.get("id"):
-        forget(str(found.get("id")), str(found.get(SENDING_HEADER) or ""))
+        forget(broker_client(app), str(found.get("id")), str(found.get(SENDING_HEADER) or ""))
 
 
 def _worker_ready(sender: Any, **_: Any) -> None:
@@ -305,13 +316,13 @@ def _worker_stopping(**_: Any) -> None:
         _sweepers.pop().stop()
 
 
-def install() -> None:
-    """Keep every task message this process sends until it starts; in a worker, send lost ones again."""
-    signals.before_task_publish.connect(_keep_kept, weak=False)
-    signals.after_task_publish.connect(_sent, weak=False)
-    signals.task_prerun.connect(_started, weak=False)
-    signals.task_revoked.connect(_dropped, weak=False)
-    signals.task_rejected.connect(_dropped, weak=False)
-    signals.task_unknown.connect(_dropped, weak=False)
+def install(app: Celery) -> None:
+    """Keep every task message ``app`` sends from this process until it starts; in a worker, send lost ones
+    again."""
+    signals.before_task_publish.connect(partial(_keep_kept, app), weak=False)
+    signals.after_task_publish.connect(partial(_sent, app), weak=False)
+    signals.task_prerun.connect(partial(_started, app), weak=False)
+    for dropped in (signals.task_revoked, signals.task_rejected, signals.task_unknown):
+        dropped.connect(partial(_dropped, app), weak=False)
     signals.worker_ready.connect(_worker_ready, weak=False)
     signals.worker_shutdown.connect(_worker_stopping, weak=False)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.worker.inventory_data import inventory_data, write_inventory
-from worker import lost_messages
 from worker.inventory import inventory_at
 from worker.settings import get_settings
 
@@ -25,7 +24,6 @@ def on_test_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 
 def forget_settings() -> None:
-    """Drop what this process read from its environment (settings, inventory, its Redis client)."""
+    """Drop what this process read from its environment (settings, inventory)."""
     get_settings.cache_clear()
     inventory_at.cache_clear()
-    lost_messages._client.cache_clear()

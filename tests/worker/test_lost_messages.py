@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -23,6 +25,7 @@ from worker import lost_messages
 from worker.celery_app import app, configure
 from worker.lost_messages import DUE_KEY, RESENDS, SENDING_HEADER, kept_key, lost, resend_lost
 from worker.presence import announce, holds_unread_reply
+from worker.settings import Settings, get_settings
 
 QUEUE = "lync.site.test"
 UNACKED = "unacked"
@@ -136,7 +139,7 @@ def test_a_message_a_live_worker_holds_in_an_unread_reply_is_not_lost(
 
 def test_a_started_task_is_no_longer_kept(sent: str, redis_client: redis.Redis) -> None:
     sending = json.loads(taken_off_the_queue(redis_client))["headers"][SENDING_HEADER]
-    lost_messages.forget(sent, sending)  # task_prerun
+    lost_messages.forget(redis_client, sent, sending)  # task_prerun
 
     assert [look(redis_client) for _ in range(2)] == [[], []]
     assert not redis_client.exists(kept_key(sent)) and redis_client.zcard(DUE_KEY) == 0
@@ -161,9 +164,23 @@ def test_an_earlier_sending_of_the_same_task_starting_does_not_forget_a_later_on
     assert send(task_id=sent) == sent
     taken_off_the_queue(redis_client)  # the later sending, lost with its worker
 
-    lost_messages.forget(sent, first)  # a late copy of the first sending starts
+    lost_messages.forget(redis_client, sent, first)  # a late copy of the first sending starts
 
     assert look(redis_client) + look(redis_client) == [sent]
+
+
+def test_a_process_that_configures_its_app_apart_from_its_environment_keeps_in_the_app_broker(
+    on_test_redis: None, redis_client: redis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rehearsal and the reliability suite configure the app on a Redis of their own."""
+    inventory = Path(os.environ["LYNC_FAILOVER_INVENTORY"])
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens there
+    get_settings.cache_clear()
+    configure(app, Settings(redis_url=redis_url, inventory_path=inventory))
+
+    task_id = send()
+
+    assert redis_client.exists(kept_key(task_id)) and redis_client.zcard(DUE_KEY) == 1
 
 
 def test_a_message_sent_with_a_priority_is_not_kept(sent: str, redis_client: redis.Redis) -> None:
