@@ -19,6 +19,7 @@ app = Celery(
     "lync_failover",
     include=["tasks.runbook", "tasks.site", "tasks.steps", "tasks.operator"],
     task_cls=quiet_refusals.QuietTask,
+    amqp=lost_messages.KeepingAMQP,  # its task messages are kept until they start (a worker may lose them)
 )
 # A refusal's result and event carry its message, not the runner's traceback (the backends by URL scheme).
 app.loader.override_backends = quiet_refusals.BACKENDS

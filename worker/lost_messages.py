@@ -28,12 +28,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache, partial
 from typing import Any, cast
 
 import redis
 from celery import Celery, signals, uuid
+from celery.app.amqp import AMQP
 from kombu.utils import json as kombu_json
+from kombu.utils.objects import cached_property
 
 from worker.presence import PRESENCE_PREFIX
 from worker.redis_connection import connect
@@ -256,6 +259,29 @@ def resend_lost(app: Celery, client: redis.Redis) -> int:
     return len(messages)
 
 
+#: The app sending a task message now, in this thread (set by ``KeepingAMQP``): whose broker keeps it.
+_sending: ContextVar[Celery | None] = ContextVar("lync_sending_app", default=None)
+
+
+class KeepingAMQP(AMQP):  # type: ignore[misc]
+    """Celery's AMQP for an app whose task messages are kept: Celery's publish signals name no app, so its
+    sender says which app sends (another app in the process, a control client, keeps nothing)."""
+
+    @cached_property
+    def send_task_message(self) -> Callable[..., Any]:
+        """Celery's task sender, with this app marked as the one sending."""
+        send = self._create_task_sender()
+
+        def sending(*args: Any, **kwargs: Any) -> Any:
+            token = _sending.set(self.app)
+            try:
+                return send(*args, **kwargs)
+            finally:
+                _sending.reset(token)
+
+        return sending
+
+
 class Sweeper:
     """A worker's thread that sends lost messages again until the worker stops."""
 
@@ -280,16 +306,15 @@ class Sweeper:
 _sweepers: list[Sweeper] = []
 
 
-def _keep_kept(
-    app: Celery, body: Any, exchange: str, routing_key: str, headers: dict[str, Any], **kwargs: Any
-) -> None:
-    properties = kwargs["properties"]
-    if exchange == "" and routing_key and not properties.get("priority"):  # a queue by name, no priority
+def _keep_kept(body: Any, exchange: str, routing_key: str, headers: dict[str, Any], **kwargs: Any) -> None:
+    app, properties = _sending.get(), kwargs["properties"]
+    if app and exchange == "" and routing_key and not properties.get("priority"):  # a queue by name
         keep(broker_client(app), body, exchange, routing_key, headers, properties)
 
 
-def _sent(app: Celery, headers: dict[str, Any], **_: Any) -> None:
-    if SENDING_HEADER in headers:
+def _sent(headers: dict[str, Any], **_: Any) -> None:
+    app = _sending.get()
+    if app and SENDING_HEADER in headers:
         sent(broker_client(app), headers)
 
 
@@ -317,10 +342,10 @@ def _worker_stopping(**_: Any) -> None:
 
 
 def install(app: Celery) -> None:
-    """Keep every task message ``app`` sends from this process until it starts; in a worker, send lost ones
-    again."""
-    signals.before_task_publish.connect(partial(_keep_kept, app), weak=False)
-    signals.after_task_publish.connect(partial(_sent, app), weak=False)
+    """Keep every task message an app with ``KeepingAMQP`` sends until it starts; in a worker of ``app``, send
+    lost ones again."""
+    signals.before_task_publish.connect(_keep_kept, weak=False)
+    signals.after_task_publish.connect(_sent, weak=False)
     signals.task_prerun.connect(partial(_started, app), weak=False)
     for dropped in (signals.task_revoked, signals.task_rejected, signals.task_unknown):
         dropped.connect(partial(_dropped, app), weak=False)

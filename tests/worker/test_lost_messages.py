@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 import redis
-from celery import signals
+from celery import Celery, signals
 from celery.app.task import Context
 from kombu.connection import Connection
 from kombu.entity import Queue
@@ -181,6 +181,20 @@ def test_a_process_that_configures_its_app_apart_from_its_environment_keeps_in_t
     task_id = send()
 
     assert redis_client.exists(kept_key(task_id)) and redis_client.zcard(DUE_KEY) == 1
+
+
+def test_a_message_another_app_in_the_process_sends_is_not_kept(
+    sent: str, redis_client: redis.Redis, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client app (the reliability suite's, a control client) is not the runner: nothing kept, no noise."""
+    client = Celery("lync_failover", broker=redis_url)
+    try:
+        other = str(client.send_task("lync.finish", args=({"run_id": "r"},), queue=QUEUE).id)
+    finally:
+        client.close()
+
+    assert not redis_client.exists(kept_key(other)) and redis_client.exists(kept_key(sent))
+    assert "could not keep" not in caplog.text
 
 
 def test_a_message_sent_with_a_priority_is_not_kept(sent: str, redis_client: redis.Redis) -> None:
