@@ -86,3 +86,28 @@ def test_while_a_site_run_holds_its_pools_a_pool_run_or_another_site_run_is_refu
     assert approved.returncode == 0, approved.stderr
     report = runner.wait(site_run)
     assert isinstance(report, Report) and report.state == "succeeded", report
+
+
+def test_a_trigger_refused_while_a_site_runs_pool_run_holds_the_pool_names_the_site_run_to_wait_for(
+    start_runner: Callable[..., Runner],
+) -> None:
+    runner = start_runner(SCENARIO)
+    # The pool runs hold their pools (handed over by the site run), each paused before its failover.
+    site_run = runner.call_task("lync.failover_site", site=SITE, pause_before=["pool"])
+    runner.until(lambda: bool(pool_runs_paused(runner, site_run)), "the pool runs to pause before pool", 90)
+    pool_run = str(runner.redis.get(lock_key("pool2.contoso.com")))
+    assert pool_run in runner.run(site_run).children.values(), pool_run
+
+    refused = runner.wait(runner.call(pool="pool2.contoso.com"))
+
+    assert type(refused).__name__ == "RunRefused", refused
+    assert f"held by run {pool_run}, a pool run of site run {site_run}" in str(refused), refused
+    assert f"lync-failover watch {site_run}" in str(refused), refused
+
+
+def pool_runs_paused(runner: Runner, site_run: str) -> list[str]:
+    """The site run's pool runs, once every one waits before its failover."""
+    run = runner.run(site_run)
+    children = list(run.children.values())
+    waiting = [child for child in children if runner.waits_before(child, "pool")]
+    return waiting if children and waiting == children else []
