@@ -1,14 +1,17 @@
 """Built-in plugin: fail the pool's users over to the backup pool, check they are serviced (seed step 7).
 
+The failover is sent only while PoolState is not FailingOver: FailingOver before it is sent means an earlier
+failover stopped midway, which Lync refuses to run over [I] (the remedy: reset it to Active, then fail over).
 When ``Invoke-CsPoolFailover`` fails, the runner re-runs the check (FailedOver: done) and this plugin's
 diagnosis re-reads what the failover depends on, never the error's words: the registrar's PoolState
-(FailingOver: an earlier failover stopped midway, so reset it to Active and run it again), the Central
-Management store and the backup pool's replicas (not ready: retry, as the seed says "fix ... and run this
-cmdlet again"), and the Edge pools' next hops (one still on the failed pool: the edge plugin's remedy).
+(FailingOver since: the same remedy), the Central Management store and the backup pool's replicas (not ready:
+retry, as the seed says "fix ... and run this cmdlet again"), and the Edge pools' next hops (one still on the
+failed pool: the edge plugin's remedy).
 
-A failover sent by a worker that then died is seen from PoolState too: FailingOver while it runs; neither
-FailingOver nor FailedOver once it was refused (it refuses before it starts) or never arrived, so the step
-sends it again at once instead of waiting out the step timeout.
+A failover sent by a worker that then died is seen from PoolState too: FailingOver while it runs (it was sent
+from another state, so FailingOver is its own); neither FailingOver nor FailedOver once it was refused (it
+refuses before it starts) or never arrived, so the step sends it again at once instead of waiting out the
+step timeout.
 """
 
 from __future__ import annotations
@@ -129,8 +132,9 @@ def pool_failed_over(shell: Shell, context: Context, call: StepCall) -> str | No
 
 
 def earlier_failover(shell: Shell, context: Context, call: StepCall) -> EarlierActSeen:
-    """A failover a lost worker sent runs while PoolState is FailingOver; any other state but FailedOver (the
-    check's) means it is not running: refused (its checks come before FailingOver), or it never arrived."""
+    """A failover a lost worker sent runs while PoolState is FailingOver (it was sent from another state);
+    any other state but FailedOver (the check's) means it is not running: refused (its checks come before
+    FailingOver), or it never arrived."""
     state = pool_state(shell, call, "check") or "(none)"
     pool = context.failed_pool
     if state == FAILING_OVER:
@@ -139,7 +143,10 @@ def earlier_failover(shell: Shell, context: Context, call: StepCall) -> EarlierA
 
 
 def fail_over_pool(shell: Shell, context: Context, call: StepCall) -> StepResult:
-    """``Invoke-CsPoolFailover -PoolFqdn <failed> -DisasterMode -Verbose``."""
+    """``Invoke-CsPoolFailover -PoolFqdn <failed> -DisasterMode -Verbose``, unless PoolState is FailingOver
+    (an earlier failover stopped midway: InterruptedFailover, whose remedy resets it first)."""
+    if pool_state(shell, call, "check") == FAILING_OVER:
+        raise interrupted(context.failed_pool)
     send_acts(shell, call)
     return StepResult(summary=f"{context.failed_pool} failed over to {context.facts.backup_pool}")
 
@@ -149,10 +156,7 @@ def diagnose_failover(shell: Shell, context: Context, call: StepCall, error: Exc
     pool's replicas not ready, an Edge pool still on the failed pool; None when none of these."""
     pool = context.failed_pool
     if pool_state(shell, call, "check") == FAILING_OVER:
-        return InterruptedFailover(
-            f"{pool} reports PoolState {FAILING_OVER}: an earlier failover stopped midway. Its PoolState is "
-            f"set back to {ACTIVE} and the failover run again (Microsoft's recovery is to run it again)"
-        )
+        return interrupted(pool)
     not_ready = store_not_ready(shell, context, call, error)
     if not_ready is not None:
         return not_ready
@@ -180,6 +184,14 @@ def diagnose_failover(shell: Shell, context: Context, call: StepCall, error: Exc
             at_risk,
         )
     return None
+
+
+def interrupted(pool: str) -> InterruptedFailover:
+    """The error of a pool an earlier failover left FailingOver."""
+    return InterruptedFailover(
+        f"{pool} reports PoolState {FAILING_OVER}: an earlier failover stopped midway. Its PoolState is "
+        f"set back to {ACTIVE} and the failover run again (Microsoft's recovery is to run it again)"
+    )
 
 
 def not_failing_over(shell: Shell, context: Context, call: StepCall) -> str | None:

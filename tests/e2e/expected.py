@@ -24,12 +24,14 @@ CMS_SERVICE_CHECK = "Get-CsWindowsService -Name RTCMASTER -ErrorAction SilentlyC
 
 
 def pool_failover(*users: str) -> str:
-    """Seed step 7, then the verification: PoolState, the sampled users' pool information, and the example
-    site plugin's read of the backup pool."""
+    """Seed step 7 (PoolState read by the check, again just before the failover is sent), then the
+    verification: PoolState, the sampled users' pool information, and the example site plugin's read of the
+    backup pool."""
     infos = "".join(
         f"fe01.pool2 Get-CsUserPoolInfo -Identity sip:{user}@contoso.com -LocalStore\n" for user in users
     )
     return f"""
+fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
 fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com
 fe01.pool2 Invoke-CsPoolFailover -PoolFqdn pool1.contoso.com -DisasterMode -Verbose
 fe01.pool2 Get-CsRegistrarConfiguration -Identity Service:Registrar:pool1.contoso.com

@@ -66,12 +66,14 @@ def test_topology_drift_before_the_pool_failover_is_remedied_and_the_run_succeed
         f"{report}\n{runner.workers.logs()[-4000:]}"
     )
     assert runner.lab.engine.verify() == {"ok": True, "differences": []}
-    # The lab: refused for the Edge; the step's check again (not failed over), then what it depends on; the
-    # remedy moves the next hop to the surviving pool, then it succeeds.
+    # The lab: the read just before the failover (not FailingOver); refused for the Edge; the step's check
+    # again (not failed over), then what it depends on; the remedy moves the next hop to the surviving pool,
+    # then the check, the read and the failover succeed.
     edge = {"EdgeServer": True, "PoolFqdn": EDGE}
     failover = {"PoolFqdn": FAILED_POOL, "DisasterMode": True, "Verbose": True}
     state = (CHECK, "ok", {"Identity": f"Service:Registrar:{FAILED_POOL}"})
-    assert lab_commands(runner, check_seq)[:11] == [
+    assert lab_commands(runner, check_seq)[:13] == [
+        state,
         (FAILOVER, "error", failover),
         state,
         state,
@@ -85,6 +87,7 @@ def test_topology_drift_before_the_pool_failover_is_remedied_and_the_run_succeed
             {"Identity": f"EdgeServer:{EDGE}", "Registrar": f"Registrar:{BACKUP_POOL}"},
         ),
         ("Get-CsService", "ok", edge),
+        state,
         state,
         (FAILOVER, "ok", failover),
     ]

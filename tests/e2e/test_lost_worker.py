@@ -141,6 +141,18 @@ def test_a_killed_install_is_seen_completed_by_test_csdatabase_not_waited_out_no
     ), waited
 
 
+def test_a_killed_failover_of_a_pool_an_earlier_run_left_failing_over_is_waited_for_and_found_done(
+    start_runner: Callable[..., Runner],
+) -> None:
+    """PoolState was FailingOver before the run: the failover is sent only once it is reset, so FailingOver
+    after the kill is this failover running, not the old interruption (the suite's lost worker waited on
+    the old one until the step timeout)."""
+    runner, report = killed_mid_act(start_runner, "pool-failing-over", STEP, ACT)
+
+    assert [entry["outcome"] for entry in acts_received(runner)] == ["ok"], acts_received(runner)
+    assert_found_done(report.steps)
+
+
 def killed_mid_act(
     start_runner: Callable[..., Runner], scenario: str, step: str, act: str
 ) -> tuple[Runner, Report]:

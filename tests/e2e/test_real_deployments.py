@@ -47,15 +47,19 @@ def test_a_run_that_stopped_midway_is_finished_by_a_re_run(start_runner: Callabl
 
     assert isinstance(report, Report) and report.state == "succeeded", report
     assert runner.lab.engine.verify() == {"ok": True, "differences": []}
-    # Refused while FailingOver (an error, so not listed): its check again and the state it depends on (both
-    # FailingOver), the reset's check and its change, the failover again, the verification with the sampled
-    # users' pool information (and the example site plugin's read).
-    assert runner.commands()[-12:] == [
-        f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
+    # The check, and the read before sending the failover (FailingOver: not sent), the reset's check and its
+    # change, the check and the read again (Active), the failover, the verification with the sampled users'
+    # pool information (and the example site plugin's read).
+    sent = runner.commands(failed_too=True)
+    assert [line for line in sent if " Invoke-CsPoolFailover " in line] == [
+        f"fe01.pool2 Invoke-CsPoolFailover -PoolFqdn {FAILED_POOL} -DisasterMode -Verbose"
+    ], "a failover was sent while the pool was FailingOver"
+    assert sent[-12:] == [
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
         f"fe01.pool2 Set-CsRegistrarConfiguration -Identity {REGISTRAR} -PoolState Active",
+        f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
         f"fe01.pool2 Invoke-CsPoolFailover -PoolFqdn {FAILED_POOL} -DisasterMode -Verbose",
         f"fe01.pool2 Get-CsRegistrarConfiguration -Identity {REGISTRAR}",
