@@ -159,8 +159,8 @@ def take_locks(context: Context) -> None:
     if holder is not None:
         held_by, waited = holding_run(holder)
         raise RunRefused(
-            f"{request.subject} is held by {held_by}: wait for it (celery -A worker result {waited}, "
-            f"lync-failover watch {waited}) before starting another"
+            f"{request.subject} is held by {held_by}: wait for run {waited} (celery -A worker result "
+            f"{waited}, lync-failover watch {waited}) before starting another"
         )
 
 
@@ -168,7 +168,7 @@ def holding_run(holder: str) -> tuple[str, str]:
     """The run that holds a lock in words, and the run to wait for: a site run's pool run names its site run,
     which the operator started and whose result says when every pool is done."""
     record = get_run(holder)
-    parent = getattr(record.request, "parent", None) if record is not None else None
+    parent = record.request.parent if record is not None and isinstance(record.request, Request) else None
     if parent is None:
         return f"run {holder}", holder
     return f"run {holder}, a pool run of site run {parent}", parent

@@ -38,7 +38,7 @@ from celery.app.amqp import AMQP
 from kombu.utils import json as kombu_json
 from kombu.utils.objects import cached_property
 
-from worker.presence import PRESENCE_PREFIX
+from worker.presence import presence_key, unread_key
 from worker.redis_connection import connect
 from worker.settings import get_settings
 
@@ -58,7 +58,7 @@ FIRST_LOOK_S = 10
 CONFIRM_S = 8
 #: How often every worker looks.
 SWEEP_S = 5
-#: How often one message is sent again before it is given up.
+#: How often one message is sent again (lost each time) before it is given up.
 RESENDS = 3
 #: The kept messages due for a look, by when (milliseconds, Redis's clock).
 DUE_KEY = "lync:sent"
@@ -74,20 +74,21 @@ local t = redis.call('time')
 redis.call('zadd', KEYS[2], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[2]), ARGV[1])
 return 1
 """
-#: Forget the kept message KEYS[1] of task ARGV[1] if it is the sending ARGV[2] (any sending when empty).
+#: Forget the kept message KEYS[1] of task ARGV[1] if it is the sending ARGV[2].
 _FORGET = """
-if ARGV[2] ~= '' and redis.call('hget', KEYS[1], 'sending') ~= ARGV[2] then return 0 end
+if redis.call('hget', KEYS[1], 'sending') ~= ARGV[2] then return 0 end
 redis.call('del', KEYS[1])
 redis.call('zrem', KEYS[2], ARGV[1])
 return 1
 """
 #: The messages lost now, among the kept messages due (KEYS[1] the due set, KEYS[2] kombu's unacknowledged
-#: hash; ARGV: kept key prefix, batch, first look ms, confirm ms, resends, presence key prefix, the sending
-#: header). Each is in its queue, with a worker, possibly in an unread reply (a live worker of its queue says
-#: it holds one), missing once (look again in a moment) or missing twice (returned, and its next look put
-#: off). A message is known by its sending's token, found as text (no JSON decoding to fail on). Atomic: two
-#: workers never both send one message again. Queue lists and presence keys are read by name: a single
-#: Redis (or a Sentinel set's primary), not a cluster.
+#: hash; ARGV: kept key prefix, batch, first look ms, confirm ms, resends, a queue's workers key as a
+#: string.format template, the sending header, a worker's unread key as a template). Each is in its queue,
+#: with a worker, possibly in an unread reply (a live worker of its queue says it holds one), missing once
+#: (look again in a moment) or missing twice (returned, and its next look put off). A message is known by
+#: its sending's token, found as text (no JSON decoding to fail on). Atomic: two workers never both send one
+#: message again. Queue lists and presence keys are read by name: a single Redis (or a Sentinel set's
+#: primary), not a cluster.
 _LOST = """
 local t = redis.call('time')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -108,8 +109,8 @@ local function waits(queue, sending)
       if found then queued[queue][found] = true end
     end
     unread[queue] = false
-    for _, host in ipairs(redis.call('smembers', ARGV[6] .. queue .. ':workers')) do
-      if redis.call('exists', ARGV[6] .. queue .. ':unread:' .. host) == 1 then unread[queue] = true end
+    for _, host in ipairs(redis.call('smembers', string.format(ARGV[6], queue))) do
+      if redis.call('exists', string.format(ARGV[8], queue, host)) == 1 then unread[queue] = true end
     end
   end
   return queued[queue][sending] == true or unread[queue]
@@ -200,8 +201,8 @@ def sent(client: redis.Redis, headers: dict[str, Any]) -> None:
         )
 
 
-def forget(client: redis.Redis, task_id: str, sending: str = "") -> None:
-    """A worker started (or revoked, or rejected) the task this sending carried (``""``: any sending)."""
+def forget(client: redis.Redis, task_id: str, sending: str) -> None:
+    """A worker started (or revoked, or rejected) the task this sending carried."""
     try:
         client.eval(_FORGET, 2, kept_key(task_id), DUE_KEY, task_id, sending)
     except redis.RedisError as error:  # kept, found acknowledged and sent again: a copy tolerated, as ever
@@ -220,8 +221,9 @@ def lost(client: redis.Redis, unacked_key: str) -> list[dict[str, Any]]:
         FIRST_LOOK_S * 1000,
         CONFIRM_S * 1000,
         RESENDS,
-        PRESENCE_PREFIX,
+        presence_key("%s"),
         SENDING_HEADER,
+        unread_key("%s", "%s"),
     )
     messages = []
     for verdict, raw in found:
@@ -230,7 +232,12 @@ def lost(client: redis.Redis, unacked_key: str) -> list[dict[str, Any]]:
             messages.append(message)
         else:
             headers = message["headers"]
-            log.error("task %s (%s) lost %d times: not sent again", headers["id"], headers["task"], RESENDS)
+            log.error(
+                "task %s (%s) was sent again %d times and lost each time: given up",
+                headers["id"],
+                headers["task"],
+                RESENDS,
+            )
     return messages
 
 
@@ -319,14 +326,16 @@ def _sent(headers: dict[str, Any], **_: Any) -> None:
 
 
 def _started(app: Celery, task_id: str, task: Any, **_: Any) -> None:
-    forget(broker_client(app), task_id, str(task.request.get(SENDING_HEADER) or ""))
+    sending = task.request.get(SENDING_HEADER)
+    if sending:  # a message never kept carries none
+        forget(broker_client(app), task_id, str(sending))
 
 
 def _dropped(app: Celery, request: Any = None, message: Any = None, **_: Any) -> None:
     """Revoked (the request's context) or rejected or unknown (a message): the task never starts."""
     found = request if request is not None else getattr(message, "headers", None) or {}
-    if found.get("id"):
-        forget(broker_client(app), str(found.get("id")), str(found.get(SENDING_HEADER) or ""))
+    if found.get("id") and found.get(SENDING_HEADER):
+        forget(broker_client(app), str(found.get("id")), str(found.get(SENDING_HEADER)))
 
 
 def _worker_ready(sender: Any, **_: Any) -> None:

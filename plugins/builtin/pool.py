@@ -189,8 +189,8 @@ def diagnose_failover(shell: Shell, context: Context, call: StepCall, error: Exc
 def interrupted(pool: str) -> InterruptedFailover:
     """The error of a pool an earlier failover left FailingOver."""
     return InterruptedFailover(
-        f"{pool} reports PoolState {FAILING_OVER}: an earlier failover stopped midway. Its PoolState is "
-        f"set back to {ACTIVE} and the failover run again (Microsoft's recovery is to run it again)"
+        f"{pool} reports PoolState {FAILING_OVER}: a failover stopped midway. Its PoolState is set back to "
+        f"{ACTIVE}, then the failover is sent (Lync refuses one while the pool is {FAILING_OVER})"
     )
 
 

@@ -197,6 +197,16 @@ def test_a_message_another_app_in_the_process_sends_is_not_kept(
     assert "could not keep" not in caplog.text
 
 
+def test_a_message_never_kept_starting_under_the_same_id_does_not_forget_the_kept_one(
+    sent: str, redis_client: redis.Redis
+) -> None:
+    """One sent with a priority, by another app, or before the runner kept messages carries no token."""
+    untokened = SimpleNamespace(request=Context({"id": sent}))
+    signals.task_prerun.send(sender=None, task_id=sent, task=untokened, args=(), kwargs={})
+
+    assert redis_client.exists(kept_key(sent))
+
+
 def test_a_message_sent_with_a_priority_is_not_kept(sent: str, redis_client: redis.Redis) -> None:
     prioritised = send(priority=5)  # kombu puts it in a list of its own, which a look does not read
 
@@ -218,5 +228,8 @@ def test_a_message_lost_again_and_again_is_given_up_and_said_so(
 
     with caplog.at_level(logging.ERROR, logger=lost_messages.__name__):
         assert look(redis_client) + look(redis_client) == []
-    assert f"task {sent} (lync.finish) lost {RESENDS} times: not sent again" in caplog.text
+    assert (
+        f"task {sent} (lync.finish) was sent again {RESENDS} times and lost each time: given up"
+        in caplog.text
+    )
     assert not redis_client.exists(kept_key(sent)) and redis_client.zcard(DUE_KEY) == 0
